@@ -1,0 +1,1 @@
+"""Dozor: watches public Telegram channels for journalists."""

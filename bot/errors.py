@@ -1,0 +1,49 @@
+"""Our own error types. Edges translate library errors into these (`raise … from exc`)."""
+from __future__ import annotations
+
+
+class DozorError(Exception):
+    """Base for errors a user can act on: printed as one line, exit code 2."""
+
+
+class ConfigError(DozorError):
+    """A setting is missing or malformed; the message names the setting."""
+
+
+class StorageError(DozorError):
+    """The database cannot be opened or written."""
+
+
+class SourceError(DozorError):
+    """A replay file or export cannot be read."""
+
+
+class RetryLater(Exception):
+    """Telegram asked us to wait (FloodWait). Retry the same request after `seconds`."""
+
+    def __init__(self, seconds: float, what: str = ""):
+        super().__init__(f"retry in {seconds:g}s{': ' + what if what else ''}")
+        self.seconds = float(seconds)
+        self.what = what
+
+
+class Forbidden(Exception):
+    """The chat blocked us, removed us, or we may not write there. Not retried."""
+
+    def __init__(self, chat_id: int, reason: str = ""):
+        super().__init__(f"chat {chat_id}: {reason or 'forbidden'}")
+        self.chat_id = chat_id
+        self.reason = reason
+
+
+class ChatMigrated(Exception):
+    """A group became a supergroup; future sends go to `new_chat_id`."""
+
+    def __init__(self, chat_id: int, new_chat_id: int):
+        super().__init__(f"chat {chat_id} migrated to {new_chat_id}")
+        self.chat_id = chat_id
+        self.new_chat_id = new_chat_id
+
+
+class SessionInvalid(DozorError):
+    """The Telegram session was revoked or duplicated: log in again."""

@@ -1,0 +1,95 @@
+"""The plain data every layer shares: frozen dataclasses, no I/O, no Telethon.
+
+These types are the contract between the sources (replay, Telegram), the rule
+engine, storage, delivery and the digest. Add fields with defaults only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+Span = tuple[int, int]  # [start, end) offsets into Post.text (Python str indices)
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One channel post as Dozor sees it, whatever the source."""
+
+    channel_id: int  # Telegram's marked id (-100…) or a stable id made up by a source
+    message_id: int
+    text: str  # plain text (Telegram raw_text or a replay line's "text")
+    date: datetime  # timezone-aware, UTC
+    channel: str | None = None  # username without @, if the channel has one
+    channel_title: str | None = None
+    link: str | None = None  # https://t.me/<username>/<id> or https://t.me/c/<id>/<msg>
+    views: int | None = None
+    forwards: int | None = None
+    fwd_from_channel_id: int | None = None  # set when the post is a forward from a channel
+    fwd_from_message_id: int | None = None
+    has_media: bool = False
+    grouped_id: int | None = None  # album id; an album is stored as one post
+    edit_date: datetime | None = None
+    late: bool = False  # found by a history sweep after downtime, not pushed live
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A channel deleted these messages at `at` (UTC)."""
+
+    channel_id: int
+    message_ids: tuple[int, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDef:
+    """A rule as an operator writes it (config/rules.toml or the rules table)."""
+
+    id: str
+    query: str
+    title: str = ""
+    exclude: str | None = None
+    tags: tuple[str, ...] = ()
+    channels_include: tuple[str, ...] = ()  # usernames (lower case, no @) or ids as text
+    channels_exclude: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()  # "ru", "uk", "en"; empty = any
+    severity: str = "high"  # "high" alerts loudly, "low" silently
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule matched a post; spans are the words that made it true."""
+
+    rule_id: str
+    tags: tuple[str, ...] = ()
+    spans: tuple[Span, ...] = ()
+    severity: str = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A chat that receives alerts and digests (or a local sink in replay mode)."""
+
+    id: int
+    chat_id: int
+    kind: str = "user"  # user | group | channel | local
+    title: str = ""
+    tz: str = "Europe/Moscow"
+    digest_time: str = "09:00"
+    active: bool = True
+    role: str = "subscriber"  # admin | operator | subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """What the outbox worker hands a sink: one post, for one subscriber."""
+
+    outbox_id: int
+    subscriber: Subscriber
+    post: Post
+    matches: tuple[Match, ...]
+    edited: bool = False  # the post matched only after an edit
+    created_at: datetime | None = None
+    extra: dict = field(default_factory=dict, compare=False)

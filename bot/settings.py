@@ -1,0 +1,213 @@
+"""Every setting Dozor reads, in one list, with its default, type and help.
+
+Sources, strongest first: the process environment, `.env` (python-dotenv, not
+exported into os.environ), then `config/dozor.toml` (keys are the names in
+lower case without the `DOZOR_` prefix, e.g. `data_dir = "./data"`).
+A missing or malformed value raises ConfigError naming the setting.
+Tests check that `.env.example` and README.md mention every name here.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+
+
+def _int(raw: str) -> int:
+    return int(str(raw).strip())
+
+
+def _float(raw: str) -> float:
+    return float(str(raw).strip())
+
+
+def _bool(raw: str) -> bool:
+    value = str(raw).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _str(raw: str) -> str:
+    return str(raw).strip()
+
+
+def _path(raw: str) -> Path:
+    return Path(str(raw).strip()).expanduser()
+
+
+def _int_list(raw: str) -> tuple[int, ...]:
+    if isinstance(raw, (list, tuple)):
+        return tuple(int(x) for x in raw)
+    return tuple(int(part) for part in str(raw).replace(";", ",").split(",") if part.strip())
+
+
+def _str_list(raw: str) -> tuple[str, ...]:
+    if isinstance(raw, (list, tuple)):
+        return tuple(str(x).strip() for x in raw if str(x).strip())
+    return tuple(part.strip() for part in str(raw).split(",") if part.strip())
+
+
+def _tz(raw: str) -> str:
+    name = str(raw).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (write e.g. Europe/Moscow)") from exc
+    return name
+
+
+def _hhmm(raw: str) -> str:
+    text = str(raw).strip()
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ValueError("expected a time as HH:MM, e.g. 09:00")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+_TYPE_NAMES: dict[Callable, str] = {
+    _int: "integer", _float: "number", _bool: "true/false", _str: "text", _path: "path",
+    _int_list: "comma-separated integers", _str_list: "comma-separated list",
+    _tz: "time zone", _hhmm: "HH:MM",
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # environment name, e.g. DOZOR_DATA_DIR
+    default: Any  # None = not set (optional); REQUIRED = must be given
+    parse: Callable[[str], Any]
+    help: str
+    secret: bool = False
+
+    @property
+    def key(self) -> str:
+        """The attribute on Settings and the key in config/dozor.toml."""
+        name = self.name.lower()
+        return name[len("dozor_"):] if name.startswith("dozor_") else name
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # Where things live
+    Setting("DOZOR_DATA_DIR", Path("./data"), _path, "Folder for the database, Telegram sessions and charts."),
+    Setting("DOZOR_DB", None, _path, "Database file; default <DOZOR_DATA_DIR>/dozor.db."),
+    Setting("DOZOR_RULES", Path("config/rules.toml"), _path, "Rule file that seeds a new database."),
+    Setting("DOZOR_LOG_LEVEL", "INFO", _str, "Logging level: DEBUG, INFO, WARNING or ERROR."),
+    # Telegram credentials (secrets: keep them in .env)
+    Setting("TG_API_ID", None, _int, "api_id from my.telegram.org (live mode)."),
+    Setting("TG_API_HASH", None, _str, "api_hash from my.telegram.org (live mode).", secret=True),
+    Setting("TG_BOT_TOKEN", None, _str, "Bot token from @BotFather; without it the user account sends alerts.", secret=True),
+    Setting("TG_SESSION", "dozor", _str, "Name of the user-account session file in the data folder."),
+    Setting("DOZOR_ACCOUNTS", (), _str_list, "Extra user-account session names to spread channels across."),
+    Setting("DOZOR_ADMINS", (), _int_list, "Telegram user ids of the admins, comma-separated."),
+    # Watching channels
+    Setting("DOZOR_JOIN_CHANNELS", False, _bool, "Join watched channels (pushed updates) instead of polling them."),
+    Setting("DOZOR_SWEEP_INTERVAL", 300, _int, "Seconds between history sweeps that close gaps."),
+    Setting("DOZOR_BACKFILL_LIMIT", 50, _int, "Posts read from a newly added channel to seed the database."),
+    Setting("DOZOR_SILENCE_FACTOR", 8.0, _float, "Warn when a channel is silent this many times its usual gap between posts."),
+    # Alerts
+    Setting("DOZOR_ALERT_CHAT", "me", _str, "Chat the user account sends alerts to when there is no bot token."),
+    Setting("DOZOR_RATE_PER_CHAT", 1.0, _float, "Messages per second to one chat."),
+    Setting("DOZOR_RATE_PER_GROUP", 20, _int, "Messages per minute to one group."),
+    Setting("DOZOR_RATE_GLOBAL", 30, _int, "Messages per second in all."),
+    Setting("DOZOR_MAX_ATTEMPTS", 8, _int, "Failed sends before an alert is parked for operators."),
+    Setting("DOZOR_DEDUP_THRESHOLD", 0.7, _float, "Similarity (0..1) above which two posts are one story."),
+    Setting("DOZOR_DEDUP_WINDOW_HOURS", 24, _int, "How far back a repost is grouped with its first alert."),
+    # Digest
+    Setting("DOZOR_TZ", "Europe/Moscow", _tz, "Default time zone of new subscribers."),
+    Setting("DOZOR_DIGEST_TIME", "09:00", _hhmm, "Default local time of the daily digest."),
+    Setting("DOZOR_DIGEST_GRACE_HOURS", 6, _int, "A digest missed while down is sent on start if this recent."),
+)
+
+REQUIRED = object()
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Settings:
+    """Parsed settings; attributes are Setting.key (e.g. settings.data_dir)."""
+
+    def __init__(self, values: dict[str, Any]):
+        self._values = values
+        for setting in SETTINGS:
+            setattr(self, setting.key, values[setting.name])
+
+    @property
+    def db_path(self) -> Path:
+        return self.db if self.db is not None else self.data_dir / "dozor.db"
+
+    @property
+    def has_telegram(self) -> bool:
+        return bool(self.tg_api_id and self.tg_api_hash)
+
+    def replace(self, **changes: Any) -> "Settings":
+        values = dict(self._values)
+        for key, value in changes.items():
+            values[_setting_for_key(key).name] = value
+        return Settings(values)
+
+    def __repr__(self) -> str:  # never print secrets
+        shown = {s.key: ("***" if s.secret and self._values[s.name] else self._values[s.name]) for s in SETTINGS}
+        return f"Settings({shown})"
+
+
+def _setting_for_key(key: str) -> Setting:
+    for setting in SETTINGS:
+        if setting.key == key:
+            return setting
+    raise KeyError(key)
+
+
+def load_settings(
+    env: dict[str, str] | None = None,
+    env_file: Path | str | None = ".env",
+    config_file: Path | str | None = "config/dozor.toml",
+) -> Settings:
+    """Read settings from the environment, .env and config/dozor.toml."""
+    env = dict(os.environ) if env is None else env
+    dotenv = {k: v for k, v in dotenv_values(env_file).items() if v is not None} if env_file and Path(env_file).is_file() else {}
+    toml = _read_toml(Path(config_file)) if config_file and Path(config_file).is_file() else {}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw, where = _find_raw(setting, env, dotenv, toml)
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+            if setting.default is REQUIRED:
+                raise ConfigError(f"{setting.name} is not set: {setting.help}")
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(raw if not isinstance(raw, (int, float, bool)) else str(raw))
+        except (ValueError, TypeError) as exc:
+            kind = _TYPE_NAMES.get(setting.parse, "value")
+            shown = "***" if setting.secret else repr(raw)
+            raise ConfigError(f"{setting.name} (from {where}) is not a valid {kind}: {shown}: {exc}") from None
+    return Settings(values)
+
+
+def _find_raw(setting: Setting, env: dict, dotenv: dict, toml: dict) -> tuple[Any, str]:
+    if setting.name in env:
+        return env[setting.name], "environment"
+    if setting.name in dotenv:
+        return dotenv[setting.name], ".env"
+    if setting.key in toml:
+        return toml[setting.key], "config/dozor.toml"
+    return None, "default"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    unknown = [k for k in data if k not in {s.key for s in SETTINGS}]
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}")
+    return data

@@ -1,0 +1,152 @@
+"""The database: one aiosqlite connection, WAL, foreign keys, migrations, one door for writes.
+
+Every write goes through `Store.write(fn)`: `fn` is an async function of the
+connection, run alone (an asyncio lock) inside BEGIN IMMEDIATE … COMMIT, so a
+post, its matches and its outbox rows commit together or not at all. Reads
+use `Store.fetchall` / `fetchone` and never hold the lock.
+Query helpers live in topical modules beside this one (posts.py, outbox.py, …)
+as plain async functions that take the connection.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
+
+import aiosqlite
+
+from bot.errors import StorageError
+from bot.storage.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def utcnow_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def to_iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+class Store:
+    """An open database. Use `await Store.open(path)` and `await store.close()`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str):
+        self.conn = conn
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> "Store":
+        """Open (creating if needed) and migrate. ':memory:' gives a private in-memory database."""
+        target = str(path)
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        conn = None
+        try:
+            conn = await aiosqlite.connect(target, isolation_level=None)
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA foreign_keys = ON")
+            if target != ":memory:":
+                await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            store = cls(conn, target)
+            await store._migrate()
+        except sqlite3.Error as exc:
+            if conn is not None:
+                await conn.close()  # its worker thread would otherwise keep the process alive
+            raise StorageError(f"cannot open database {target}: {exc}") from exc
+        return store
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def _migrate(self) -> None:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in await self.conn.execute_fetchall("SELECT name FROM migrations")}
+        for name, sql in MIGRATIONS:
+            if name in done:
+                continue
+            log.info("applying migration %s", name)
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(sql):
+                    await self.conn.execute(statement)
+                await self.conn.execute(
+                    "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, utcnow_iso())
+                )
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+
+    async def write(self, fn: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Run `fn(conn)` as one transaction, alone. Raises StorageError on SQLite failure."""
+        async with self._write_lock:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+            try:
+                result = await fn(self.conn)
+                await self.conn.execute("COMMIT")
+                return result
+            except BaseException as exc:
+                try:
+                    await self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                if isinstance(exc, sqlite3.Error):
+                    raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+                raise
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = (), default: Any = None) -> Any:
+        row = await self.fetchone(sql, params)
+        return default if row is None else row[0]
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements, buffer = [], ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+@asynccontextmanager
+async def open_store(path: Path | str) -> AsyncIterator[Store]:
+    store = await Store.open(path)
+    try:
+        yield store
+    finally:
+        await store.close()

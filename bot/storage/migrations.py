@@ -1,0 +1,161 @@
+"""Named, append-only migrations. Never edit one that has run anywhere: add the next.
+
+Each entry is (name, sql). Applied in order inside one transaction each and
+recorded in the `migrations` table. Times are ISO 8601 text in UTC
+("2024-05-01T09:30:00+00:00"); JSON columns hold compact JSON text.
+"""
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_core",
+        """
+        CREATE TABLE channels (
+            id            INTEGER PRIMARY KEY,      -- marked id (-100…) or a source's id
+            username      TEXT UNIQUE COLLATE NOCASE,
+            title         TEXT,
+            access_hash   INTEGER,                  -- cached so a name is resolved once
+            account       TEXT,                     -- session name that watches it
+            last_seen_id  INTEGER NOT NULL DEFAULT 0,
+            last_post_at  TEXT,
+            status        TEXT NOT NULL DEFAULT 'active',  -- active | paused | private | banned | removed
+            joined        INTEGER NOT NULL DEFAULT 0,
+            warned_at     TEXT,                     -- last operator warning (silence, private, banned)
+            added_at      TEXT NOT NULL,
+            added_by      TEXT
+        );
+
+        CREATE TABLE posts (
+            id                  INTEGER PRIMARY KEY,
+            channel_id          INTEGER NOT NULL,
+            message_id          INTEGER NOT NULL,
+            date                TEXT NOT NULL,
+            text                TEXT NOT NULL,
+            link                TEXT,
+            views               INTEGER,
+            forwards            INTEGER,
+            fwd_from_channel_id INTEGER,
+            fwd_from_message_id INTEGER,
+            has_media           INTEGER NOT NULL DEFAULT 0,
+            grouped_id          INTEGER,
+            lang                TEXT,
+            late                INTEGER NOT NULL DEFAULT 0,
+            edit_date           TEXT,
+            deleted_at          TEXT,               -- marked, never erased
+            stored_at           TEXT NOT NULL,
+            UNIQUE (channel_id, message_id)
+        );
+        CREATE INDEX posts_date ON posts(date);
+        CREATE INDEX posts_grouped ON posts(channel_id, grouped_id) WHERE grouped_id IS NOT NULL;
+
+        CREATE TABLE post_edits (               -- earlier texts of edited posts
+            id          INTEGER PRIMARY KEY,
+            post_id     INTEGER NOT NULL REFERENCES posts(id),
+            text        TEXT NOT NULL,          -- the text before the edit
+            edit_date   TEXT,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE INDEX post_edits_post ON post_edits(post_id);
+
+        CREATE VIRTUAL TABLE posts_fts USING fts5(
+            text, content='posts', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts BEGIN
+            INSERT INTO posts_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER posts_fts_update AFTER UPDATE OF text ON posts BEGIN
+            INSERT INTO posts_fts(posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO posts_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+
+        CREATE TABLE matches (
+            post_id    INTEGER NOT NULL REFERENCES posts(id),
+            rule_id    TEXT NOT NULL,
+            tags       TEXT NOT NULL DEFAULT '[]',   -- JSON list
+            spans      TEXT NOT NULL DEFAULT '[]',   -- JSON [[start, end], …] into posts.text
+            severity   TEXT NOT NULL DEFAULT 'high',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (post_id, rule_id)
+        );
+        CREATE INDEX matches_rule ON matches(rule_id, created_at);
+
+        CREATE TABLE subscribers (
+            id          INTEGER PRIMARY KEY,
+            chat_id     INTEGER NOT NULL UNIQUE,   -- Telegram chat id; local sinks use 0, -1, …
+            kind        TEXT NOT NULL DEFAULT 'user',   -- user | group | channel | local
+            title       TEXT NOT NULL DEFAULT '',
+            tz          TEXT NOT NULL DEFAULT 'Europe/Moscow',
+            digest_time TEXT NOT NULL DEFAULT '09:00',
+            active      INTEGER NOT NULL DEFAULT 1,
+            role        TEXT NOT NULL DEFAULT 'subscriber',  -- admin | operator | subscriber
+            muted_until TEXT,
+            created_at  TEXT NOT NULL
+        );
+
+        CREATE TABLE subscriptions (            -- no rows = nothing; kind 'all' = every rule
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+            kind          TEXT NOT NULL,        -- all | tag | rule
+            value         TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (subscriber_id, kind, value)
+        );
+
+        CREATE TABLE outbox (                   -- one alert per (subscriber, post), ever
+            id              INTEGER PRIMARY KEY,
+            subscriber_id   INTEGER NOT NULL REFERENCES subscribers(id),
+            post_id         INTEGER NOT NULL REFERENCES posts(id),
+            rules           TEXT NOT NULL DEFAULT '[]',   -- JSON list of rule ids
+            silent          INTEGER NOT NULL DEFAULT 0,
+            edited          INTEGER NOT NULL DEFAULT 0,   -- matched only after an edit
+            status          TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | parked | skipped
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error      TEXT,
+            created_at      TEXT NOT NULL,
+            sent_at         TEXT,
+            sent_message_id INTEGER,
+            UNIQUE (subscriber_id, post_id)
+        );
+        CREATE INDEX outbox_pending ON outbox(status, next_attempt_at) WHERE status = 'pending';
+
+        CREATE TABLE rules (
+            id         TEXT PRIMARY KEY,
+            title      TEXT NOT NULL DEFAULT '',
+            query      TEXT NOT NULL,
+            exclude    TEXT,
+            tags       TEXT NOT NULL DEFAULT '[]',
+            channels_include TEXT NOT NULL DEFAULT '[]',
+            channels_exclude TEXT NOT NULL DEFAULT '[]',
+            langs      TEXT NOT NULL DEFAULT '[]',
+            severity   TEXT NOT NULL DEFAULT 'high',
+            enabled    INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT
+        );
+
+        CREATE TABLE audit_log (
+            id          INTEGER PRIMARY KEY,
+            at          TEXT NOT NULL,
+            actor       TEXT NOT NULL,        -- "tg:<user id>", "cli", "system"
+            action      TEXT NOT NULL,        -- e.g. rule.add, rule.edit, channel.add, role.set
+            object_kind TEXT NOT NULL,
+            object_id   TEXT NOT NULL,
+            before      TEXT,                 -- JSON or NULL
+            after       TEXT
+        );
+        CREATE INDEX audit_object ON audit_log(object_kind, object_id);
+
+        CREATE TABLE scheduler_state (
+            key        TEXT PRIMARY KEY,
+            value      TEXT,
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE digests_sent (
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id),
+            day           TEXT NOT NULL,        -- local date the digest covers up to, YYYY-MM-DD
+            sent_at       TEXT NOT NULL,
+            PRIMARY KEY (subscriber_id, day)
+        );
+        """,
+    ),
+]
