@@ -93,3 +93,24 @@ class Alert:
     edited: bool = False  # the post matched only after an edit
     created_at: datetime | None = None
     extra: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button under a message; `data` comes back in the callback."""
+
+    text: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message for a Telegram chat (HTML parse mode), or an edit of one we sent."""
+
+    chat_id: int
+    html: str
+    silent: bool = False
+    edit_message_id: int | None = None  # set: edit that message instead of sending
+    photo: bytes | None = None  # PNG sent with `html` as its caption (digest chart)
+    buttons: tuple[tuple[Button, ...], ...] = ()  # rows of inline buttons
+    link_preview: bool = False

@@ -1,0 +1,85 @@
+"""The live rule set lives in the `rules` table; config/rules.toml only seeds a new database."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Iterable
+
+import aiosqlite
+
+from bot.models import RuleDef
+from bot.storage.audit import record_audit
+from bot.storage.db import Store, utcnow_iso
+
+_LIST_FIELDS = ("tags", "channels_include", "channels_exclude", "langs")
+
+
+def rule_from_row(row) -> RuleDef:
+    return RuleDef(
+        id=row["id"], query=row["query"], title=row["title"], exclude=row["exclude"],
+        tags=tuple(json.loads(row["tags"])),
+        channels_include=tuple(json.loads(row["channels_include"])),
+        channels_exclude=tuple(json.loads(row["channels_exclude"])),
+        langs=tuple(json.loads(row["langs"])), severity=row["severity"], enabled=bool(row["enabled"]),
+    )
+
+
+def rule_to_dict(rule: RuleDef) -> dict:
+    data = asdict(rule)
+    for key in _LIST_FIELDS:
+        data[key] = list(data[key])
+    return data
+
+
+async def load_rule_defs(store: Store) -> list[RuleDef]:
+    """Every rule in the database, enabled or not, ordered by id."""
+    return [rule_from_row(r) for r in await store.fetchall("SELECT * FROM rules ORDER BY id")]
+
+
+async def get_rule(store: Store, rule_id: str) -> RuleDef | None:
+    row = await store.fetchone("SELECT * FROM rules WHERE id = ?", (rule_id,))
+    return None if row is None else rule_from_row(row)
+
+
+async def upsert_rule(conn: aiosqlite.Connection, rule: RuleDef, actor: str) -> None:
+    """Insert or replace one rule and audit it; call inside Store.write (validate first)."""
+    async with conn.execute("SELECT * FROM rules WHERE id = ?", (rule.id,)) as cur:
+        old = await cur.fetchone()
+    before = None if old is None else rule_to_dict(rule_from_row(old))
+    await conn.execute(
+        "INSERT OR REPLACE INTO rules(id, title, query, exclude, tags, channels_include,"
+        " channels_exclude, langs, severity, enabled, updated_at, updated_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            rule.id, rule.title, rule.query, rule.exclude,
+            *(json.dumps(list(getattr(rule, k)), ensure_ascii=False) for k in _LIST_FIELDS),
+            rule.severity, int(rule.enabled), utcnow_iso(), actor,
+        ),
+    )
+    action = "rule.add" if before is None else "rule.edit"
+    await record_audit(conn, actor, action, "rule", rule.id, before, rule_to_dict(rule))
+
+
+async def delete_rule(conn: aiosqlite.Connection, rule_id: str, actor: str) -> bool:
+    async with conn.execute("SELECT * FROM rules WHERE id = ?", (rule_id,)) as cur:
+        old = await cur.fetchone()
+    if old is None:
+        return False
+    await conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
+    await record_audit(conn, actor, "rule.del", "rule", rule_id, rule_to_dict(rule_from_row(old)), None)
+    return True
+
+
+async def seed_rules_if_empty(store: Store, defs: Iterable[RuleDef], actor: str = "seed") -> int:
+    """Fill an empty rules table from the rule file; returns how many were added."""
+    defs = list(defs)
+
+    async def seed(conn: aiosqlite.Connection) -> int:
+        async with conn.execute("SELECT count(*) FROM rules") as cur:
+            if (await cur.fetchone())[0]:
+                return 0
+        for rule in defs:
+            await upsert_rule(conn, rule, actor)
+        return len(defs)
+
+    return await store.write(seed)
