@@ -158,4 +158,41 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_access",
+        """
+        CREATE TABLE rule_mutes (               -- "mute this rule for a day" from an alert's button
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+            rule_id       TEXT NOT NULL,
+            until         TEXT NOT NULL,
+            PRIMARY KEY (subscriber_id, rule_id)
+        );
+
+        CREATE TABLE invites (
+            code       TEXT PRIMARY KEY,
+            role       TEXT NOT NULL DEFAULT 'subscriber',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            used_by    INTEGER,                 -- chat id that redeemed it
+            used_at    TEXT
+        );
+
+        CREATE TABLE access_requests (
+            chat_id      INTEGER PRIMARY KEY,
+            title        TEXT NOT NULL DEFAULT '',
+            requested_at TEXT NOT NULL,
+            decided_by   TEXT,
+            decision     TEXT                  -- approved | denied | NULL while pending
+        );
+
+        CREATE TABLE feedback (                 -- "relevant" / "not relevant" under an alert
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+            post_id       INTEGER NOT NULL REFERENCES posts(id),
+            rule_id       TEXT NOT NULL,
+            relevant      INTEGER NOT NULL,
+            at            TEXT NOT NULL,
+            PRIMARY KEY (subscriber_id, post_id, rule_id)
+        );
+        """,
+    ),
 ]
