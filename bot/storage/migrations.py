@@ -195,4 +195,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_channel_watch",
+        """
+        CREATE TABLE channel_requests (         -- added by name offline; resolved at next live start
+            ref        TEXT PRIMARY KEY COLLATE NOCASE,  -- username without @
+            added_at   TEXT NOT NULL,
+            added_by   TEXT,
+            last_error TEXT
+        );
+        ALTER TABLE channels ADD COLUMN warning TEXT;          -- what warned_at was about
+        ALTER TABLE channels ADD COLUMN warning_sent_at TEXT;  -- routed to admins (NULL = pending)
+        """,
+    ),
+    (
+        "0004_lemma_index",
+        """
+        -- lemmas of posts.text (bot.text.lemma_text), rowid = posts.id; filled lazily by
+        -- bot/storage/lemma_index.py (last indexed id in scheduler_state 'lemma_index.last_id')
+        CREATE VIRTUAL TABLE posts_lemmas USING fts5(
+            lemmas, content='', tokenize='unicode61 remove_diacritics 0'
+        );
+        """,
+    ),
 ]
