@@ -218,4 +218,39 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_alert_log",
+        """
+        CREATE TABLE alert_messages (           -- every alert message sent, for grouping and follow-ups
+            id            INTEGER PRIMARY KEY,
+            subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+            chat_id       INTEGER NOT NULL,
+            message_id    INTEGER NOT NULL,         -- Telegram id of the alert message
+            post_id       INTEGER,                  -- posts.id of the first post of the story
+            snapshot      TEXT NOT NULL,            -- JSON: what the alert showed (kept as evidence)
+            state         TEXT NOT NULL DEFAULT '{}',  -- JSON: deleted_at, no_longer_matches, edited_at
+            sent_at       TEXT NOT NULL,
+            updated_at    TEXT
+        );
+        CREATE INDEX alert_messages_post ON alert_messages(post_id);
+
+        CREATE TABLE alert_posts (              -- posts shown in an alert: its first and those grouped in
+            alert_id      INTEGER NOT NULL REFERENCES alert_messages(id) ON DELETE CASCADE,
+            subscriber_id INTEGER NOT NULL,
+            channel_id    INTEGER NOT NULL,
+            message_id    INTEGER NOT NULL,
+            date          TEXT NOT NULL,            -- the post's date (the dedup window is over these)
+            channel       TEXT,                     -- username without @
+            channel_title TEXT,
+            link          TEXT,
+            fwd_from_channel_id INTEGER,
+            fwd_from_message_id INTEGER,
+            shingles      BLOB,                     -- packed word-shingle hashes (bot/dedup.py)
+            added_at      TEXT NOT NULL,
+            PRIMARY KEY (alert_id, channel_id, message_id)
+        );
+        CREATE INDEX alert_posts_recent ON alert_posts(subscriber_id, date);
+        CREATE INDEX alert_posts_post ON alert_posts(channel_id, message_id);
+        """,
+    ),
 ]
