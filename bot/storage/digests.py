@@ -1,0 +1,177 @@
+"""Queries for the digest: a period's posts and matches, 14 days of history, once-only records."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+
+import aiosqlite
+
+from bot.digest import HISTORY_DAYS, DigestData, MatchRow, PostRow
+from bot.models import Subscriber
+from bot.storage.db import Store, from_iso, to_iso
+
+_POST_COLUMNS = (
+    "p.id, p.channel_id, p.message_id, p.date, p.text, p.link, p.fwd_from_channel_id,"
+    " p.fwd_from_message_id, p.deleted_at, c.username, c.title AS channel_title"
+)
+
+
+def _link(row) -> str | None:
+    if row["link"]:
+        return row["link"]
+    if row["username"]:
+        return f"https://t.me/{row['username']}/{row['message_id']}"
+    marked = str(row["channel_id"])
+    if marked.startswith("-100"):
+        return f"https://t.me/c/{marked[4:]}/{row['message_id']}"
+    return None
+
+
+def _post_from_row(row) -> PostRow:
+    return PostRow(
+        id=row["id"], channel_id=row["channel_id"], message_id=row["message_id"],
+        date=from_iso(row["date"]), text=row["text"], link=_link(row), channel=row["username"],
+        channel_title=row["channel_title"], fwd_from_channel_id=row["fwd_from_channel_id"],
+        fwd_from_message_id=row["fwd_from_message_id"], deleted_at=from_iso(row["deleted_at"]),
+    )
+
+
+class RuleFilter:
+    """Which rules a subscriber receives: everything, or listed tags and rule ids."""
+
+    def __init__(self, everything: bool, tags: set[str] = frozenset(), rules: set[str] = frozenset()):
+        self.everything, self.tags, self.rules = everything, set(tags), set(rules)
+
+    def wants(self, rule_id: str, tags: tuple[str, ...]) -> bool:
+        return self.everything or rule_id in self.rules or bool(self.tags.intersection(tags))
+
+
+ALL_RULES = RuleFilter(True)
+
+
+async def load_rule_filter(store: Store, subscriber_id: int) -> RuleFilter:
+    rows = await store.fetchall("SELECT kind, value FROM subscriptions WHERE subscriber_id = ?", (subscriber_id,))
+    kinds = {(r["kind"], r["value"]) for r in rows}
+    return RuleFilter(
+        everything=any(kind == "all" for kind, _ in kinds),
+        tags={value for kind, value in kinds if kind == "tag"},
+        rules={value for kind, value in kinds if kind == "rule"},
+    )
+
+
+async def _match_rows(store: Store, start: datetime, end: datetime, rules: RuleFilter) -> list[MatchRow]:
+    rows = await store.fetchall(
+        "SELECT m.post_id, m.rule_id, m.tags, p.date FROM matches m JOIN posts p ON p.id = m.post_id"
+        " WHERE p.date >= ? AND p.date < ? ORDER BY p.date, m.post_id, m.rule_id",
+        (to_iso(start), to_iso(end)),
+    )
+    out = []
+    for r in rows:
+        tags = tuple(json.loads(r["tags"] or "[]"))
+        if rules.wants(r["rule_id"], tags):
+            out.append(MatchRow(post_id=r["post_id"], rule_id=r["rule_id"], tags=tags, date=from_iso(r["date"])))
+    return out
+
+
+async def _deleted_posts(store: Store, start: datetime, end: datetime,
+                         subscriber_id: int | None) -> list[PostRow]:
+    """Posts deleted in [start, end) after an alert (to this subscriber, when given) went out."""
+    who = "" if subscriber_id is None else " AND o.subscriber_id = ?"
+    rows = await store.fetchall(
+        f"SELECT {_POST_COLUMNS} FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
+        f" JOIN outbox o ON o.post_id = p.id AND o.status = 'sent'{who}"
+        " WHERE p.deleted_at >= ? AND p.deleted_at < ? ORDER BY p.deleted_at",
+        (*(() if subscriber_id is None else (subscriber_id,)), to_iso(start), to_iso(end)),
+    )
+    seen, out = set(), []
+    for row in rows:
+        if row["id"] in seen:
+            continue
+        seen.add(row["id"])
+        out.append(_post_from_row(row))
+    return out
+
+
+async def load_digest_data(store: Store, start: datetime, end: datetime,
+                           subscriber_id: int | None = None) -> DigestData:
+    """Everything a digest of [start, end) needs; `subscriber_id` limits it to that chat's rules."""
+    rules = ALL_RULES if subscriber_id is None else await load_rule_filter(store, subscriber_id)
+    history_start = min(start, end - timedelta(days=HISTORY_DAYS))
+    history = await _match_rows(store, history_start, end, rules)
+    in_period = tuple(m for m in history if start <= m.date < end)
+    post_ids = sorted({m.post_id for m in in_period})
+    posts: list[PostRow] = []
+    for chunk in range(0, len(post_ids), 500):
+        ids = post_ids[chunk:chunk + 500]
+        rows = await store.fetchall(
+            f"SELECT {_POST_COLUMNS} FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
+            f" WHERE p.id IN ({','.join('?' * len(ids))})", ids)
+        posts.extend(_post_from_row(r) for r in rows)
+    read = await store.fetchval("SELECT count(*) FROM posts WHERE date >= ? AND date < ?",
+                                (to_iso(start), to_iso(end)), default=0)
+    titles = {r["id"]: r["title"] for r in await store.fetchall("SELECT id, title FROM rules")}
+    return DigestData(
+        start=start, end=end, posts_read=read, posts=tuple(posts), matches=in_period,
+        history=tuple(m for m in history if m.date >= end - timedelta(days=HISTORY_DAYS)),
+        deleted=tuple(await _deleted_posts(store, start, end, subscriber_id)), rule_titles=titles,
+    )
+
+
+# --- subscribers and the once-only record ---------------------------------------------------
+
+def subscriber_from_row(row) -> Subscriber:
+    return Subscriber(
+        id=row["id"], chat_id=row["chat_id"], kind=row["kind"], title=row["title"], tz=row["tz"],
+        digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
+    )
+
+
+async def load_subscriber(store: Store, subscriber_id: int) -> Subscriber | None:
+    row = await store.fetchone("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,))
+    return None if row is None else subscriber_from_row(row)
+
+
+async def find_subscriber_by_chat(store: Store, chat_id: int) -> Subscriber | None:
+    row = await store.fetchone("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,))
+    return None if row is None else subscriber_from_row(row)
+
+
+async def active_subscribers(store: Store) -> list[tuple[Subscriber, datetime | None]]:
+    """Active subscribers with the time each was created (None when unreadable)."""
+    rows = await store.fetchall("SELECT * FROM subscribers WHERE active = 1 ORDER BY id")
+    out = []
+    for row in rows:
+        try:
+            created = from_iso(row["created_at"])
+        except (TypeError, ValueError):
+            created = None
+        out.append((subscriber_from_row(row), created))
+    return out
+
+
+async def digest_was_sent(store: Store, subscriber_id: int, day: date) -> bool:
+    return bool(await store.fetchval(
+        "SELECT 1 FROM digests_sent WHERE subscriber_id = ? AND day = ?", (subscriber_id, day.isoformat())))
+
+
+async def claim_digest(store: Store, subscriber_id: int, day: date, now: datetime) -> bool:
+    """Record (subscriber, day) as sent; False if it already was (the caller must not send)."""
+
+    async def claim(conn: aiosqlite.Connection) -> bool:
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO digests_sent(subscriber_id, day, sent_at) VALUES (?, ?, ?)",
+            (subscriber_id, day.isoformat(), to_iso(now)),
+        )
+        return cursor.rowcount == 1
+
+    return await store.write(claim)
+
+
+async def release_digest(store: Store, subscriber_id: int, day: date) -> None:
+    """Undo a claim when nothing could be sent, so a later attempt may send it."""
+
+    async def release(conn: aiosqlite.Connection) -> None:
+        await conn.execute("DELETE FROM digests_sent WHERE subscriber_id = ? AND day = ?",
+                           (subscriber_id, day.isoformat()))
+
+    await store.write(release)
