@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import aiosqlite
 
@@ -145,6 +145,8 @@ async def active_subscribers(store: Store) -> list[tuple[Subscriber, datetime | 
             created = from_iso(row["created_at"])
         except (TypeError, ValueError):
             created = None
+        if created is not None and created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
         out.append((subscriber_from_row(row), created))
     return out
 

@@ -1,0 +1,79 @@
+"""send_digest: what goes out, the once-only record, time zones."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from bot.digest_jobs import digest_period, last_due_day, send_digest
+
+DAY = date(2024, 5, 10)
+NOW = datetime(2024, 5, 10, 6, 0, 5, tzinfo=timezone.utc)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+async def test_digest_is_sent_as_html_text_then_chart_photo(store, rows, sender):
+    sub = await rows.subscriber()
+    await rows.matched_post(utc(2024, 5, 9, 12), text="Повестки <раздают> у метро")
+    assert await send_digest(store, sender, sub, DAY, NOW) is True
+    texts = [m for m in sender.to(sub.chat_id) if m.photo is None]
+    photos = [m for m in sender.to(sub.chat_id) if m.photo is not None]
+    assert "&lt;раздают&gt;" in texts[0].html
+    assert len(photos) == 1 and photos[0].photo.startswith(b"\x89PNG")
+    assert all(len(m.html) <= 1024 for m in photos)  # Telegram's caption limit
+
+
+async def test_second_send_for_the_same_day_returns_false_and_sends_nothing(store, rows, sender):
+    sub = await rows.subscriber()
+    await send_digest(store, sender, sub, DAY, NOW)
+    count = len(sender.sent)
+    assert await send_digest(store, sender, sub, DAY, NOW) is False
+    assert len(sender.sent) == count
+
+
+async def test_empty_day_sends_one_line_and_no_chart(store, rows, sender):
+    sub = await rows.subscriber()
+    await send_digest(store, sender, sub, DAY, NOW)
+    assert len(sender.sent) == 1 and "no matches" in sender.sent[0].html
+
+
+async def test_failed_send_releases_the_record_so_a_retry_sends(store, rows, sender):
+    sub = await rows.subscriber()
+    sender.fail(sub.chat_id, TimeoutError())
+    with pytest.raises(TimeoutError):
+        await send_digest(store, sender, sub, DAY, NOW)
+    assert await send_digest(store, sender, sub, DAY, NOW) is True
+
+
+async def test_long_digest_is_split_into_messages_under_4096(store, rows, sender):
+    sub = await rows.subscriber()
+    for n in range(120):  # many rules with long titles make a long "By rule" section
+        await rows.rule(f"rule{n}", f"Очень длинное название правила номер {n} " * 3, (f"topic{n}",))
+        await rows.matched_post(utc(2024, 5, 9, 8) + timedelta(minutes=n), rule_id=f"rule{n}",
+                                tags=(f"topic{n}",), text=f"новость {n}", channel_id=-1000 - n)
+    await send_digest(store, sender, sub, DAY, NOW)
+    texts = [m.html for m in sender.sent if m.photo is None]
+    assert len(texts) > 1 and all(len(t) <= 4096 for t in texts)
+    assert all(t.count("<b>") == t.count("</b>") for t in texts)  # no tag cut in half
+
+
+async def test_vladivostok_digest_covers_24_hours_to_its_local_nine():
+    start, end = digest_period(DAY, "09:00", "Asia/Vladivostok")
+    assert end.astimezone(timezone.utc) == utc(2024, 5, 9, 23)
+    assert end - start == timedelta(days=1)
+
+
+async def test_vladivostok_subscriber_gets_posts_of_its_own_day(store, rows, sender):
+    sub = await rows.subscriber(tz="Asia/Vladivostok")
+    await rows.matched_post(utc(2024, 5, 9, 22), text="внутри")  # 08:00 on the 10th in Vladivostok
+    await rows.matched_post(utc(2024, 5, 9, 23, 30), text="снаружи")  # after its 09:00
+    await send_digest(store, sender, sub, DAY, utc(2024, 5, 9, 23))
+    assert "внутри" in sender.sent[0].html and "снаружи" not in sender.sent[0].html
+
+
+def test_last_due_day_is_yesterday_before_the_digest_time():
+    assert last_due_day(utc(2024, 5, 10, 5, 59), "09:00", "Europe/Moscow") == date(2024, 5, 9)
+    assert last_due_day(utc(2024, 5, 10, 6, 0), "09:00", "Europe/Moscow") == date(2024, 5, 10)
