@@ -1,0 +1,150 @@
+"""The use case: a post arrives -> match -> one transaction (post, matches, outbox rows).
+
+Sources (replay, Telegram) call `on_post` / `on_edit` / `on_delete` with our
+own Post and Deletion; delivery happens later, from the outbox, so a crash
+between storing and sending loses nothing. `on_posts` stores a batch in one
+transaction (replay uses it; per-post work stays the same).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Protocol
+
+import aiosqlite
+
+from bot.models import Deletion, Match, Post
+from bot.storage.db import Store
+from bot.storage.outbox import enqueue
+from bot.storage.posts import (
+    ensure_channel, find_post_row, insert_post, mark_deleted, record_edit, replace_matches,
+)
+from bot.storage.subscribers import recipients
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+class Matcher(Protocol):
+    def match(self, post: Post) -> list[Match]: ...
+
+
+def utc_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class PipelineCounts:
+    """Running totals since the pipeline was built (the replay summary prints them)."""
+
+    seen: int = 0
+    stored: int = 0
+    matched: int = 0  # newly stored posts with at least one match
+    enqueued: int = 0  # outbox rows added
+    edits: int = 0
+    deleted: int = 0
+
+
+class Pipeline:
+    """Post in, stored post + matches + outbox rows out. `notify` is called after rows are enqueued."""
+
+    def __init__(self, store: Store, rules: Matcher, clock: Clock = utc_clock,
+                 notify: Callable[[], None] | None = None, new_channel_status: str = "active"):
+        self.store = store
+        self.rules = rules
+        self.clock = clock
+        self.notify = notify
+        self.counts = PipelineCounts()
+        self.new_channel_status = new_channel_status  # status of channel rows a post creates
+        self._known_channels: set[int] = set()
+
+    def set_rules(self, ruleset: Matcher) -> None:
+        """Swap the live rule set; posts handled from now on use it (a single assignment)."""
+        self.rules = ruleset
+
+    async def on_post(self, post: Post, *, alert: bool = True) -> bool:
+        """Store, match and enqueue one post. True if it was new; a second call does nothing."""
+        return await self.on_posts([post], alert=alert) == 1
+
+    async def on_posts(self, posts: Iterable[Post], *, alert: bool = True) -> int:
+        """Handle a batch of posts in one transaction; returns how many were new."""
+        rules = self.rules
+        posts = list(posts)
+        matched = [(post, self._match(rules, post)) for post in posts]
+        now = self.clock()
+
+        async def store_all(conn: aiosqlite.Connection) -> tuple[int, int, int]:
+            new = hits = rows = 0
+            for post, matches in matched:
+                post_id = await self._store_one(conn, post, now)
+                if post_id is None:
+                    continue
+                new += 1
+                if matches:
+                    hits += 1
+                    await replace_matches(conn, post_id, matches, now)
+                    if alert:
+                        rows += await enqueue(conn, post_id, await recipients(conn, matches, now), now)
+            return new, hits, rows
+
+        try:
+            new, hits, rows = await self.store.write(store_all)
+        except BaseException:
+            self._known_channels.clear()  # the rollback may have undone channel rows
+            raise
+        self.counts.seen += len(posts)
+        self.counts.stored += new
+        self.counts.matched += hits
+        self._after_enqueue(rows)
+        return new
+
+    async def on_edit(self, post: Post) -> None:
+        """Keep the earlier text, store the new one, re-match; alert if it matches only now."""
+        matches = self._match(self.rules, post)
+        now = self.clock()
+
+        async def store_edit(conn: aiosqlite.Connection) -> int:
+            row = await find_post_row(conn, post.channel_id, post.message_id)
+            if row is None:  # an edit of a post we never saw: store it as new
+                post_id = await self._store_one(conn, post, now)
+                edited = False
+            else:
+                post_id, edited = row["id"], True
+                if row["text"] == post.text:
+                    return 0
+                await record_edit(conn, row, post, now)
+            await replace_matches(conn, post_id, matches, now)
+            if not matches:
+                return 0
+            return await enqueue(conn, post_id, await recipients(conn, matches, now), now, edited=edited)
+
+        rows = await self.store.write(store_edit)
+        self.counts.edits += 1
+        self._after_enqueue(rows)
+
+    async def on_delete(self, deletion: Deletion) -> None:
+        """Mark the posts deleted; their rows, text and matches stay."""
+
+        async def mark(conn: aiosqlite.Connection) -> int:
+            return await mark_deleted(conn, deletion.channel_id, deletion.message_ids, deletion.at)
+
+        self.counts.deleted += await self.store.write(mark)
+
+    async def _store_one(self, conn: aiosqlite.Connection, post: Post, now: datetime) -> int | None:
+        if post.channel_id not in self._known_channels:
+            await ensure_channel(conn, post, now, self.new_channel_status)
+            self._known_channels.add(post.channel_id)
+        return await insert_post(conn, post, now)
+
+    def _match(self, rules: Matcher, post: Post) -> list[Match]:
+        try:
+            return list(rules.match(post))
+        except Exception:  # one bad rule or odd post never stops the stream
+            log.exception("matching failed for post %s/%s", post.channel_id, post.message_id)
+            return []
+
+    def _after_enqueue(self, rows: int) -> None:
+        self.counts.enqueued += rows
+        if rows and self.notify is not None:
+            self.notify()

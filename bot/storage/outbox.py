@@ -1,0 +1,109 @@
+"""The alert outbox: one row per (subscriber, post), written with the post, delivered later.
+
+Status: pending -> sent, or parked (gave up / chat forbids us). A pending row
+whose next_attempt_at is NULL or past is due. Rows survive a crash: whatever
+was pending is simply picked up again on the next start.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterable, Sequence
+
+import aiosqlite
+
+from bot.models import Alert
+from bot.storage.db import Store, from_iso, to_iso
+from bot.storage.posts import match_from_row, post_from_row
+from bot.storage.subscribers import Recipient, subscriber_from_row
+
+
+async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable[Recipient], now: datetime,
+                  edited: bool = False) -> int:
+    """Add an outbox row per recipient unless it already has one for this post; returns rows added."""
+    added = 0
+    for recipient in recipients:
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO outbox(subscriber_id, post_id, rules, silent, edited, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (recipient.subscriber_id, post_id, json.dumps(list(recipient.rule_ids)),
+             int(recipient.silent), int(edited), to_iso(now)),
+        )
+        added += cursor.rowcount
+    return added
+
+
+async def due_rows(store: Store, now: datetime, limit: int = 100,
+                   kinds: Sequence[str] | None = None) -> list[aiosqlite.Row]:
+    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds)."""
+    kind_filter = ""
+    params: list = [to_iso(now)]
+    if kinds:
+        kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
+        params.extend(kinds)
+    return await store.fetchall(
+        "SELECT o.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+        " WHERE o.status = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        f"{kind_filter} ORDER BY o.id LIMIT ?",
+        [*params, limit],
+    )
+
+
+async def next_due_at(store: Store, kinds: Sequence[str] | None = None) -> datetime | None:
+    """When the earliest waiting (pending, retry later) row becomes due."""
+    kind_filter, params = "", []
+    if kinds:
+        kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
+        params = list(kinds)
+    value = await store.fetchval(
+        "SELECT min(o.next_attempt_at) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+        f" WHERE o.status = 'pending'{kind_filter}",
+        params,
+    )
+    return from_iso(value)
+
+
+async def load_alert(store: Store, row: aiosqlite.Row) -> Alert | None:
+    """Build the Alert for an outbox row: its subscriber, post and the matches it wants."""
+    subscriber_row = await store.fetchone("SELECT * FROM subscribers WHERE id = ?", (row["subscriber_id"],))
+    post_row = await store.fetchone("SELECT * FROM posts WHERE id = ?", (row["post_id"],))
+    if subscriber_row is None or post_row is None:
+        return None
+    channel = await store.fetchone("SELECT * FROM channels WHERE id = ?", (post_row["channel_id"],))
+    wanted = set(json.loads(row["rules"]))
+    match_rows = await store.fetchall("SELECT * FROM matches WHERE post_id = ? ORDER BY rule_id", (row["post_id"],))
+    matches = tuple(match_from_row(m) for m in match_rows if not wanted or m["rule_id"] in wanted)
+    return Alert(
+        outbox_id=row["id"], subscriber=subscriber_from_row(subscriber_row), post=post_from_row(post_row, channel),
+        matches=matches, edited=bool(row["edited"]), created_at=from_iso(row["created_at"]),
+        extra={"silent": bool(row["silent"]), "attempts": row["attempts"]},
+    )
+
+
+async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int | None, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_message_id = ?, sent_at = ?, last_error = NULL WHERE id = ?",
+        (message_id, to_iso(now), outbox_id),
+    )
+
+
+async def postpone(conn: aiosqlite.Connection, outbox_id: int, until: datetime, attempts: int,
+                   error: str | None) -> None:
+    """Try the row again at `until` (RetryLater keeps attempts; failures count one more)."""
+    await conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?",
+        (to_iso(until), attempts, error, outbox_id),
+    )
+
+
+async def park(conn: aiosqlite.Connection, outbox_id: int, attempts: int, error: str) -> None:
+    """Give up on a row; operators can see it (status 'parked', last_error)."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'parked', attempts = ?, last_error = ? WHERE id = ?",
+        (attempts, error, outbox_id),
+    )
+
+
+async def count_by_status(store: Store) -> dict[str, int]:
+    rows = await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
+    return {r[0]: r[1] for r in rows}

@@ -1,0 +1,114 @@
+"""Posts, channels, edits, deletions and matches: query helpers that take the connection.
+
+Call the writing helpers inside `Store.write(...)`; they never commit.
+A post is keyed by (channel_id, message_id): inserting it twice stores it once.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterable
+
+import aiosqlite
+
+from bot.models import Match, Post
+from bot.storage.db import from_iso, to_iso
+
+_POST_COLUMNS = (
+    "channel_id, message_id, date, text, link, views, forwards, fwd_from_channel_id,"
+    " fwd_from_message_id, has_media, grouped_id, lang, late, edit_date, stored_at"
+)
+
+
+async def insert_post(conn: aiosqlite.Connection, post: Post, now: datetime) -> int | None:
+    """Store a post; return its row id, or None when (channel_id, message_id) was already stored."""
+    cursor = await conn.execute(
+        f"INSERT OR IGNORE INTO posts({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            post.channel_id, post.message_id, to_iso(post.date), post.text, post.link, post.views,
+            post.forwards, post.fwd_from_channel_id, post.fwd_from_message_id, int(post.has_media),
+            post.grouped_id, post.lang, int(post.late), to_iso(post.edit_date), to_iso(now),
+        ),
+    )
+    return cursor.lastrowid if cursor.rowcount == 1 else None
+
+
+async def find_post_row(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> aiosqlite.Row | None:
+    async with conn.execute(
+        "SELECT * FROM posts WHERE channel_id = ? AND message_id = ?", (channel_id, message_id)
+    ) as cursor:
+        return await cursor.fetchone()
+
+
+async def ensure_channel(conn: aiosqlite.Connection, post: Post, now: datetime, status: str = "active") -> None:
+    """Create the channel row for a post's channel if it is new (username and title from the post).
+
+    Replay uses status 'replay' so the live watcher never tries to watch channels
+    that only came from a file. last_seen_id is the watcher's business, not ours.
+    """
+    await conn.execute(
+        "INSERT OR IGNORE INTO channels(id, username, title, status, added_at, added_by) VALUES (?, ?, ?, ?, ?, ?)",
+        (post.channel_id, post.channel or None, post.channel_title, status, to_iso(now), status),
+    )
+    # A username already taken by another id leaves the row absent: retry without it.
+    await conn.execute(
+        "INSERT OR IGNORE INTO channels(id, title, status, added_at, added_by) VALUES (?, ?, ?, ?, ?)",
+        (post.channel_id, post.channel_title, status, to_iso(now), status),
+    )
+
+
+async def record_edit(conn: aiosqlite.Connection, row: aiosqlite.Row, post: Post, now: datetime) -> None:
+    """Keep the earlier text in post_edits, then store the new text and edit date."""
+    await conn.execute(
+        "INSERT INTO post_edits(post_id, text, edit_date, recorded_at) VALUES (?, ?, ?, ?)",
+        (row["id"], row["text"], row["edit_date"], to_iso(now)),
+    )
+    await conn.execute(
+        "UPDATE posts SET text = ?, edit_date = ?, views = coalesce(?, views) WHERE id = ?",
+        (post.text, to_iso(post.edit_date or now), post.views, row["id"]),
+    )
+
+
+async def mark_deleted(conn: aiosqlite.Connection, channel_id: int, message_ids: Iterable[int], at: datetime) -> int:
+    """Mark posts deleted (the row and its text stay); returns how many were marked."""
+    marked = 0
+    for message_id in message_ids:
+        cursor = await conn.execute(
+            "UPDATE posts SET deleted_at = ? WHERE channel_id = ? AND message_id = ? AND deleted_at IS NULL",
+            (to_iso(at), channel_id, message_id),
+        )
+        marked += cursor.rowcount
+    return marked
+
+
+async def replace_matches(conn: aiosqlite.Connection, post_id: int, matches: Iterable[Match], now: datetime) -> None:
+    """Store the post's current matches (an edit may add or remove some)."""
+    await conn.execute("DELETE FROM matches WHERE post_id = ?", (post_id,))
+    await conn.executemany(
+        "INSERT OR REPLACE INTO matches(post_id, rule_id, tags, spans, severity, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (post_id, m.rule_id, json.dumps(list(m.tags), ensure_ascii=False),
+             json.dumps([list(s) for s in m.spans]), m.severity, to_iso(now))
+            for m in matches
+        ],
+    )
+
+
+def match_from_row(row) -> Match:
+    return Match(
+        rule_id=row["rule_id"], tags=tuple(json.loads(row["tags"])),
+        spans=tuple(tuple(s) for s in json.loads(row["spans"])), severity=row["severity"],
+    )
+
+
+def post_from_row(row, channel: aiosqlite.Row | None = None) -> Post:
+    """A Post from a posts row (and its channels row, for username and title)."""
+    return Post(
+        channel_id=row["channel_id"], message_id=row["message_id"], text=row["text"],
+        date=from_iso(row["date"]), channel=channel["username"] if channel else None,
+        channel_title=channel["title"] if channel else None, link=row["link"], views=row["views"],
+        forwards=row["forwards"], fwd_from_channel_id=row["fwd_from_channel_id"],
+        fwd_from_message_id=row["fwd_from_message_id"], has_media=bool(row["has_media"]),
+        grouped_id=row["grouped_id"], edit_date=from_iso(row["edit_date"]), late=bool(row["late"]),
+        lang=row["lang"],
+    )

@@ -1,0 +1,88 @@
+"""Subscribers, their subscriptions, and who receives an alert for a set of matches."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+import aiosqlite
+
+from bot.models import Match, Subscriber
+from bot.storage.db import Store, to_iso
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One subscriber that wants an alert, with the matched rules it wants."""
+
+    subscriber_id: int
+    rule_ids: tuple[str, ...]
+    silent: bool  # every wanted rule has severity "low"
+
+
+def subscriber_from_row(row) -> Subscriber:
+    return Subscriber(
+        id=row["id"], chat_id=row["chat_id"], kind=row["kind"], title=row["title"], tz=row["tz"],
+        digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
+    )
+
+
+async def recipients(conn: aiosqlite.Connection, matches: Sequence[Match], now: datetime) -> list[Recipient]:
+    """Active, unmuted subscribers that want at least one of `matches`.
+
+    A subscription of kind 'all' wants every rule, 'tag' a rule carrying that
+    tag, 'rule' that rule id. Rules muted in rule_mutes (until > now) are left
+    out for that subscriber.
+    """
+    if not matches:
+        return []
+    now_iso = to_iso(now)
+    async with conn.execute(
+        "SELECT s.id, sub.kind, sub.value FROM subscribers s JOIN subscriptions sub ON sub.subscriber_id = s.id"
+        " WHERE s.active = 1 AND (s.muted_until IS NULL OR s.muted_until <= ?)",
+        (now_iso,),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    async with conn.execute("SELECT subscriber_id, rule_id FROM rule_mutes WHERE until > ?", (now_iso,)) as cursor:
+        muted = {(r[0], r[1]) for r in await cursor.fetchall()}
+    wanted: dict[int, dict[str, Match]] = {}
+    for subscriber_id, kind, value in rows:
+        for match in matches:
+            if (subscriber_id, match.rule_id) in muted:
+                continue
+            if kind == "all" or (kind == "tag" and value in match.tags) or (kind == "rule" and value == match.rule_id):
+                wanted.setdefault(subscriber_id, {})[match.rule_id] = match
+    return [
+        Recipient(sid, tuple(sorted(by_rule)), all(m.severity == "low" for m in by_rule.values()))
+        for sid, by_rule in sorted(wanted.items())
+    ]
+
+
+async def get_subscriber(conn: aiosqlite.Connection, subscriber_id: int) -> Subscriber | None:
+    async with conn.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else subscriber_from_row(row)
+
+
+async def deactivate_subscriber(conn: aiosqlite.Connection, subscriber_id: int) -> None:
+    await conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (subscriber_id,))
+
+
+async def ensure_local_subscriber(store: Store, now: datetime, chat_id: int = 0, title: str = "terminal",
+                                  tz: str = "Europe/Moscow") -> Subscriber:
+    """The replay-mode subscriber (kind 'local', subscription 'all'); created once."""
+
+    async def ensure(conn: aiosqlite.Connection) -> Subscriber:
+        await conn.execute(
+            "INSERT OR IGNORE INTO subscribers(chat_id, kind, title, tz, created_at) VALUES (?, 'local', ?, ?, ?)",
+            (chat_id, title, tz, to_iso(now)),
+        )
+        async with conn.execute("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,)) as cursor:
+            subscriber = subscriber_from_row(await cursor.fetchone())
+        await conn.execute(
+            "INSERT OR IGNORE INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')", (subscriber.id,)
+        )
+        await conn.execute("UPDATE subscribers SET active = 1 WHERE id = ?", (subscriber.id,))
+        return subscriber
+
+    return await store.write(ensure)
