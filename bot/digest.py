@@ -35,6 +35,7 @@ class PostRow:
     fwd_from_channel_id: int | None = None
     fwd_from_message_id: int | None = None
     deleted_at: datetime | None = None
+    views: int | None = None
 
     @property
     def channel_name(self) -> str:
@@ -82,6 +83,10 @@ class Story:
     @property
     def channel_count(self) -> int:
         return len({p.channel_id for p in self.posts})
+
+    @property
+    def views(self) -> int:
+        return sum(p.views or 0 for p in self.posts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +203,10 @@ def jaccard(a: frozenset, b: frozenset) -> float:
 
 
 def group_stories(posts, matches, titles: dict[str, str], similarity: float = 0.6) -> list[Story]:
-    """Group forwards with their originals and near-identical texts; biggest stories first."""
+    """Group forwards with their originals and near-identical texts.
+
+    Ranked by channels, then posts, views and rules matched; ties in time order.
+    """
     ordered = sorted(posts, key=lambda p: (p.date, p.id))
     parent = list(range(len(ordered)))
 
@@ -233,7 +241,8 @@ def group_stories(posts, matches, titles: dict[str, str], similarity: float = 0.
     for members in groups.values():
         rule_ids = sorted({r for p in members for r in rules_of[p.id]})
         stories.append(Story(posts=tuple(members), rules=tuple(titles.get(r) or r for r in rule_ids)))
-    return sorted(stories, key=lambda s: (-s.channel_count, -len(s.posts), s.first.date, s.first.id))
+    return sorted(stories, key=lambda s: (-s.channel_count, -len(s.posts), -s.views, -len(s.rules),
+                                          s.first.date, s.first.id))
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

@@ -87,3 +87,9 @@ async def digest_for_day(store: Store, day: date, now: datetime, tz: str, digest
     """Plain text and chart PNG of one day's digest, without sending or recording (CLI)."""
     digest = await build_day_digest(store, day, now, tz, digest_time, subscriber_id)
     return render_text(digest), render_chart(digest.chart_days, digest.chart_series)
+
+
+async def digest_html_parts(store: Store, subscriber: Subscriber, day: date, now: datetime) -> list[str]:
+    """The subscriber's digest for `day` as HTML messages, without sending or recording (/digest)."""
+    digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id)
+    return render_html(digest)

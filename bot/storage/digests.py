@@ -12,7 +12,7 @@ from bot.storage.db import Store, from_iso, to_iso
 
 _POST_COLUMNS = (
     "p.id, p.channel_id, p.message_id, p.date, p.text, p.link, p.fwd_from_channel_id,"
-    " p.fwd_from_message_id, p.deleted_at, c.username, c.title AS channel_title"
+    " p.fwd_from_message_id, p.deleted_at, p.views, c.username, c.title AS channel_title"
 )
 
 
@@ -33,6 +33,7 @@ def _post_from_row(row) -> PostRow:
         date=from_iso(row["date"]), text=row["text"], link=_link(row), channel=row["username"],
         channel_title=row["channel_title"], fwd_from_channel_id=row["fwd_from_channel_id"],
         fwd_from_message_id=row["fwd_from_message_id"], deleted_at=from_iso(row["deleted_at"]),
+        views=row["views"],
     )
 
 
