@@ -1,0 +1,12 @@
+"""The rule engine: query language, rule files, compiled rule sets, explain.
+
+Pure and synchronous; see docs/RULES.md for the language.
+"""
+from bot.rules.errors import RuleSyntaxError
+from bot.rules.rulefile import load_rule_file, parse_rules_toml, rules_to_toml
+from bot.rules.ruleset import Query, RuleSet, compile_query, compile_rules
+
+__all__ = [
+    "RuleSyntaxError", "RuleSet", "Query", "compile_rules", "compile_query",
+    "parse_rules_toml", "load_rule_file", "rules_to_toml",
+]

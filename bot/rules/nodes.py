@@ -1,0 +1,299 @@
+"""The query tree: each node evaluates against a `Doc` to hits or None.
+
+A hit is (first token, end token, start, end): a token interval and the
+normalized-text span it covers. `evaluate` returns None when the node is
+false and a list of hits when it is true (NOT is true with no hits).
+`keys()` gives the index keys one of which must be in a post for the node to
+be true (None: no such set, the rule is always a candidate); `fts()` gives an
+FTS5 expression over lemma text that is true for a superset of matches.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.text import Doc, fold, word_keys, first_lemma, script_lang, _morph
+
+Hit = tuple[int, int, int, int]
+Hits = list[Hit] | None
+
+
+def fts_quote(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _fts_any(words) -> str:
+    parts = sorted({fts_quote(w.lstrip("~")) for w in words if w.lstrip("~")})
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def _tok_hit(doc: Doc, i: int) -> Hit:
+    tok = doc.tokens[i]
+    return (i, i + 1, tok.start, tok.end)
+
+
+def term_keys(lower: str) -> frozenset[str]:
+    """Keys of a query word: its lemmas in the language its letters suggest."""
+    lang = script_lang(lower, "ru")
+    keys = word_keys(lower, lang)
+    if lang == "ru" and not set(lower) & set("ыэъ") and _morph("uk").word_is_known(lower):
+        keys = keys | word_keys(lower, "uk")
+    if lang in ("ru", "uk"):
+        # a word written in its dictionary form means that lemma only
+        if lower in keys and len(keys) > 2:
+            own = {p.normal_form.replace("ё", "е") for p in _morph(lang).parse(lower)
+                   if p.normal_form.replace("ё", "е") == lower}
+            if own:
+                return frozenset(own)
+    return keys
+
+
+@dataclass(eq=False)
+class Word:
+    """`word` (every form), `=word` (this form; case-sensitive with capitals)."""
+
+    text: str
+    exact: bool = False
+
+    def __post_init__(self):
+        self.lower = fold(self.text)
+        self.case = self.exact and self.text != self.text.lower()
+        self.cased = self.text.replace("ё", "е").replace("Ё", "Е")
+        self.keyset = frozenset({self.lower}) if self.exact else term_keys(self.lower)
+
+    def positions(self, doc: Doc) -> list[int]:
+        index = doc.by_key()
+        if self.exact:
+            found = index.get(self.lower, [])
+            if self.case:
+                found = [i for i in found
+                         if doc.tokens[i].text.replace("ё", "е").replace("Ё", "Е") == self.cased]
+            return found
+        found: set[int] = set()
+        for key in self.keyset:
+            found.update(index.get(key, ()))
+        return sorted(found)
+
+    def evaluate(self, doc: Doc) -> Hits:
+        found = self.positions(doc)
+        return [_tok_hit(doc, i) for i in found] if found else None
+
+    def keys(self):
+        return self.keyset
+
+    def fts(self):
+        lang = script_lang(self.lower, "ru")
+        return _fts_any(set(self.keyset) | {first_lemma(self.lower, lang)})
+
+    def __str__(self):
+        return ("=" if self.exact else "") + self.text
+
+
+@dataclass(eq=False)
+class Prefix:
+    text: str
+
+    def __post_init__(self):
+        self.lower = fold(self.text)
+
+    def evaluate(self, doc: Doc) -> Hits:
+        hits = [_tok_hit(doc, i) for i, tok in enumerate(doc.tokens)
+                if tok.lower.startswith(self.lower)]
+        return hits or None
+
+    def keys(self):
+        return frozenset({"*" + self.lower[:3]})
+
+    def fts(self):
+        return fts_quote(self.lower) + "*"
+
+    def __str__(self):
+        return self.text + "*"
+
+
+@dataclass(eq=False)
+class Phrase:
+    words: list[Word]
+    exact: bool = False
+
+    def evaluate(self, doc: Doc) -> Hits:
+        runs = [set(w.positions(doc)) for w in self.words]
+        if not all(runs):
+            return None
+        n = len(self.words)
+        hits = [(i, i + n, doc.tokens[i].start, doc.tokens[i + n - 1].end)
+                for i in sorted(runs[0])
+                if all(i + k in runs[k] for k in range(1, n))]
+        return hits or None
+
+    def keys(self):
+        return max((w.keyset for w in self.words), key=lambda k: min(map(len, k)))
+
+    def fts(self):
+        return "(" + " AND ".join(w.fts() for w in self.words) + ")"
+
+    def __str__(self):
+        return ("=" if self.exact else "") + '"' + " ".join(w.text for w in self.words) + '"'
+
+
+@dataclass(eq=False)
+class Hashtag:
+    tag: str
+
+    def __post_init__(self):
+        self.lower = fold(self.tag)
+        self.parts = [p for p in self.lower.split("_") if p]
+
+    def evaluate(self, doc: Doc) -> Hits:
+        wanted = {i for i, tag in enumerate(doc.hashtags)
+                  if tag == self.lower or self.lower in tag.split("_")}
+        hits = [_tok_hit(doc, i) for i, tok in enumerate(doc.tokens) if tok.tag in wanted]
+        return hits or None
+
+    def keys(self):
+        return frozenset(self.parts[:1]) or None
+
+    def fts(self):
+        if not self.parts:
+            return None
+        return "(" + " AND ".join(fts_quote(p) for p in self.parts) + ")"
+
+    def __str__(self):
+        return "#" + self.tag
+
+
+@dataclass(eq=False)
+class Regex:
+    pattern: str
+    flags: str = ""
+
+    def __post_init__(self):
+        self.compiled = re.compile(self.pattern, re.IGNORECASE if "i" in self.flags else 0)
+
+    def evaluate(self, doc: Doc) -> Hits:
+        hits = []
+        for m in self.compiled.finditer(doc.text):
+            inside = [i for i, t in enumerate(doc.tokens) if t.end > m.start() and t.start < m.end()]
+            a, b = (inside[0], inside[-1] + 1) if inside else (0, 0)
+            hits.append((a, b, m.start(), m.end()))
+        return hits or None
+
+    def keys(self):
+        return None
+
+    def fts(self):
+        return None
+
+    def __str__(self):
+        return f"/{self.pattern}/{self.flags}"
+
+
+@dataclass(eq=False)
+class Not:
+    child: object
+
+    def evaluate(self, doc: Doc) -> Hits:
+        return [] if self.child.evaluate(doc) is None else None
+
+    def keys(self):
+        return None
+
+    def fts(self):
+        return None
+
+    def __str__(self):
+        return f"NOT {self.child}"
+
+
+@dataclass(eq=False)
+class And:
+    children: list
+
+    def evaluate(self, doc: Doc) -> Hits:
+        hits: list[Hit] = []
+        for child in self.children:
+            found = child.evaluate(doc)
+            if found is None:
+                return None
+            hits.extend(found)
+        return hits
+
+    def keys(self):
+        sets = [k for k in (c.keys() for c in self.children) if k is not None]
+        return min(sets, key=len) if sets else None
+
+    def fts(self):
+        parts = [f for f in (c.fts() for c in self.children) if f is not None]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+    def __str__(self):
+        return "(" + " AND ".join(map(str, self.children)) + ")"
+
+
+@dataclass(eq=False)
+class Or:
+    children: list
+
+    def evaluate(self, doc: Doc) -> Hits:
+        hits: list[Hit] | None = None
+        for child in self.children:
+            found = child.evaluate(doc)
+            if found is not None:
+                hits = (hits or []) + found
+        return hits
+
+    def keys(self):
+        keys: set[str] = set()
+        for child in self.children:
+            k = child.keys()
+            if k is None:
+                return None
+            keys |= k
+        return frozenset(keys)
+
+    def fts(self):
+        parts = [c.fts() for c in self.children]
+        if any(p is None for p in parts):
+            return None
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def __str__(self):
+        return "(" + " OR ".join(map(str, self.children)) + ")"
+
+
+@dataclass(eq=False)
+class Near:
+    left: object
+    right: object
+    distance: int
+    ordered: bool = False
+
+    def evaluate(self, doc: Doc) -> Hits:
+        left, right = self.left.evaluate(doc), self.right.evaluate(doc)
+        if not left or not right:
+            return None
+        hits: set[Hit] = set()
+        for a in left:
+            for b in right:
+                if b[0] >= a[1]:
+                    gap = b[0] - a[1] + 1
+                elif self.ordered:
+                    continue
+                else:
+                    gap = max(a[0] - b[1] + 1, 0)
+                if gap <= self.distance:
+                    hits.update((a, b))
+        return sorted(hits) or None
+
+    def keys(self):
+        sets = [k for k in (self.left.keys(), self.right.keys()) if k is not None]
+        return min(sets, key=len) if sets else None
+
+    def fts(self):
+        return And([self.left, self.right]).fts()
+
+    def __str__(self):
+        op = "ONEAR" if self.ordered else "NEAR"
+        return f"({self.left} {op}/{self.distance} {self.right})"

@@ -1,0 +1,151 @@
+"""Rule files: TOML in (validated, with positions in errors) and TOML out.
+
+    [[rule]]
+    id = "mobilization"
+    title = "Call-ups"
+    query = 'повестк* OR военкомат'
+    exclude = '"повестка дня"'
+    tags = ["mobilization"]
+    channels = ["pskovgubernia", "-pskov_news"]   # "-" excludes
+    langs = ["ru", "uk"]
+    severity = "high"                              # or "low"
+    enabled = true
+"""
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+from bot.models import RuleDef
+from bot.rules.errors import RuleSyntaxError
+
+KEYS = {"id", "title", "query", "exclude", "tags", "channels", "langs", "severity", "enabled"}
+SEVERITIES = ("high", "low")
+LANGS = ("ru", "uk", "en")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def _rule_line(text: str, index: int) -> int:
+    """1-based line of the index-th [[rule]] header (for errors), or 1."""
+    found = [m.start() for m in re.finditer(r"^\s*\[\[\s*rule\s*\]\]", text, re.M)]
+    if index < len(found):
+        return text[:found[index]].count("\n") + 1
+    return 1
+
+
+def _fail(reason: str, text: str, index: int, rule_id=None, source="rules.toml"):
+    return RuleSyntaxError(reason, rule_id=rule_id, line=_rule_line(text, index),
+                           column=1, text=text, where=source)
+
+
+def _str_list(value, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        raise ValueError(f"{name} must be a list of strings")
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _rule(raw: dict) -> RuleDef:
+    unknown = set(raw) - KEYS
+    if unknown:
+        raise ValueError(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(KEYS)}")
+    for name in ("id", "query"):
+        if not isinstance(raw.get(name), str) or not raw[name].strip():
+            raise ValueError(f"{name} is required and must be a non-empty string")
+    if not _ID.match(raw["id"]):
+        raise ValueError("id may hold letters, digits, _ . - only")
+    for name in ("title", "exclude", "severity"):
+        if name in raw and not isinstance(raw[name], str):
+            raise ValueError(f"{name} must be a string")
+    if "enabled" in raw and not isinstance(raw["enabled"], bool):
+        raise ValueError("enabled must be true or false")
+    severity = raw.get("severity", "high")
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {list(SEVERITIES)}, not {severity!r}")
+    langs = _str_list(raw.get("langs", []), "langs")
+    bad = [x for x in langs if x not in LANGS]
+    if bad:
+        raise ValueError(f"langs may hold {list(LANGS)}, not {bad}")
+    channels = [c.lower().lstrip("@") for c in _str_list(raw.get("channels", []), "channels")]
+    return RuleDef(
+        id=raw["id"], query=raw["query"], title=raw.get("title", ""),
+        exclude=raw.get("exclude") or None, tags=_str_list(raw.get("tags", []), "tags"),
+        channels_include=tuple(c for c in channels if not c.startswith("-")),
+        channels_exclude=tuple(c[1:].lstrip("@") for c in channels if c.startswith("-")),
+        langs=langs, severity=severity, enabled=raw.get("enabled", True))
+
+
+def parse_rules_toml(text: str, source: str = "rules.toml") -> list[RuleDef]:
+    """Rules from TOML text; any problem raises RuleSyntaxError with its place."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+        reason = re.sub(r"\s*\(at line.*\)$", "", str(exc))
+        raise RuleSyntaxError(f"TOML syntax: {reason}", line=line, column=column,
+                              text=text, where=source) from None
+    extra = set(data) - {"rule"}
+    if extra:
+        raise RuleSyntaxError(f"unknown top-level key(s) {sorted(extra)}; write [[rule]] tables",
+                              text=text, where=source)
+    raws = data.get("rule", [])
+    if not isinstance(raws, list):
+        raise RuleSyntaxError("rules must be [[rule]] tables", text=text, where=source)
+    rules, seen = [], set()
+    for index, raw in enumerate(raws):
+        rule_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        try:
+            rule = _rule(raw)
+        except ValueError as exc:
+            raise _fail(str(exc), text, index, rule_id, source) from None
+        if rule.id in seen:
+            raise _fail("duplicate id: another rule already uses it", text, index, rule.id, source)
+        seen.add(rule.id)
+        rules.append(rule)
+    return rules
+
+
+def load_rule_file(path) -> list[RuleDef]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleSyntaxError(f"cannot read {path}: {exc.strerror or exc}", where=str(path)) from None
+    return parse_rules_toml(text, source=str(path))
+
+
+def _toml_str(value: str) -> str:
+    if "'" not in value and all(ch >= " " and ch != "\x7f" for ch in value):
+        return "'" + value + "'"
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_list(values) -> str:
+    return "[" + ", ".join(_toml_str(v) for v in values) + "]"
+
+
+def rules_to_toml(defs) -> str:
+    """TOML that parse_rules_toml reads back to the same RuleDefs."""
+    blocks = []
+    for d in defs:
+        lines = ["[[rule]]", f"id = {_toml_str(d.id)}"]
+        if d.title:
+            lines.append(f"title = {_toml_str(d.title)}")
+        lines.append(f"query = {_toml_str(d.query)}")
+        if d.exclude:
+            lines.append(f"exclude = {_toml_str(d.exclude)}")
+        if d.tags:
+            lines.append(f"tags = {_toml_list(d.tags)}")
+        channels = list(d.channels_include) + ["-" + c for c in d.channels_exclude]
+        if channels:
+            lines.append(f"channels = {_toml_list(channels)}")
+        if d.langs:
+            lines.append(f"langs = {_toml_list(d.langs)}")
+        lines.append(f"severity = {_toml_str(d.severity)}")
+        lines.append(f"enabled = {'true' if d.enabled else 'false'}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"

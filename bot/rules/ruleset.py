@@ -1,0 +1,180 @@
+"""Compiled rules: a term index that picks candidate rules, then rule trees.
+
+Each rule's query yields a set of index keys (lemmas, forms, 3-letter
+prefixes) one of which any matching post must contain; a post evaluates only
+the rules its keys reach, plus the rules with no extractable key.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable
+
+from bot.models import Match, Post, RuleDef, Span
+from bot.rules.errors import RuleSyntaxError
+from bot.rules.query import parse_query
+from bot.text import Doc, analyze
+
+log = logging.getLogger(__name__)
+
+
+def merge_spans(doc: Doc, hits) -> tuple[Span, ...]:
+    """Hits mapped to the original text, sorted, overlapping ones merged."""
+    spans = sorted(doc.original_span(h[2], h[3]) for h in hits if h[3] > h[2])
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return tuple((a, b) for a, b in merged)
+
+
+def doc_keys(doc: Doc) -> set[str]:
+    """Every index key a post offers: token lemmas and forms, 3-letter prefixes."""
+    keys = set(doc.by_key())
+    keys.update("*" + tok.lower[:3] for tok in doc.tokens if len(tok.lower) >= 3)
+    return keys
+
+
+class Query:
+    """An ad-hoc query (/rule test, backtests): match a text, or prefilter in FTS5."""
+
+    def __init__(self, text: str, node):
+        self.text = text
+        self.node = node
+
+    def matches_text(self, text: str) -> list[Span]:
+        doc = analyze(text)
+        hits = self.node.evaluate(doc)
+        if hits is None:
+            return []
+        spans = list(merge_spans(doc, hits))
+        return spans or [(0, 0)]
+
+    def fts_query(self) -> str | None:
+        return self.node.fts()
+
+
+def compile_query(query: str) -> Query:
+    return Query(query, parse_query(query))
+
+
+@dataclass(eq=False)
+class CompiledRule:
+    defn: RuleDef
+    node: object
+    exclude: object | None
+    include: frozenset[str]
+    skip: frozenset[str]
+
+    def allows(self, channel: str | None, channel_id: int | None, lang: str) -> bool:
+        names = set()
+        if channel:
+            names.add(channel.lower().lstrip("@"))
+        if channel_id is not None:
+            names.add(str(channel_id))
+        if self.include and not names & self.include:
+            return False
+        if names & self.skip:
+            return False
+        return not self.defn.langs or lang in self.defn.langs
+
+    def evaluate(self, doc: Doc) -> Match | None:
+        hits = self.node.evaluate(doc)
+        if hits is None:
+            return None
+        if self.exclude is not None and self.exclude.evaluate(doc) is not None:
+            return None
+        d = self.defn
+        return Match(d.id, d.tags, merge_spans(doc, hits), d.severity)
+
+
+def _channel_set(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(v).strip().lower().lstrip("@") for v in values if str(v).strip())
+
+
+def compile_rule(defn: RuleDef) -> CompiledRule:
+    try:
+        node = parse_query(defn.query)
+    except RuleSyntaxError as exc:
+        raise exc.with_rule(defn.id, "query") from None
+    exclude = None
+    if defn.exclude and defn.exclude.strip():
+        try:
+            exclude = parse_query(defn.exclude)
+        except RuleSyntaxError as exc:
+            raise exc.with_rule(defn.id, "exclude") from None
+    return CompiledRule(defn, node, exclude, _channel_set(defn.channels_include),
+                        _channel_set(defn.channels_exclude))
+
+
+class RuleSet:
+    """All rules compiled together; `match` is pure and thread-safe to share."""
+
+    def __init__(self, defs: tuple[RuleDef, ...], rules: list[CompiledRule]):
+        self.defs = defs
+        self.rules = rules
+        self.by_id = {r.defn.id: r for r in rules}
+        self.index: dict[str, list[int]] = {}
+        self.always: list[int] = []
+        for n, rule in enumerate(rules):
+            if not rule.defn.enabled:
+                continue
+            keys = rule.node.keys()
+            if keys is None:
+                self.always.append(n)
+                continue
+            for key in keys:
+                self.index.setdefault(key, []).append(n)
+
+    def candidates(self, doc: Doc) -> list[int]:
+        found = set(self.always)
+        index = self.index
+        for key in doc_keys(doc):
+            hit = index.get(key)
+            if hit:
+                found.update(hit)
+        return sorted(found)
+
+    def match_doc(self, doc: Doc, channel: str | None = None,
+                  channel_id: int | None = None, lang: str | None = None) -> list[Match]:
+        lang = lang or doc.lang
+        matches = []
+        for n in self.candidates(doc):
+            rule = self.rules[n]
+            if not rule.allows(channel, channel_id, lang):
+                continue
+            match = rule.evaluate(doc)
+            if match is not None:
+                matches.append(match)
+        return matches
+
+    def match(self, post: Post) -> list[Match]:
+        return self.match_doc(analyze(post.text), post.channel, post.channel_id, post.lang)
+
+    def match_text(self, text: str, channel: str | None = None,
+                   channel_id: int | None = None) -> list[Match]:
+        return self.match_doc(analyze(text), channel, channel_id)
+
+    def explain(self, rule_id: str, text: str) -> str:
+        from bot.rules.explain import explain_rule
+
+        rule = self.by_id.get(rule_id)
+        if rule is None:
+            known = ", ".join(sorted(self.by_id)) or "none"
+            raise RuleSyntaxError(f"no rule with id {rule_id!r} (known: {known})", rule_id=rule_id)
+        return explain_rule(rule, analyze(text))
+
+
+def compile_rules(defs: Iterable[RuleDef]) -> RuleSet:
+    """Compile every rule or none: the first bad one raises RuleSyntaxError."""
+    defs = tuple(defs)
+    seen: set[str] = set()
+    rules = []
+    for defn in defs:
+        if defn.id in seen:
+            raise RuleSyntaxError("this id is used by another rule", rule_id=defn.id, where="id")
+        seen.add(defn.id)
+        rules.append(compile_rule(defn))
+    return RuleSet(defs, rules)

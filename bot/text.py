@@ -1,0 +1,266 @@
+"""Text handling for matching: normalization with offsets, tokens, lemmas.
+
+`analyze(text)` turns a post into a `Doc`: the normalized text (NFC, invisible
+characters and stress accents dropped, apostrophes unified, Latin look-alikes
+folded inside mixed-script words), its tokens with lemmas, and a map from
+normalized offsets back to the original text, so spans highlight what the
+reader sees. Russian and Ukrainian words get pymorphy3 lemmas (the analyzer
+is chosen by letters: і ї є ґ mean Ukrainian); Latin words get a light English
+lemma that strips inflection only (so "deserters" never meets "desert" and
+"mobile" never meets "mobilization"). Every lemma is cached per word.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+# Characters that split words without being seen: soft hyphen, zero-width
+# space/joiners, word joiner, BOM, direction marks and embeddings.
+INVISIBLE = frozenset(
+    "\u00ad\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u061c\u180e"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+STRESS = frozenset("\u0301\u0300\u0341\u0340")  # stress accents, dropped
+APOSTROPHES = frozenset("\u2019\u02bc\u0060\u2018\u00b4\u02b9\u2032")  # -> '
+_SPECIAL = re.compile(
+    "[" + "".join(sorted(INVISIBLE | APOSTROPHES)) + "\u0300-\u036f]"
+)
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_HASHTAG = re.compile(r"#(\w[\w']*)")
+_CYR = re.compile(r"[а-яёіїєґ]", re.I)
+_LAT = re.compile(r"[a-z]", re.I)
+_UK_ONLY = frozenset("іїєґ")
+_RU_ONLY = frozenset("ыэъё")
+
+# Latin letters that look like Cyrillic ones, folded inside mixed-script words.
+_LOOKALIKE = str.maketrans(
+    "aceopxyiABCEHKMOPTXYI", "асеорхуіАВСЕНКМОРТХУІ"
+)
+
+
+@dataclass(slots=True)
+class Token:
+    text: str  # normalized form, case kept (look-alikes folded, ё kept)
+    lower: str  # lower case, ё -> е
+    start: int  # offsets into the normalized text
+    end: int
+    lang: str  # "ru", "uk", "en" or "" (digits, other scripts)
+    keys: frozenset[str] = frozenset()  # lemmas and the lower form itself
+    tag: int = -1  # index into Doc.hashtags when the token is part of one
+
+
+@dataclass(slots=True)
+class Doc:
+    original: str
+    text: str  # normalized
+    tokens: list[Token]
+    hashtags: list[str]  # lower case, ё folded, without '#'
+    lang: str
+    starts: list[int] | None = None  # normalized offset -> original offset (None: identity)
+    ends: list[int] | None = None
+    _by_key: dict[str, list[int]] | None = field(default=None, repr=False)
+
+    def by_key(self) -> dict[str, list[int]]:
+        """Token indices per lemma/lower-form key, built once."""
+        if self._by_key is None:
+            index: dict[str, list[int]] = {}
+            for i, tok in enumerate(self.tokens):
+                for key in tok.keys:
+                    index.setdefault(key, []).append(i)
+            self._by_key = index
+        return self._by_key
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalized text to the original text."""
+        if self.starts is None:
+            return start, end
+        if start >= end:
+            pos = self.starts[start] if start < len(self.starts) else len(self.original)
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+
+def fold(word: str) -> str:
+    """Lower case with ё folded to е: the form every comparison uses."""
+    return word.lower().replace("ё", "е")
+
+
+def normalize(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """Normalized text and, unless it equals the input, the offset maps back."""
+    if not _SPECIAL.search(text) and unicodedata.is_normalized("NFC", text):
+        return text, None, None
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for j, ch in enumerate(text):
+        if ch in INVISIBLE or ch in STRESS:
+            continue
+        if ch in APOSTROPHES:
+            ch = "'"
+        if unicodedata.combining(ch):
+            if out:
+                composed = unicodedata.normalize("NFC", out[-1] + ch)
+                if len(composed) == 1:
+                    out[-1] = composed
+                    ends[-1] = j + 1
+            continue
+        base = unicodedata.normalize("NFD", ch)
+        if len(base) > 1 and any(c in STRESS for c in base):
+            ch = unicodedata.normalize("NFC", "".join(c for c in base if c not in STRESS))
+        for c in ch:
+            out.append(c)
+            starts.append(j)
+            ends.append(j + 1)
+    return "".join(out), starts, ends
+
+
+def script_lang(word: str, default: str = "ru") -> str:
+    """The language whose analyzer fits a lower-case word's letters."""
+    if _CYR.search(word):
+        letters = set(word)
+        if letters & _UK_ONLY:
+            return "uk"
+        if letters & _RU_ONLY:
+            return "ru"
+        return default if default in ("ru", "uk") else "ru"
+    if _LAT.search(word):
+        return "en"
+    return ""
+
+
+def detect_lang(text: str) -> str:
+    """"ru", "uk" or "en" by letters; "" when the text has no letters we know."""
+    low = text.lower()
+    cyr = len(_CYR.findall(low))
+    lat = len(_LAT.findall(low))
+    if not cyr and not lat:
+        return ""
+    if lat > cyr:
+        return "en"
+    uk = sum(low.count(c) for c in _UK_ONLY)
+    ru = sum(low.count(c) for c in _RU_ONLY)
+    return "uk" if uk > ru else "ru"
+
+
+def _fold_lookalikes(word: str) -> str:
+    if _LAT.search(word) and _CYR.search(word):
+        return word.translate(_LOOKALIKE)
+    return word
+
+
+@lru_cache(maxsize=2)
+def _morph(lang: str):
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer(lang=lang)
+
+
+_IRREGULAR = {
+    "fled": "flee", "went": "go", "gone": "go", "ran": "run", "fought": "fight",
+    "men": "man", "women": "woman", "sent": "send", "left": "leave", "taken": "take",
+    "took": "take", "sought": "seek", "held": "hold", "children": "child",
+}
+_BRITISH = re.compile(r"(il|al|an|og|or|en|ar|ial|iz)is(e|ed|es|ing|ation|ations)$")
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def english_lemma(word: str) -> str:
+    """Strip English inflection (not derivation); -ise spellings become -ize."""
+    w = word.lower().replace("'", "")
+    if w.endswith("s") and word.lower().endswith("'s"):
+        w = w[:-1]
+    w = _IRREGULAR.get(w, w)
+    w = _BRITISH.sub(lambda m: m.group(1) + "iz" + m.group(2), w)
+    if len(w) > 4 and w.endswith(("ies", "ied")):
+        w = w[:-3] + "y"
+    elif len(w) > 4 and w.endswith(("sses", "xes", "ches", "shes", "zes")):
+        w = w[:-2]
+    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")):
+        w = w[:-1]
+    elif len(w) > 4 and w.endswith(("ing", "ed")):
+        stem = w[:-3] if w.endswith("ing") else w[:-2]
+        if _VOWEL.search(stem) and len(stem) >= 3:
+            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+                stem = stem[:-1]
+            w = stem
+    if len(w) > 3 and w.endswith("e") and not w.endswith("ee"):
+        w = w[:-1]
+    return w
+
+
+@lru_cache(maxsize=200_000)
+def word_keys(lower: str, lang: str) -> frozenset[str]:
+    """The lemmas of a lower-case, ё-folded word, plus the word itself."""
+    keys = {lower}
+    if lang in ("ru", "uk"):
+        for parse in _morph(lang).parse(lower):
+            keys.add(parse.normal_form.replace("ё", "е"))
+    elif lang == "en":
+        keys.add("~" + english_lemma(lower))
+    return frozenset(keys)
+
+
+def first_lemma(lower: str, lang: str) -> str:
+    """One lemma for a word: the best pymorphy3 parse or the English lemma."""
+    if lang in ("ru", "uk"):
+        parses = _morph(lang).parse(lower)
+        return parses[0].normal_form.replace("ё", "е") if parses else lower
+    if lang == "en":
+        return english_lemma(lower)
+    return lower
+
+
+_first_lemma = lru_cache(maxsize=200_000)(first_lemma)
+
+
+def analyze(text: str) -> Doc:
+    """Normalize, tokenize and lemmatize a text (pure; lemmas are cached)."""
+    norm, starts, ends = normalize(text)
+    tokens: list[Token] = []
+    folded = False
+    for m in _TOKEN.finditer(norm):
+        word = m.group()
+        fixed = _fold_lookalikes(word)
+        folded |= fixed is not word and fixed != word
+        tokens.append(Token(fixed, fold(fixed), m.start(), m.end(), ""))
+    if folded:
+        chars = list(norm)
+        for tok in tokens:
+            chars[tok.start:tok.end] = tok.text
+        norm = "".join(chars)
+    doc_lang = detect_lang(norm)
+    for tok in tokens:
+        tok.lang = script_lang(tok.lower, doc_lang)
+        tok.keys = word_keys(tok.lower, tok.lang)
+    hashtags = _mark_hashtags(norm, tokens) if "#" in norm else []
+    return Doc(text, norm, tokens, hashtags, doc_lang, starts, ends)
+
+
+def _mark_hashtags(norm: str, tokens: list[Token]) -> list[str]:
+    tags: list[str] = []
+    spans = [(m.start(1), m.end(1), fold(m.group(1))) for m in _HASHTAG.finditer(norm)]
+    if not spans:
+        return tags
+    k = 0
+    for index, (start, end, tag) in enumerate(spans):
+        tags.append(tag)
+        while k < len(tokens) and tokens[k].end <= start:
+            k += 1
+        j = k
+        while j < len(tokens) and tokens[j].start < end:
+            tokens[j].tag = index
+            j += 1
+    return tags
+
+
+def lemma_text(text: str) -> str:
+    """The text's lemmas, one per token, space-joined in order (for an FTS5 index)."""
+    doc = analyze(text)
+    return " ".join(_first_lemma(tok.lower, tok.lang) for tok in doc.tokens)
+
+
+def utf16_offset(text: str, index: int) -> int:
+    """A Python str index as Telegram counts it (UTF-16 code units)."""
+    return len(text[:index].encode("utf-16-le")) // 2
