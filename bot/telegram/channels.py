@@ -1,0 +1,131 @@
+"""Which channel a user means, and resolving it once: the database caches id and access hash.
+
+Accepted: @name, name, t.me/name, t.me/s/name, t.me/name/123 (a post link),
+t.me/c/<id>/<msg> (a private post link), -100… ids. Invite links (t.me/+…,
+t.me/joinchat/…) are refused with a hint. A username is looked up at most once
+per database (Telegram allows about 200 lookups a day per account).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from telethon import functions, types, utils
+
+from bot.errors import SourceError
+from bot.storage import channels as db
+from bot.storage.channels import ChannelRow
+from bot.telegram.budget import Budget
+from bot.telegram.errors import ChannelUnavailable, translated
+
+log = logging.getLogger(__name__)
+
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    username: str | None = None
+    channel_id: int | None = None  # marked (-100…)
+
+    def __str__(self) -> str:
+        return f"@{self.username}" if self.username else str(self.channel_id)
+
+
+def parse_channel_ref(text: str) -> ChannelRef:
+    """What the user typed, as a username or a marked id. Raises SourceError if neither."""
+    raw = text.strip()
+    if _PREFIX.match(raw):
+        return _parse_link(_PREFIX.sub("", raw).split("?")[0].strip("/"), raw)
+    if re.fullmatch(r"-100\d{4,}", raw):
+        return ChannelRef(channel_id=int(raw))
+    if raw.isdigit():
+        return ChannelRef(channel_id=utils.get_peer_id(types.PeerChannel(int(raw))))
+    name = raw.removeprefix("@")
+    if _USERNAME.match(name):
+        return ChannelRef(username=name)
+    raise SourceError(f"{text!r} is not a channel: write @name, t.me/name or a -100… id")
+
+
+def _parse_link(path: str, raw: str) -> ChannelRef:
+    parts = [p for p in path.split("/") if p]
+    if not parts or parts[0].startswith("+") or parts[0] == "joinchat":
+        raise SourceError(f"{raw} is an invite link to a private channel: join it with the account in "
+                          "Telegram, then add it by its -100… id or a t.me/c/… post link")
+    if parts[0] == "c" and len(parts) >= 2 and parts[1].isdigit():
+        return ChannelRef(channel_id=utils.get_peer_id(types.PeerChannel(int(parts[1]))))
+    if parts[0] == "s" and len(parts) >= 2:
+        parts = parts[1:]
+    if _USERNAME.match(parts[0]):
+        return ChannelRef(username=parts[0])
+    raise SourceError(f"{raw} is not a channel link: write t.me/name or t.me/c/<id>/<post>")
+
+
+def input_peer(row: ChannelRow) -> types.InputPeerChannel:
+    bare, _ = utils.resolve_id(row.id)
+    return types.InputPeerChannel(bare, row.access_hash or 0)
+
+
+def input_channel(row: ChannelRow) -> types.InputChannel:
+    bare, _ = utils.resolve_id(row.id)
+    return types.InputChannel(bare, row.access_hash or 0)
+
+
+async def resolve(client, store, ref: ChannelRef, budget: Budget, actor: str = "system") -> ChannelRow:
+    """The channel row for `ref`, from the cache when we have one, else asked once and cached."""
+    cached = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
+    if cached is not None and cached.access_hash is not None:
+        if cached.status in ("removed", "unresolved"):
+            return await db.save_channel(store, cached.id, actor=actor)
+        return cached
+    if ref.username:
+        channel = await _lookup_username(client, ref.username, budget)
+    else:
+        channel = await _lookup_id(client, ref.channel_id, budget)
+    return await db.save_channel(store, utils.get_peer_id(channel), username=getattr(channel, "username", None),
+                                 title=channel.title, access_hash=channel.access_hash, actor=actor)
+
+
+async def _lookup_username(client, name: str, budget: Budget) -> types.Channel:
+    log.info("resolving @%s (one of about 200 lookups a day)", name)
+
+    async def ask():
+        async with translated(f"@{name}"):
+            return await client(functions.contacts.ResolveUsernameRequest(name))
+
+    found = await budget.run(ask, "resolve", f"resolve @{name}")
+    for chat in found.chats:
+        if isinstance(chat, types.Channel) and utils.get_peer_id(chat) == utils.get_peer_id(found.peer):
+            return chat
+    raise SourceError(f"@{name} is a user or a bot, not a channel")
+
+
+async def _lookup_id(client, channel_id: int, budget: Budget) -> types.Channel:
+    bare, _ = utils.resolve_id(channel_id)
+    try:
+        peer = await client.get_input_entity(types.PeerChannel(bare))  # the session's own cache, no request
+    except ValueError:
+        raise ChannelUnavailable(str(channel_id), "not_found", channel_id) from None
+
+    async def ask():
+        async with translated(str(channel_id), channel_id):
+            return await client(functions.channels.GetChannelsRequest([utils.get_input_channel(peer)]))
+
+    found = await budget.run(ask, "other", f"channel {channel_id}")
+    for chat in found.chats:
+        if isinstance(chat, types.Channel):
+            return chat
+    raise ChannelUnavailable(str(channel_id), "private", channel_id)
+
+
+async def join(client, store, row: ChannelRow, account: str, budget: Budget) -> None:
+    """Join so Telegram pushes the channel's posts (an account joins at most 500)."""
+    async def ask():
+        async with translated(row.label, row.id):
+            return await client(functions.channels.JoinChannelRequest(input_channel(row)))
+
+    await budget.run(ask, "join", f"join {row.label}")
+    await db.assign_account(store, row.id, account, joined=True)
+    log.info("account %s joined %s", account, row.label)

@@ -1,0 +1,54 @@
+"""The one way to build a Telethon client: session file in the data folder, mode 0600.
+
+The alert sender, the bot and the watcher all call `make_client`, so every
+client has the same session location, device name and flood policy.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from telethon import TelegramClient
+
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEVICE_MODEL = "Dozor"
+
+
+def session_path(settings, session_name: str | None = None) -> Path:
+    """<data_dir>/<name>.session (Telethon adds the suffix to the path we pass)."""
+    name = session_name or settings.tg_session
+    return Path(settings.data_dir) / f"{name}.session"
+
+
+def secure_session_file(path: Path) -> None:
+    """Session files hold the account's login: readable by the owner only."""
+    if path.exists():
+        os.chmod(path, 0o600)
+
+
+def require_credentials(settings) -> None:
+    if not settings.has_telegram:
+        raise ConfigError("TG_API_ID and TG_API_HASH are not set: get them at https://my.telegram.org "
+                          "(API development tools) and put them in .env")
+
+
+def make_client(settings, session_name: str | None = None, *, flood_sleep_threshold: int = 0) -> TelegramClient:
+    """A client for the account `session_name` (default TG_SESSION); not connected yet.
+
+    `flood_sleep_threshold=0`: every FloodWait reaches our code as RetryLater, so
+    waits are logged and paced by us, not slept silently inside Telethon."""
+    require_credentials(settings)
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = session_path(settings, session_name)
+    client = TelegramClient(
+        str(path.with_suffix("")), settings.tg_api_id, settings.tg_api_hash,
+        device_model=DEVICE_MODEL, flood_sleep_threshold=flood_sleep_threshold,
+    )
+    secure_session_file(path)
+    log.debug("telegram client for session %s", path)
+    return client

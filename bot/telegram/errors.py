@@ -1,0 +1,75 @@
+"""Telethon errors become ours where they come in; nothing outside bot/telegram sees them.
+
+    async with translated("history of @name", channel_id):
+        ...  # FloodWaitError -> RetryLater, revoked session -> SessionInvalid,
+             # private/banned/unknown channel -> ChannelUnavailable
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from telethon import errors as tg
+
+from bot.errors import RetryLater, SessionInvalid, SourceError
+
+LOGIN_AGAIN = "the Telegram session stopped working ({reason}); run `dozor login` again"
+
+_FLOOD = tuple(
+    getattr(tg, name) for name in ("FloodWaitError", "FloodPremiumWaitError", "SlowModeWaitError")
+    if hasattr(tg, name)
+)
+_SESSION_DEAD = tuple(
+    getattr(tg, name) for name in (
+        "AuthKeyDuplicatedError", "AuthKeyUnregisteredError", "AuthKeyInvalidError", "SessionRevokedError",
+        "SessionExpiredError", "UserDeactivatedError", "UserDeactivatedBanError",
+    ) if hasattr(tg, name)
+)
+_PRIVATE = (tg.ChannelPrivateError, tg.InviteHashExpiredError)
+_BANNED = tuple(getattr(tg, n) for n in ("ChannelBannedError", "UserBannedInChannelError",
+                                         "ChannelPublicGroupNaError") if hasattr(tg, n))
+_NOT_FOUND = (tg.UsernameNotOccupiedError, tg.UsernameInvalidError, tg.ChannelInvalidError)
+
+
+class ChannelUnavailable(SourceError):
+    """A channel cannot be read: `kind` is private, banned, not_found or too_many."""
+
+    def __init__(self, what: str, kind: str, channel_id: int | None = None):
+        reasons = {
+            "private": "is private or the account was removed from it",
+            "banned": "is banned or unavailable to this account",
+            "not_found": "does not exist (check the name)",
+            "too_many": "cannot be joined: the account is in 500 channels already",
+        }
+        super().__init__(f"{what} {reasons.get(kind, kind)}")
+        self.kind = kind
+        self.channel_id = channel_id
+
+
+def translate(exc: BaseException, what: str = "", channel_id: int | None = None) -> BaseException:
+    """Our error for a Telethon error, or `exc` itself when it has no meaning for us."""
+    if isinstance(exc, _FLOOD):
+        return RetryLater(getattr(exc, "seconds", 1) or 1, what)
+    if isinstance(exc, _SESSION_DEAD):
+        return SessionInvalid(LOGIN_AGAIN.format(reason=type(exc).__name__.removesuffix("Error")))
+    if isinstance(exc, _PRIVATE):
+        return ChannelUnavailable(what, "private", channel_id)
+    if isinstance(exc, _BANNED):
+        return ChannelUnavailable(what, "banned", channel_id)
+    if isinstance(exc, _NOT_FOUND):
+        return ChannelUnavailable(what, "not_found", channel_id)
+    if isinstance(exc, tg.ChannelsTooMuchError):
+        return ChannelUnavailable(what, "too_many", channel_id)
+    return exc
+
+
+@asynccontextmanager
+async def translated(what: str = "", channel_id: int | None = None) -> AsyncIterator[None]:
+    """Re-raise Telethon errors raised inside as ours (`raise … from exc`)."""
+    try:
+        yield
+    except tg.RPCError as exc:
+        ours = translate(exc, what, channel_id)
+        if ours is exc:
+            raise
+        raise ours from exc

@@ -1,0 +1,174 @@
+"""`dozor run` with credentials: connect every account, catch up, watch until stopped.
+
+Order on start: connect (a session that is not logged in stops here with a
+clear message), resolve names added offline (once each, cached), spread
+channels across accounts (an account joins at most 500), join if configured,
+sweep history above each channel's last seen id, then register live handlers.
+Then sweep on a timer and whenever a connection comes back, until `stop` is set.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Callable
+
+from bot.errors import DozorError, RetryLater, SessionInvalid, SourceError
+from bot.storage import channels as db
+from bot.telegram.budget import Budget
+from bot.telegram.channels import ChannelRef, join, resolve
+from bot.telegram.client import make_client
+from bot.telegram.errors import ChannelUnavailable, translate, translated
+from bot.telegram.watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+MAX_CHANNELS_PER_ACCOUNT = 500  # CHANNELS_TOO_MUCH past this (1,000 with Premium)
+
+
+def account_names(settings) -> list[str]:
+    names = [settings.tg_session, *settings.accounts]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def connection_alive(client) -> bool:
+    """Connected right now (Telethon reconnects by itself; this sees the gap)."""
+    sender = getattr(client, "_sender", None)
+    transport = getattr(sender, "_transport_connected", None)
+    return bool(client.is_connected() and (transport is None or transport()))
+
+
+async def connect(client, account: str) -> None:
+    try:
+        async with translated(f"account {account}"):
+            await client.connect()
+            authorized = await client.is_user_authorized()
+    except OSError as exc:
+        raise SourceError(f"cannot reach Telegram for account {account}: {exc}") from exc
+    if not authorized:
+        hint = "dozor login" if account == "dozor" else f"dozor login --session {account}"
+        raise SessionInvalid(f"account {account} is not logged in: run `{hint}`")
+
+
+async def resolve_queued(client, store, budget: Budget) -> None:
+    """Names and ids added while offline: resolve each once; a failure is kept and logged."""
+    refs = [ChannelRef(username=name) for name in await db.list_requests(store)]
+    refs += [ChannelRef(channel_id=row.id) for row in await db.list_channels(store, ("unresolved",))]
+    for ref in refs:
+        try:
+            row = await resolve(client, store, ref, budget, actor="system")
+            log.info("resolved %s to %s (%s)", ref, row.id, row.title)
+        except (SourceError, RetryLater) as exc:
+            log.warning("cannot resolve %s yet: %s", ref, exc)
+            if ref.username:
+                await db.fail_request(store, ref.username, str(exc))
+
+
+async def spread(store, accounts: list[str]) -> dict[str, list]:
+    """Active channels per account; new ones go to the least loaded account under 500."""
+    rows = await db.list_channels(store, ("active",))
+    load = {name: [r for r in rows if r.account == name] for name in accounts}
+    for row in rows:
+        if row.account in load:
+            continue
+        name = min(accounts, key=lambda n: len(load[n]))
+        if len(load[name]) >= MAX_CHANNELS_PER_ACCOUNT:
+            log.warning("%s not watched: every account has %d channels", row.label, MAX_CHANNELS_PER_ACCOUNT)
+            continue
+        await db.assign_account(store, row.id, name)
+        load[name].append(await db.get_channel(store, row.id))
+    return load
+
+
+async def join_missing(watcher: Watcher, rows: list) -> None:
+    for row in rows:
+        if row.joined:
+            continue
+        try:
+            await join(watcher.client, watcher.store, row, watcher.account, watcher.budget)
+        except ChannelUnavailable as exc:
+            await watcher.report_unavailable(row, exc)
+        except RetryLater as exc:
+            log.warning("joining %s postponed: %s", row.label, exc)
+
+
+async def start_watchers(settings, store, pipeline, clients: dict, alert_backfill: bool,
+                         sleep: Callable = asyncio.sleep, chunk_wait: float = 1.0) -> list[Watcher]:
+    budgets = {name: Budget(name, sleep=sleep) for name in clients}
+    first = next(iter(clients))
+    await resolve_queued(clients[first], store, budgets[first])
+    watchers = []
+    for name, rows in (await spread(store, list(clients))).items():
+        watcher = Watcher(clients[name], store, pipeline, name, budgets[name],
+                          backfill_limit=settings.backfill_limit, alert_backfill=alert_backfill,
+                          silence_factor=settings.silence_factor, chunk_wait=chunk_wait)
+        for row in rows:
+            watcher.watch(row)
+        if settings.join_channels:
+            await join_missing(watcher, rows)
+        fed = await watcher.sweep()
+        log.info("account %s watches %d channels; caught up with %d posts", name, len(watcher.channels), fed)
+        watcher.register()
+        watchers.append(watcher)
+    return watchers
+
+
+def raise_if_dead(client, account: str) -> None:
+    """Telethon's update loop stops on a fatal error (e.g. AuthKeyDuplicated): say why, once."""
+    if client.is_connected():
+        return
+    error = getattr(client, "_updates_error", None)
+    ours = translate(error, f"account {account}") if error is not None else None
+    if isinstance(ours, DozorError):
+        raise ours from error
+    raise SourceError(f"account {account} lost its connection to Telegram"
+                      + (f": {error}" if error else "") + "; restart `dozor run`")
+
+
+async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, interval: float, tick: float = 5.0,
+                              clock: Callable[[], float] = time.monotonic) -> None:
+    alive = {w.account: True for w in watchers}
+    next_sweep = clock() + interval
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=tick)
+            break
+        except asyncio.TimeoutError:
+            pass
+        due = clock() >= next_sweep
+        for watcher in watchers:
+            raise_if_dead(watcher.client, watcher.account)
+            now_alive = connection_alive(watcher.client)
+            back = now_alive and not alive[watcher.account]
+            alive[watcher.account] = now_alive
+            if back:
+                log.info("account %s is connected again; sweeping for missed posts", watcher.account)
+            if (due or back) and now_alive:
+                await watcher.sweep()
+            if due:
+                await watcher.check_silence()
+        if due:
+            next_sweep = clock() + interval
+
+
+async def run_live(settings, store, pipeline, stop: asyncio.Event, alert_backfill: bool = False, *,
+                   client_factory: Callable = make_client, sleep: Callable = asyncio.sleep,
+                   tick: float = 5.0, chunk_wait: float = 1.0) -> None:
+    """Watch every configured account until `stop` is set. SessionInvalid stops with a clear message."""
+    clients: dict = {}
+    watchers: list[Watcher] = []
+    try:
+        for name in account_names(settings):
+            clients[name] = client_factory(settings, name)
+            await connect(clients[name], name)
+        watchers = await start_watchers(settings, store, pipeline, clients, alert_backfill, sleep, chunk_wait)
+        await watch_until_stopped(watchers, stop, settings.sweep_interval, tick)
+    finally:
+        for watcher in watchers:
+            await watcher.flush_albums()
+        for name, client in clients.items():
+            try:
+                await client.disconnect()
+            except Exception:  # closing anyway; nothing left to save
+                log.debug("disconnecting account %s failed", name, exc_info=True)
+    log.info("live watcher stopped")
