@@ -138,7 +138,7 @@ def build_digest(data: DigestData, now: datetime, tz: str, similarity: float = 0
         posts_matched=len(posts), rules=rules, topics=topics, channels=tuple(channels),
         stories=tuple(stories[:TOP_STORIES]), story_count=len(stories),
         deleted=tuple(sorted(data.deleted, key=lambda p: p.deleted_at or p.date)),
-        days=tuple(sorted(days.items())) if len(days) > 1 else (),
+        days=tuple(sorted(days.items())) if data.end - data.start > DAY and len(days) > 1 else (),
         chart_days=chart_days, chart_series=series,
     )
 
@@ -227,10 +227,9 @@ def group_stories(posts, matches, titles: dict[str, str], similarity: float = 0.
             key = (p.fwd_from_channel_id, p.fwd_from_message_id)
             union(origin.setdefault(key, i), i)
     sets = [shingles(normalize_text(p.text)) for p in ordered]
-    for i in range(len(ordered)):
-        for j in range(i + 1, len(ordered)):
-            if find(i) != find(j) and jaccard(sets[i], sets[j]) >= similarity:
-                union(i, j)
+    for i, j in _candidate_pairs(sets):
+        if find(i) != find(j) and jaccard(sets[i], sets[j]) >= similarity:
+            union(i, j)
     groups: dict[int, list[PostRow]] = defaultdict(list)
     for i, p in enumerate(ordered):
         groups[find(i)].append(p)
@@ -243,6 +242,23 @@ def group_stories(posts, matches, titles: dict[str, str], similarity: float = 0.
         stories.append(Story(posts=tuple(members), rules=tuple(titles.get(r) or r for r in rule_ids)))
     return sorted(stories, key=lambda s: (-s.channel_count, -len(s.posts), -s.views, -len(s.rules),
                                           s.first.date, s.first.id))
+
+
+def _candidate_pairs(sets: list[frozenset], common: int = 50) -> list[tuple[int, int]]:
+    """Pairs of posts sharing a shingle (an inverted index instead of comparing every pair).
+
+    Shingles found in more than `common` posts (channel boilerplate) do not make pairs alone;
+    near-identical texts share many rarer shingles as well.
+    """
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, grams in enumerate(sets):
+        for gram in grams:
+            index[gram].append(i)
+    pairs: set[tuple[int, int]] = set()
+    for members in index.values():
+        if 1 < len(members) <= common:
+            pairs.update((a, b) for n, a in enumerate(members) for b in members[n + 1:])
+    return sorted(pairs)
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

@@ -160,3 +160,25 @@ async def test_period_text_has_per_day_breakdown_when_it_spans_days(store, rows)
     text = await digest_text_for_period(store, utc(2024, 5, 1), utc(2024, 5, 4), "UTC")
     assert "By day" in text and "01.05.2024: 2" in text and "03.05.2024: 1" in text
     assert "matched: 3" in text
+
+
+async def test_two_forwards_of_an_unseen_original_are_one_story(store, rows):
+    await rows.matched_post(START + timedelta(hours=1), text="Первый пересказ", channel_id=-1002, fwd_from=(-1009, 7))
+    await rows.matched_post(START + timedelta(hours=2), text="Второй", channel_id=-1003, fwd_from=(-1009, 7))
+    digest = await digest_of(store)
+    assert [s.channel_count for s in digest.stories] == [2]
+
+
+async def test_story_told_by_more_channels_ranks_first(store, rows):
+    await rows.matched_post(START + timedelta(hours=1), text="Одиночная новость про повестки", channel_id=-1001)
+    text = "Мобилизованные из Пскова отказались возвращаться на фронт после ранений"
+    await rows.matched_post(START + timedelta(hours=2), text=text, channel_id=-1002)
+    await rows.matched_post(START + timedelta(hours=3), text=text, channel_id=-1003)
+    digest = await digest_of(store)
+    assert digest.stories[0].first.text == text
+
+
+async def test_daily_digest_has_no_per_day_breakdown_across_midnight(store, rows):
+    await rows.matched_post(START + timedelta(hours=1))
+    await rows.matched_post(END - timedelta(hours=1))
+    assert (await digest_of(store)).days == ()
