@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
+from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from bot.chart import render_chart
@@ -93,3 +94,12 @@ async def digest_html_parts(store: Store, subscriber: Subscriber, day: date, now
     """The subscriber's digest for `day` as HTML messages, without sending or recording (/digest)."""
     digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id)
     return render_html(digest)
+
+
+def digest_command(store: Store, clock: Callable[[], datetime]) -> Callable[[Subscriber, date], Awaitable[str]]:
+    """The `Ctx.digest` callable for /digest: the day's digest as one HTML text (parts joined by a line)."""
+
+    async def digest(subscriber: Subscriber, day: date) -> str:
+        return "\n".join(await digest_html_parts(store, subscriber, day, clock()))
+
+    return digest

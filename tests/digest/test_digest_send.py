@@ -77,3 +77,13 @@ async def test_vladivostok_subscriber_gets_posts_of_its_own_day(store, rows, sen
 def test_last_due_day_is_yesterday_before_the_digest_time():
     assert last_due_day(utc(2024, 5, 10, 5, 59), "09:00", "Europe/Moscow") == date(2024, 5, 9)
     assert last_due_day(utc(2024, 5, 10, 6, 0), "09:00", "Europe/Moscow") == date(2024, 5, 10)
+
+
+async def test_digest_command_returns_html_without_recording_the_day(store, rows):
+    from bot.digest_jobs import digest_command
+    from bot.storage.digests import digest_was_sent
+    sub = await rows.subscriber()
+    await rows.matched_post(utc(2024, 5, 9, 12), text="Повестки & ТЦК")
+    text = await digest_command(store, lambda: NOW)(sub, DAY)
+    assert "Повестки &amp; ТЦК" in text
+    assert not await digest_was_sent(store, sub.id, DAY)
