@@ -1,0 +1,129 @@
+"""From a message (or a button press) to a Reply: parse, check the role, run the handler.
+
+Strangers get the access message and nothing else. User errors (bad input, rule
+syntax) become a short answer; nothing a user sends raises out of here.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Awaitable, Callable
+
+from bot.commands import admin, operator, subscriber
+from bot.commands import parse as p
+from bot.commands.callbacks import DecideCallback, Feedback, MuteRule, SearchPage, parse_callback
+from bot.commands.context import Ctx, Reply, esc
+from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, effective_role, user_role
+from bot.errors import DozorError
+from bot.storage import access
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Ctx, object], Awaitable[Reply]]
+ROUTES: dict[type, tuple[Role, Handler]] = {
+    p.Start: (Role.STRANGER, subscriber.handle_start),
+    p.Help: (Role.SUBSCRIBER, subscriber.handle_help),
+    p.Subscribe: (Role.SUBSCRIBER, subscriber.handle_subscribe),
+    p.Unsubscribe: (Role.SUBSCRIBER, subscriber.handle_unsubscribe),
+    p.Mute: (Role.SUBSCRIBER, subscriber.handle_mute),
+    p.Tz: (Role.SUBSCRIBER, subscriber.handle_tz),
+    p.Digest: (Role.SUBSCRIBER, subscriber.handle_digest),
+    p.Search: (Role.SUBSCRIBER, subscriber.handle_search),
+    p.Export: (Role.SUBSCRIBER, subscriber.handle_export),
+    p.Rules: (Role.OPERATOR, operator.handle_rules),
+    p.RuleShow: (Role.OPERATOR, operator.handle_rule_show),
+    p.RuleAdd: (Role.OPERATOR, operator.handle_rule_add),
+    p.RuleEdit: (Role.OPERATOR, operator.handle_rule_edit),
+    p.RuleDel: (Role.OPERATOR, operator.handle_rule_del),
+    p.RuleToggle: (Role.OPERATOR, operator.handle_rule_toggle),
+    p.RuleTest: (Role.OPERATOR, operator.handle_rule_test),
+    p.Backtest: (Role.OPERATOR, operator.handle_backtest),
+    p.Channels: (Role.OPERATOR, operator.handle_channels),
+    p.ChannelAction: (Role.OPERATOR, operator.handle_channel),
+    p.Stats: (Role.OPERATOR, operator.handle_stats),
+    p.Invite: (Role.ADMIN, admin.handle_invite),
+    p.Requests: (Role.ADMIN, admin.handle_requests),
+    p.Decide: (Role.ADMIN, admin.handle_decide),
+    p.SetRole: (Role.ADMIN, admin.handle_role),
+    p.Audit: (Role.ADMIN, admin.handle_audit),
+}
+OPERATOR_ONLY = "This command is for operators. /help lists what you can do."
+ADMIN_ONLY = "This command is for admins. /help lists what you can do."
+
+
+async def dispatch(ctx: Ctx, text: str) -> Reply:
+    """Answer one command message."""
+    role = await effective_role(ctx)
+    try:
+        cmd = p.parse_command(text)
+    except p.UsageError as exc:
+        return Reply(ACCESS_MESSAGE if role == Role.STRANGER else esc(str(exc)))
+    needed, handler = ROUTES[type(cmd)]
+    if role < needed:
+        if role == Role.STRANGER:
+            return Reply(ACCESS_MESSAGE)
+        return Reply(ADMIN_ONLY if needed == Role.ADMIN else OPERATOR_ONLY)
+    return await _run(handler, ctx, cmd)
+
+
+async def _run(handler: Handler, ctx: Ctx, cmd: object) -> Reply:
+    try:
+        return await handler(ctx, cmd)
+    except DozorError as exc:  # UsageError, RuleSyntaxError: say what is wrong, change nothing
+        return Reply(_error_html(exc))
+
+
+def _error_html(exc: DozorError) -> str:
+    text = str(exc)
+    if "\n" in text:  # a rule syntax error: keep the caret under the spot
+        head, _, source = text.partition("\n")
+        return f"{esc(head)}\n<pre>{esc(source)}</pre>"
+    return esc(text)
+
+
+async def dispatch_callback(ctx: Ctx, data: str) -> Reply:
+    """Answer one inline-button press."""
+    role = await effective_role(ctx)
+    if role == Role.STRANGER:
+        return Reply(ACCESS_MESSAGE)
+    try:
+        action = parse_callback(data)
+    except p.UsageError as exc:
+        return Reply(esc(str(exc)))
+    if isinstance(action, DecideCallback):
+        if await user_role(ctx) < Role.ADMIN:
+            return Reply(ADMIN_ONLY)
+        return await _run(lambda c, a: admin.decide(c, a.chat_id, a.approve), ctx, action)
+    if isinstance(action, SearchPage):
+        query = await subscriber.last_search(ctx)
+        if query is None:
+            return Reply("That search has expired; send /search again.")
+        return await _run(lambda c, a: subscriber.handle_search(c, p.Search(query), a.page), ctx, action)
+    return await _run(_alert_button, ctx, action)
+
+
+async def _alert_button(ctx: Ctx, action: Feedback | MuteRule) -> Reply:
+    sub = await chat_subscriber(ctx)
+    if sub is None:
+        return Reply(subscriber.NOT_SUBSCRIBED)
+    if isinstance(action, MuteRule):
+        if ctx.is_group and not ctx.is_chat_admin:
+            return Reply(subscriber.NOT_CHAT_ADMIN)
+        until = ctx.now + timedelta(days=1)
+        await ctx.store.write(lambda c: access.mute_rule(c, sub.id, action.rule_id, until, ctx.actor, ctx.now))
+        return Reply(f"Rule <code>{esc(action.rule_id)}</code> muted for this chat for a day.")
+    rules = await _alert_rules(ctx, sub.id, action)
+    for rule_id in rules:
+        await ctx.store.write(lambda c, r=rule_id: access.record_feedback(
+            c, sub.id, action.post_id, r, action.relevant, ctx.now))
+    return Reply("Thanks, noted: " + ("relevant." if action.relevant else "not relevant."))
+
+
+async def _alert_rules(ctx: Ctx, subscriber_id: int, action: Feedback) -> list[str]:
+    """Every rule of the alert this button was under (the button carries only the first)."""
+    import json
+
+    raw = await ctx.store.fetchval("SELECT rules FROM outbox WHERE subscriber_id = ? AND post_id = ?",
+                                   (subscriber_id, action.post_id))
+    rules = json.loads(raw) if raw else []
+    return rules or [action.rule_id]
