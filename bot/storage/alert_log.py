@@ -1,0 +1,92 @@
+"""The alert log: alert messages we sent and the posts grouped into each (migration 0005).
+
+`alert_messages` holds one row per Telegram message that carries an alert,
+with a JSON snapshot of what it showed (post, matches, rule titles) so it can
+be re-rendered for follow-ups even after the post is edited or deleted, and a
+JSON state (deleted_at, no_longer_matches, edited_at). `alert_posts` lists
+the posts shown in it: the first one, then reposts and near-duplicates.
+Writing helpers take the connection: call them inside `Store.write(...)`.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import aiosqlite
+
+from bot.models import Post
+from bot.storage.db import Store, to_iso
+
+
+async def insert_alert_message(
+    conn: aiosqlite.Connection, *, subscriber_id: int, chat_id: int, message_id: int,
+    post_id: int | None, snapshot: dict, now: datetime,
+) -> int:
+    """Record a sent alert message; return its alert id."""
+    cursor = await conn.execute(
+        "INSERT INTO alert_messages(subscriber_id, chat_id, message_id, post_id, snapshot, sent_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (subscriber_id, chat_id, message_id, post_id, json.dumps(snapshot, ensure_ascii=False), to_iso(now)),
+    )
+    return cursor.lastrowid
+
+
+async def add_alert_post(
+    conn: aiosqlite.Connection, alert_id: int, subscriber_id: int, post: Post, shingles: bytes, now: datetime
+) -> None:
+    """Attach a post to an alert message (idempotent)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO alert_posts(alert_id, subscriber_id, channel_id, message_id, date, channel,"
+        " channel_title, link, fwd_from_channel_id, fwd_from_message_id, shingles, added_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            alert_id, subscriber_id, post.channel_id, post.message_id, to_iso(post.date), post.channel,
+            post.channel_title, post.link, post.fwd_from_channel_id, post.fwd_from_message_id, shingles,
+            to_iso(now),
+        ),
+    )
+
+
+async def set_alert_state(conn: aiosqlite.Connection, alert_id: int, state: dict, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE alert_messages SET state = ?, updated_at = ? WHERE id = ?",
+        (json.dumps(state, ensure_ascii=False), to_iso(now), alert_id),
+    )
+
+
+async def recent_story_posts(store: Store, subscriber_id: int, since: datetime, until: datetime) -> list:
+    """Posts alerted to a subscriber whose dates fall in [since, until], oldest alert first."""
+    return await store.fetchall(
+        "SELECT p.*, m.chat_id, m.message_id AS alert_message_id FROM alert_posts p"
+        " JOIN alert_messages m ON m.id = p.alert_id"
+        " WHERE p.subscriber_id = ? AND p.date >= ? AND p.date <= ? ORDER BY p.alert_id, p.added_at",
+        (subscriber_id, to_iso(since), to_iso(until)),
+    )
+
+
+async def alert_for_post(store: Store, subscriber_id: int, channel_id: int, message_id: int):
+    """The alert message of this subscriber that shows the post, or None."""
+    return await store.fetchone(
+        "SELECT m.* FROM alert_posts p JOIN alert_messages m ON m.id = p.alert_id"
+        " WHERE p.subscriber_id = ? AND p.channel_id = ? AND p.message_id = ? ORDER BY m.id LIMIT 1",
+        (subscriber_id, channel_id, message_id),
+    )
+
+
+async def alerts_led_by(store: Store, channel_id: int, message_id: int) -> list:
+    """Alert messages (any subscriber) whose first post is this one."""
+    return await store.fetchall(
+        "SELECT m.* FROM alert_messages m JOIN alert_posts p ON p.alert_id = m.id"
+        " AND p.channel_id = ? AND p.message_id = ?"
+        " WHERE p.rowid = (SELECT MIN(rowid) FROM alert_posts f WHERE f.alert_id = m.id)",
+        (channel_id, message_id),
+    )
+
+
+async def get_alert_message(store: Store, alert_id: int):
+    return await store.fetchone("SELECT * FROM alert_messages WHERE id = ?", (alert_id,))
+
+
+async def story_members(store: Store, alert_id: int) -> list:
+    """Posts of an alert message in the order they joined; the first is the alerted post."""
+    return await store.fetchall("SELECT * FROM alert_posts WHERE alert_id = ? ORDER BY rowid", (alert_id,))
