@@ -1,0 +1,152 @@
+"""`dozor login` and `dozor channels add|list|remove|pause|resume`.
+
+`channels add` resolves names right away when the account is logged in (each
+name once: the database caches id and access hash). Without credentials, or
+with --offline, a -100… id is stored as "unresolved" and a name is queued;
+both are resolved at the next `dozor run`. Changes are audited (actor "cli").
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Callable
+
+from bot.errors import SourceError
+from bot.storage import Store
+from bot.storage import channels as db
+from bot.telegram.budget import Budget
+from bot.telegram.channels import ChannelRef, parse_channel_ref, resolve
+from bot.telegram.client import make_client, session_path
+from bot.telegram.errors import ChannelUnavailable
+
+EXIT_USAGE = 2
+
+
+def register(subparsers) -> None:
+    login_parser = subparsers.add_parser("login", help="log the Telegram user account in (phone, code, 2FA)")
+    login_parser.add_argument("--session", help="session name (default TG_SESSION; one per DOZOR_ACCOUNTS entry)")
+    login_parser.add_argument("--phone", help="phone number in international format; asked if omitted")
+    login_parser.set_defaults(handler=login_command)
+
+    channels = subparsers.add_parser("channels", help="watched channels: add, list, remove, pause, resume")
+    actions = channels.add_subparsers(dest="channels_command", metavar="ACTION")
+    add = actions.add_parser("add", help="watch channels: @name, t.me/name, t.me/s/name or a -100… id")
+    add.add_argument("refs", nargs="+", metavar="CHANNEL")
+    add.add_argument("--offline", action="store_true", help="store without contacting Telegram")
+    add.set_defaults(handler=channels_add_command)
+    listing = actions.add_parser("list", help="show watched channels and names waiting to be resolved")
+    listing.set_defaults(handler=channels_list_command)
+    for name, text in (("remove", "stop watching"), ("pause", "pause"), ("resume", "resume")):
+        sub = actions.add_parser(name, help=f"{text} channels (@name or -100… id)")
+        sub.add_argument("refs", nargs="+", metavar="CHANNEL")
+        sub.set_defaults(handler=channels_status_command, status_action=name)
+
+
+def login_command(args: argparse.Namespace, settings) -> int:
+    from bot.telegram.login import login
+
+    who = asyncio.run(login(settings, args.session, args.phone))
+    print(f"Logged in as {who}. Session saved in {session_path(settings, args.session)} (keep it secret).")
+    return 0
+
+
+async def _with_store(settings, fn: Callable):
+    store = await Store.open(settings.db_path)
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+def _report(lines: list[tuple[bool, str]]) -> int:
+    for ok, line in lines:
+        print(line, file=sys.stdout if ok else sys.stderr)
+    return 0 if all(ok for ok, _ in lines) else EXIT_USAGE
+
+
+def channels_add_command(args: argparse.Namespace, settings) -> int:
+    refs = [parse_channel_ref(text) for text in args.refs]  # a typo stops before anything is stored
+    online = settings.has_telegram and not args.offline and session_path(settings).exists()
+    return _report(asyncio.run(_with_store(settings, lambda store: add_channels(settings, store, refs, online))))
+
+
+async def add_channels(settings, store, refs: list[ChannelRef], online: bool,
+                       client_factory: Callable = make_client) -> list[tuple[bool, str]]:
+    """Resolve and store each channel; (ok, message) per channel."""
+    if not online:
+        return [await store_for_later(store, ref) for ref in refs]
+    from bot.telegram.live import connect
+
+    client = client_factory(settings)
+    try:
+        try:
+            await connect(client, settings.tg_session)
+        except SourceError as exc:  # no network: keep the work for later
+            return [(True, f"{exc}; storing for later")] + [await store_for_later(store, r) for r in refs]
+        budget = Budget(settings.tg_session)
+        return [await _resolve_one(client, store, ref, budget) for ref in refs]
+    finally:
+        await client.disconnect()
+
+
+async def _resolve_one(client, store, ref: ChannelRef, budget: Budget) -> tuple[bool, str]:
+    try:
+        row = await resolve(client, store, ref, budget, actor="cli")
+    except (ChannelUnavailable, SourceError) as exc:
+        return False, f"not added: {exc}"
+    return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id})"
+
+
+async def store_for_later(store, ref: ChannelRef) -> tuple[bool, str]:
+    """No Telegram now: use the cache, or keep the channel to resolve at the next `dozor run`."""
+    cached = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
+    if cached is not None and cached.access_hash is not None:
+        row = await db.save_channel(store, cached.id, actor="cli")
+        return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}; known already, no lookup)"
+    if ref.channel_id is not None:
+        await db.save_channel(store, ref.channel_id, status="unresolved", actor="cli")
+        return True, f"stored {ref.channel_id} as unresolved: it is looked up at the next `dozor run`"
+    queued = await db.add_request(store, ref.username, actor="cli")
+    again = "" if queued else " (queued already)"
+    return True, f"queued @{ref.username}{again}: it is resolved at the next `dozor run` with credentials"
+
+
+def channels_list_command(args: argparse.Namespace, settings) -> int:
+    async def show(store):
+        return await db.list_channels(store), await db.list_requests(store)
+
+    rows, queued = asyncio.run(_with_store(settings, show))
+    if not rows and not queued:
+        print("No channels yet: dozor channels add @name")
+        return 0
+    for row in rows:
+        seen = row.last_post_at.strftime("%Y-%m-%d %H:%M") if row.last_post_at else "never"
+        print(f"{row.id:>15}  {row.label:<28} {row.status:<10} {row.account or '-':<8} "
+              f"{'joined' if row.joined else 'polled':<6}  last post {seen}  {row.title or ''}")
+    for name in queued:
+        print(f"{'?':>15}  @{name:<27} queued     (resolved at the next `dozor run`)")
+    return 0
+
+
+def channels_status_command(args: argparse.Namespace, settings) -> int:
+    refs = [parse_channel_ref(text) for text in args.refs]
+    action = args.status_action
+    return _report(asyncio.run(_with_store(settings, lambda store: change_status(store, refs, action))))
+
+
+async def change_status(store, refs: list[ChannelRef], action: str) -> list[tuple[bool, str]]:
+    lines = []
+    for ref in refs:
+        if action == "remove":
+            label = await db.remove_channel(store, str(ref.username or ref.channel_id), actor="cli")
+            lines.append((label is not None, f"removed {label}" if label else f"{ref} is not watched"))
+            continue
+        row = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
+        if row is None or row.status == "removed":
+            lines.append((False, f"{ref} is not watched"))
+            continue
+        await db.set_status(store, row.id, "paused" if action == "pause" else "active", actor="cli")
+        lines.append((True, f"{action}d {row.label}"))
+    return lines
+
