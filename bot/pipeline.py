@@ -18,7 +18,7 @@ from bot.models import Deletion, Match, Post
 from bot.storage.db import Store
 from bot.storage.outbox import enqueue
 from bot.storage.posts import (
-    ensure_channel, find_post_row, insert_post, mark_deleted, record_edit, replace_matches,
+    ensure_channel, find_post_row, insert_post, mark_deleted, record_edit, replace_matches, stored_keys,
 )
 from bot.storage.subscribers import recipients
 
@@ -71,7 +71,8 @@ class Pipeline:
         """Handle a batch of posts in one transaction; returns how many were new."""
         rules = self.rules
         posts = list(posts)
-        matched = [(post, self._match(rules, post)) for post in posts]
+        stored = await stored_keys(self.store, posts)  # a replayed post is not matched again
+        matched = [(post, self._match(rules, post)) for post in posts if (post.channel_id, post.message_id) not in stored]
         now = self.clock()
 
         async def store_all(conn: aiosqlite.Connection) -> tuple[int, int, int]:

@@ -12,7 +12,7 @@ from typing import Iterable
 import aiosqlite
 
 from bot.models import Match, Post
-from bot.storage.db import from_iso, to_iso
+from bot.storage.db import Store, from_iso, to_iso
 
 _POST_COLUMNS = (
     "channel_id, message_id, date, text, link, views, forwards, fwd_from_channel_id,"
@@ -38,6 +38,21 @@ async def find_post_row(conn: aiosqlite.Connection, channel_id: int, message_id:
         "SELECT * FROM posts WHERE channel_id = ? AND message_id = ?", (channel_id, message_id)
     ) as cursor:
         return await cursor.fetchone()
+
+
+async def stored_keys(store: Store, posts: Iterable[Post]) -> set[tuple[int, int]]:
+    """Which (channel_id, message_id) of these posts are already stored (a read, outside any write)."""
+    keys = list({(p.channel_id, p.message_id) for p in posts})
+    found: set[tuple[int, int]] = set()
+    for i in range(0, len(keys), 400):  # stay under SQLite's bound-parameter limit
+        chunk = keys[i:i + 400]
+        values = ", ".join("(?, ?)" for _ in chunk)
+        rows = await store.fetchall(
+            f"SELECT channel_id, message_id FROM posts WHERE (channel_id, message_id) IN (VALUES {values})",
+            [x for key in chunk for x in key],
+        )
+        found.update((r[0], r[1]) for r in rows)
+    return found
 
 
 async def ensure_channel(conn: aiosqlite.Connection, post: Post, now: datetime, status: str = "active") -> None:
