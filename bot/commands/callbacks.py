@@ -1,7 +1,8 @@
-"""Inline-button data (Telegram allows 64 bytes): built here, parsed here.
+"""Inline-button data (Telegram allows 64 bytes).
 
-The alert formatter calls `alert_buttons(post_id, rule_ids)` so the data it
-puts under an alert is the data `parse_callback` understands.
+Alert buttons are built by bot/alerts.py:alert_buttons — `fb:+:<post_id>:<rule>`,
+`fb:-:<post_id>:<rule>` (rule "*" = every rule of that alert) and `mute:<rule>`;
+the rest (access decisions, search pages) are built here. All are parsed here.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ MAX_DATA = 64
 @dataclass(frozen=True)
 class Feedback:
     post_id: int
-    rule_id: str
+    rule_id: str  # "*" = every rule of the alert
     relevant: bool
 
 
@@ -41,18 +42,6 @@ def _data(*parts: object) -> str:
     return data if len(data.encode()) <= MAX_DATA else data.encode()[:MAX_DATA].decode(errors="ignore")
 
 
-def alert_buttons(post_id: int, rule_ids: tuple[str, ...] | list[str]) -> tuple[tuple[Button, ...], ...]:
-    """Rows under an alert: relevant / not relevant / mute for a day, for its first rule."""
-    if not rule_ids:
-        return ()
-    rule = rule_ids[0]
-    return ((
-        Button("👍 relevant", _data("fb", post_id, 1, rule)),
-        Button("👎 not relevant", _data("fb", post_id, 0, rule)),
-        Button("🔕 mute rule 1 day", _data("mr", rule)),
-    ),)
-
-
 def decision_buttons(chat_id: int) -> tuple[tuple[Button, ...], ...]:
     return ((Button("✅ approve", _data("ap", chat_id)), Button("❌ deny", _data("dn", chat_id))),)
 
@@ -71,9 +60,10 @@ def parse_callback(data: str):
     kind, _, rest = (data or "").partition(":")
     try:
         if kind == "fb":
-            post_id, relevant, rule = rest.split(":", 2)
-            return Feedback(int(post_id), rule, relevant == "1")
-        if kind == "mr" and rest:
+            sign, post_id, rule = rest.split(":", 2)
+            if sign in ("+", "-") and rule:
+                return Feedback(int(post_id), rule, sign == "+")
+        if kind == "mute" and rest:
             return MuteRule(rest)
         if kind in ("ap", "dn"):
             return DecideCallback(int(rest), kind == "ap")

@@ -5,6 +5,7 @@ syntax) become a short answer; nothing a user sends raises out of here.
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Awaitable, Callable
@@ -120,10 +121,12 @@ async def _alert_button(ctx: Ctx, action: Feedback | MuteRule) -> Reply:
 
 
 async def _alert_rules(ctx: Ctx, subscriber_id: int, action: Feedback) -> list[str]:
-    """Every rule of the alert this button was under (the button carries only the first)."""
-    import json
-
+    """The button's rule, or for "*" every rule of the alert it was under."""
     raw = await ctx.store.fetchval("SELECT rules FROM outbox WHERE subscriber_id = ? AND post_id = ?",
                                    (subscriber_id, action.post_id))
     rules = json.loads(raw) if raw else []
-    return rules or [action.rule_id]
+    if action.rule_id != "*":
+        return [action.rule_id]
+    if not rules:
+        raise p.UsageError("This alert is not in this chat's history any more")
+    return rules

@@ -52,7 +52,7 @@ async def handle_start(ctx: Ctx, cmd: p.Start) -> Reply:
             return Reply("This invite code is not valid or was used already. Ask an admin for a new one.")
         role = "subscriber" if ctx.is_group else role
         await _add_chat(ctx, kind, role, f"invite:{cmd.code}")
-        return Reply(f"Welcome to Dozor. You are a {esc(role)} and receive every rule's alerts.\n\n"
+        return Reply(f"Welcome to Dozor (role: {esc(role)}). You receive alerts for every rule.\n\n"
                      + await help_text(ctx))
     if await user_role(ctx) == Role.ADMIN:
         await _add_chat(ctx, kind, "subscriber", ctx.actor)

@@ -1,25 +1,12 @@
-"""Helpers for command tests: a context factory, stored posts, subscribers and rules."""
+"""Fixtures for command tests: settings with one admin, a context factory, people."""
 from __future__ import annotations
-
-from datetime import datetime, timezone
 
 import pytest
 
 from bot.commands.context import Ctx
-from bot.models import RuleDef
 from bot.settings import load_settings
 from bot.storage import access
-from bot.storage.posts import ensure_channel, insert_post
-from bot.storage.rules import upsert_rule
-
-ADMIN, OPERATOR, SUBSCRIBER, STRANGER = 1, 2, 3, 4
-GROUP = -1009999
-NOW = datetime(2024, 5, 10, 12, 0, tzinfo=timezone.utc)
-
-
-def lower_words(text: str) -> str:
-    """A fast stand-in lemmatizer for index tests that do not need word forms."""
-    return " ".join(text.lower().split())
+from cmd_helpers import ADMIN, NOW, OPERATOR, SUBSCRIBER
 
 
 @pytest.fixture
@@ -45,19 +32,3 @@ async def people(store):
     await store.write(lambda c: access.add_subscriber(c, OPERATOR, "test", NOW, role="operator"))
     await store.write(lambda c: access.add_subscriber(c, SUBSCRIBER, "test", NOW))
     return store
-
-
-async def add_rule(store, rule_id: str, query: str, **fields) -> RuleDef:
-    rule = RuleDef(id=rule_id, query=query, **fields)
-    await store.write(lambda c: upsert_rule(c, rule, "test"))
-    return rule
-
-
-async def add_posts(store, posts) -> list[int]:
-    ids = []
-    for post in posts:
-        async def put(conn, post=post):
-            await ensure_channel(conn, post, NOW)
-            return await insert_post(conn, post, NOW)
-        ids.append(await store.write(put))
-    return ids
