@@ -19,6 +19,7 @@ from bot.telegram.budget import Budget
 from bot.telegram.channels import ChannelRef, parse_channel_ref, resolve
 from bot.telegram.client import make_client, session_path
 from bot.telegram.errors import ChannelUnavailable
+from bot.telegram.live import connect, live_is_running
 
 EXIT_USAGE = 2
 
@@ -68,6 +69,10 @@ def _report(lines: list[tuple[bool, str]]) -> int:
 def channels_add_command(args: argparse.Namespace, settings) -> int:
     refs = [parse_channel_ref(text) for text in args.refs]  # a typo stops before anything is stored
     online = settings.has_telegram and not args.offline and session_path(settings).exists()
+    if online and live_is_running(settings):
+        print("dozor run is watching with this account: the channels are handed to it (picked up within "
+              f"{settings.sweep_interval} s)")
+        online = False
     return _report(asyncio.run(_with_store(settings, lambda store: add_channels(settings, store, refs, online))))
 
 
@@ -76,8 +81,6 @@ async def add_channels(settings, store, refs: list[ChannelRef], online: bool,
     """Resolve and store each channel; (ok, message) per channel."""
     if not online:
         return [await store_for_later(store, ref) for ref in refs]
-    from bot.telegram.live import connect
-
     client = client_factory(settings)
     try:
         try:
@@ -95,7 +98,8 @@ async def _resolve_one(client, store, ref: ChannelRef, budget: Budget) -> tuple[
         row = await resolve(client, store, ref, budget, actor="cli")
     except (ChannelUnavailable, SourceError) as exc:
         return False, f"not added: {exc}"
-    return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id})"
+    note = "" if row.status == "active" else f"; it is {row.status}: `dozor channels resume {row.label}`"
+    return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}){note}"
 
 
 async def store_for_later(store, ref: ChannelRef) -> tuple[bool, str]:

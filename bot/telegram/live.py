@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
+from pathlib import Path
 from typing import Callable
 
 from bot.errors import DozorError, RetryLater, SessionInvalid, SourceError
@@ -36,6 +38,20 @@ def connection_alive(client) -> bool:
     sender = getattr(client, "_sender", None)
     transport = getattr(sender, "_transport_connected", None)
     return bool(client.is_connected() and (transport is None or transport()))
+
+
+def running_marker(settings) -> Path:
+    """A file holding the pid of a running watcher, so the CLI leaves the session to it."""
+    return Path(settings.data_dir) / f"{settings.tg_session}.running"
+
+
+def live_is_running(settings) -> bool:
+    try:
+        pid = int(running_marker(settings).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 async def connect(client, account: str) -> None:
@@ -113,6 +129,27 @@ async def start_watchers(settings, store, pipeline, clients: dict, alert_backfil
     return watchers
 
 
+async def refresh(watchers: list[Watcher], store, join_channels: bool = False) -> None:
+    """Pick up channels added, paused or removed while running, and names queued by the CLI."""
+    if not watchers:
+        return
+    await resolve_queued(watchers[0].client, store, watchers[0].budget)
+    by_account = {w.account: w for w in watchers}
+    load = await spread(store, list(by_account))
+    for name, rows in load.items():
+        watcher = by_account[name]
+        wanted = {row.id for row in rows}
+        for channel_id in [c for c in watcher.channels if c not in wanted]:
+            log.info("account %s stops watching %s", name, watcher.channels[channel_id].label)
+            watcher.unwatch(channel_id)
+        for row in rows:
+            if row.id not in watcher.channels:
+                log.info("account %s starts watching %s", name, row.label)
+                watcher.watch(row)
+        if join_channels:
+            await join_missing(watcher, [r for r in rows if not r.joined and r.id in watcher.channels])
+
+
 def raise_if_dead(client, account: str) -> None:
     """Telethon's update loop stops on a fatal error (e.g. AuthKeyDuplicated): say why, once."""
     if client.is_connected():
@@ -126,7 +163,8 @@ def raise_if_dead(client, account: str) -> None:
 
 
 async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, interval: float, tick: float = 5.0,
-                              clock: Callable[[], float] = time.monotonic) -> None:
+                              clock: Callable[[], float] = time.monotonic, store=None,
+                              join_channels: bool = False) -> None:
     alive = {w.account: True for w in watchers}
     next_sweep = clock() + interval
     while not stop.is_set():
@@ -136,6 +174,8 @@ async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, inte
         except asyncio.TimeoutError:
             pass
         due = clock() >= next_sweep
+        if due and store is not None:
+            await refresh(watchers, store, join_channels)
         for watcher in watchers:
             raise_if_dead(watcher.client, watcher.account)
             now_alive = connection_alive(watcher.client)
@@ -157,13 +197,19 @@ async def run_live(settings, store, pipeline, stop: asyncio.Event, alert_backfil
     """Watch every configured account until `stop` is set. SessionInvalid stops with a clear message."""
     clients: dict = {}
     watchers: list[Watcher] = []
+    marker = running_marker(settings)
     try:
         for name in account_names(settings):
             clients[name] = client_factory(settings, name)
             await connect(clients[name], name)
+        marker.write_text(str(os.getpid()))
         watchers = await start_watchers(settings, store, pipeline, clients, alert_backfill, sleep, chunk_wait)
-        await watch_until_stopped(watchers, stop, settings.sweep_interval, tick)
+        if not any(w.channels for w in watchers):
+            log.warning("no channels to watch yet: add some with `dozor channels add @name`")
+        await watch_until_stopped(watchers, stop, settings.sweep_interval, tick, store=store,
+                                  join_channels=settings.join_channels)
     finally:
+        marker.unlink(missing_ok=True)
         for watcher in watchers:
             await watcher.flush_albums()
         for name, client in clients.items():

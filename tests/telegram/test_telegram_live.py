@@ -147,3 +147,28 @@ async def test_silent_channel_is_warned_once(store):
     assert (warning.kind, warning.label) == ("silent", "@pskovgubernia")
     await db.mark_warnings_sent(store, [CID], later)
     assert await db.pending_warnings(store) == []
+
+
+async def test_channel_added_while_running_is_picked_up_and_paused_one_dropped(store):
+    from bot.telegram.live import refresh
+
+    other = make_channel(bare_id=4242, username="other", access_hash=2)
+    await db.save_channel(store, CID, username="pskovgubernia", access_hash=CHANNEL.access_hash)
+    client = OfflineClient(CHANNEL, other)
+    watcher = Watcher(client, store, RecordingPipeline(), "dozor", Budget("dozor", sleep=no_sleep, gaps={}))
+    watcher.watch(await db.get_channel(store, CID))
+    await db.add_request(store, "other")  # what `dozor channels add` leaves for a running watcher
+    await db.set_status(store, CID, "paused", actor="cli")
+    await refresh([watcher], store)
+    assert list(watcher.channels) == [utils.get_peer_id(other)]
+
+
+def test_cli_sees_a_running_watcher_through_its_marker(tmp_path):
+    import os
+
+    from bot.telegram.live import live_is_running, running_marker
+
+    settings = live_settings(tmp_path)
+    assert not live_is_running(settings)
+    running_marker(settings).write_text(str(os.getpid()))
+    assert live_is_running(settings)

@@ -182,3 +182,24 @@ async def test_failing_pipeline_does_not_advance_last_seen(store):
     assert (await db.get_channel(store, CID)).last_seen_id == 9
     await watcher.sweep()
     assert pipeline.ids() == [10]
+
+
+async def test_sweep_turns_an_album_into_one_late_post(store):
+    watcher, client, pipeline = await make_watcher(store, last_seen=9)
+    client.post(CHANNEL, 10, "Колонна техники", media=photo(), grouped_id=7)
+    client.post(CHANNEL, 11, "", media=photo(), grouped_id=7)
+    client.post(CHANNEL, 12, "Отдельный пост")
+    await watcher.sweep()
+    assert [(p.message_id, p.text, p.late) for p in pipeline.posts] == [
+        (10, "Колонна техники", True), (12, "Отдельный пост", True)]
+    assert (await db.get_channel(store, CID)).last_seen_id == 12
+
+
+async def test_caption_edit_on_a_later_album_item_goes_to_the_stored_album(store):
+    watcher, client, pipeline = await make_watcher(store, last_seen=9)
+    await store.write(lambda conn: conn.execute(
+        "INSERT INTO posts(channel_id, message_id, date, text, grouped_id, stored_at)"
+        " VALUES (?, 10, '2024-05-01T09:10:00+00:00', '', 7, '2024-05-01T09:10:00+00:00')", (CID,)))
+    await client.push_edit(make_message(CHANNEL, 11, "подпись добавили", media=photo(), grouped_id=7))
+    [edit] = pipeline.edits
+    assert (edit.message_id, edit.link) == (10, "https://t.me/pskovgubernia/10")
