@@ -7,10 +7,22 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
 
 from bot.models import Match, Post
 
 _ids = itertools.count(5000)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def shared_file(*parts: str) -> Path:
+    """A path under ../shared, or skip the test with the reason when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"../shared is not beside the checkout ({path} missing)")
+    return path
 
 
 def make_post(**overrides) -> Post:
