@@ -1,0 +1,156 @@
+"""The real senders: Telethon behind bot.sender.Sender, errors translated where they come in.
+
+`TelegramSender(client)` is for a client logged in as the bot: it sends to the
+subscriber's chat. `TelegramUserSender(client, alert_chat)` is for the user
+account when there is no bot token: every message goes to its Saved Messages
+("me") or to settings.alert_chat, without buttons (only bots can send them).
+`make_sender(settings, client)` picks one.
+
+Both send HTML with link previews off, `silent` as asked, inline buttons, a
+PNG as a photo with the HTML as its caption, and edits when
+`Outgoing.edit_message_id` is set. Telethon errors become ours:
+FloodWait/SlowModeWait -> RetryLater(seconds); blocked, kicked, private or
+unknown chats -> Forbidden(chat_id); a basic group that became a supergroup ->
+ChatMigrated(old, new); a dead session -> SessionInvalid; anything else ->
+SendFailed (a plain Exception: retry with backoff).
+"""
+from __future__ import annotations
+
+import io
+import logging
+
+from telethon import Button as TgButton
+from telethon import errors as tg
+from telethon import functions, types, utils
+
+from bot.errors import ChatMigrated, Forbidden, RetryLater, SessionInvalid
+from bot.models import Button, Outgoing
+
+log = logging.getLogger(__name__)
+
+
+class SendFailed(Exception):
+    """Telegram refused or could not be reached for a reason worth retrying later."""
+
+
+def _errors(*names: str) -> tuple[type, ...]:
+    return tuple(getattr(tg, n) for n in names if hasattr(tg, n))
+
+
+_FLOOD = _errors("FloodWaitError", "FloodPremiumWaitError", "SlowModeWaitError")
+_FORBIDDEN = _errors(
+    "UserIsBlockedError", "ChatWriteForbiddenError", "ChannelPrivateError", "ChatForbiddenError",
+    "InputUserDeactivatedError", "UserDeactivatedError", "ChatAdminRequiredError", "ChatRestrictedError",
+    "UserBannedInChannelError", "UserKickedError", "ChatSendPlainForbiddenError", "ChatGuestSendForbiddenError",
+    "ChannelInvalidError", "UserIsBotError", "BotGroupsBlockedError",
+)
+_MAYBE_MIGRATED = _errors("PeerIdInvalidError", "ChatIdInvalidError", "ChatInvalidError")
+_SESSION_DEAD = _errors(
+    "AuthKeyDuplicatedError", "AuthKeyUnregisteredError", "SessionRevokedError", "SessionExpiredError",
+    "UserDeactivatedBanError",
+)
+
+
+class TelegramSender:
+    """bot.sender.Sender over a Telethon client logged in as the bot."""
+
+    buttons_allowed = True
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    async def send(self, message: Outgoing) -> int:
+        """Send (or edit) `message`; return the Telegram message id."""
+        try:
+            return await self._send(message)
+        except (Forbidden, RetryLater, ChatMigrated, SessionInvalid):
+            raise
+        except tg.MessageNotModifiedError:  # an edit that changes nothing has done its job
+            return message.edit_message_id
+        except _FLOOD as exc:
+            raise RetryLater(exc.seconds or 1, f"chat {message.chat_id}") from exc
+        except _FORBIDDEN as exc:
+            raise Forbidden(message.chat_id, type(exc).__name__.removesuffix("Error")) from exc
+        except _MAYBE_MIGRATED as exc:
+            raise await self._migrated_or_forbidden(message.chat_id, exc) from exc
+        except _SESSION_DEAD as exc:
+            raise SessionInvalid(f"the Telegram session stopped working ({type(exc).__name__})") from exc
+        except ValueError as exc:  # Telethon could not find the chat in its cache or by id
+            raise Forbidden(message.chat_id, f"unknown chat: {exc}") from exc
+        except Exception as exc:
+            raise SendFailed(f"chat {message.chat_id}: {type(exc).__name__}: {exc}") from exc
+
+    def target(self, message: Outgoing):
+        """The chat to send to (the user account sends everything to one chat)."""
+        return message.chat_id
+
+    async def _send(self, message: Outgoing) -> int:
+        target = self.target(message)
+        buttons = _buttons(message.buttons) if self.buttons_allowed else None
+        if message.edit_message_id is not None:
+            await self.client.edit_message(
+                target, message.edit_message_id, message.html, parse_mode="html",
+                link_preview=message.link_preview, buttons=buttons,
+            )
+            return message.edit_message_id
+        if message.photo is not None:
+            photo = io.BytesIO(message.photo)
+            photo.name = "chart.png"
+            sent = await self.client.send_file(
+                target, photo, caption=message.html, parse_mode="html", silent=message.silent, buttons=buttons,
+            )
+        else:
+            sent = await self.client.send_message(
+                target, message.html, parse_mode="html", link_preview=message.link_preview,
+                silent=message.silent, buttons=buttons,
+            )
+        return sent.id
+
+    async def _migrated_or_forbidden(self, chat_id: int, exc: BaseException) -> Exception:
+        """A basic group that became a supergroup says where it went; anything else is forbidden."""
+        kind = type(exc).__name__.removesuffix("Error")
+        if not (chat_id < 0 and not str(chat_id).startswith("-100")):
+            return Forbidden(chat_id, kind)
+        try:
+            result = await self.client(functions.messages.GetChatsRequest(id=[-chat_id]))
+        except Exception as lookup_error:  # the lookup is a courtesy; the chat is unusable either way
+            log.info("could not look up chat %s after %s: %s", chat_id, kind, lookup_error)
+            return Forbidden(chat_id, kind)
+        for chat in getattr(result, "chats", []):
+            moved = getattr(chat, "migrated_to", None)
+            if isinstance(moved, types.InputChannel):
+                return ChatMigrated(chat_id, utils.get_peer_id(types.PeerChannel(moved.channel_id)))
+        return Forbidden(chat_id, kind)
+
+
+class TelegramUserSender(TelegramSender):
+    """The user account sends alerts to itself ("me") or to one chat; no buttons."""
+
+    buttons_allowed = False
+
+    def __init__(self, client, alert_chat: str | int = "me") -> None:
+        super().__init__(client)
+        self.alert_chat = _chat_ref(alert_chat)
+
+    def target(self, message: Outgoing):
+        return self.alert_chat
+
+
+def make_sender(settings, client) -> TelegramSender:
+    """The bot sender when a bot token is set, else the user account's."""
+    if settings.tg_bot_token:
+        return TelegramSender(client)
+    return TelegramUserSender(client, settings.alert_chat)
+
+
+def _chat_ref(value: str | int) -> str | int:
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return text or "me"
+
+
+def _buttons(rows: tuple[tuple[Button, ...], ...]):
+    if not rows:
+        return None
+    return [[TgButton.inline(b.text, b.data.encode("utf-8")) for b in row] for row in rows]
