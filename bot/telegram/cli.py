@@ -31,6 +31,7 @@ def register(subparsers) -> None:
     login_parser.set_defaults(handler=login_command)
 
     channels = subparsers.add_parser("channels", help="watched channels: add, list, remove, pause, resume")
+    channels.set_defaults(handler=lambda args, settings: _usage(channels))
     actions = channels.add_subparsers(dest="channels_command", metavar="ACTION")
     add = actions.add_parser("add", help="watch channels: @name, t.me/name, t.me/s/name or a -100… id")
     add.add_argument("refs", nargs="+", metavar="CHANNEL")
@@ -42,6 +43,11 @@ def register(subparsers) -> None:
         sub = actions.add_parser(name, help=f"{text} channels (@name or -100… id)")
         sub.add_argument("refs", nargs="+", metavar="CHANNEL")
         sub.set_defaults(handler=channels_status_command, status_action=name)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
 
 
 def login_command(args: argparse.Namespace, settings) -> int:

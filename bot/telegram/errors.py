@@ -31,6 +31,10 @@ _BANNED = tuple(getattr(tg, n) for n in ("ChannelBannedError", "UserBannedInChan
 _NOT_FOUND = (tg.UsernameNotOccupiedError, tg.UsernameInvalidError, tg.ChannelInvalidError)
 
 
+# What a connection that cannot be made raises in Telethon (no route, refused, cut mid-handshake).
+NETWORK_ERRORS = (OSError, EOFError, TimeoutError, ConnectionError)
+
+
 class ChannelUnavailable(SourceError):
     """A channel cannot be read: `kind` is private, banned, not_found or too_many."""
 

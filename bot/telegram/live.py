@@ -20,7 +20,7 @@ from bot.storage import channels as db
 from bot.telegram.budget import Budget
 from bot.telegram.channels import ChannelRef, join, resolve
 from bot.telegram.client import make_client
-from bot.telegram.errors import ChannelUnavailable, translate, translated
+from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translate, translated
 from bot.telegram.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ async def connect(client, account: str) -> None:
         async with translated(f"account {account}"):
             await client.connect()
             authorized = await client.is_user_authorized()
-    except OSError as exc:
-        raise SourceError(f"cannot reach Telegram for account {account}: {exc}") from exc
+    except NETWORK_ERRORS as exc:
+        raise SourceError(f"cannot reach Telegram for account {account}: {exc or type(exc).__name__}") from exc
     if not authorized:
         hint = "dozor login" if account == "dozor" else f"dozor login --session {account}"
         raise SessionInvalid(f"account {account} is not logged in: run `{hint}`")

@@ -13,7 +13,7 @@ from telethon import errors as tg
 
 from bot.errors import DozorError, SourceError
 from bot.telegram.client import make_client, secure_session_file, session_path
-from bot.telegram.errors import translated
+from bot.telegram.errors import NETWORK_ERRORS, translated
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ async def login(settings, session_name: str | None = None, phone: str | None = N
                 password=lambda: ask_secret("Two-step verification password: "),
             )
             me = await client.get_me()
-    except OSError as exc:
-        raise SourceError(f"cannot reach Telegram: {exc}") from exc
+    except NETWORK_ERRORS as exc:
+        raise SourceError(f"cannot reach Telegram: {exc or type(exc).__name__}") from exc
     except (tg.PhoneNumberInvalidError, tg.PhoneCodeInvalidError, tg.PhoneCodeExpiredError,
             tg.PasswordHashInvalidError) as exc:
         raise DozorError(f"login failed: {exc.__class__.__name__.removesuffix('Error')}; run `dozor login` again") from exc

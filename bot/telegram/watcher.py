@@ -25,7 +25,7 @@ from bot.storage.channels import ChannelRow
 from bot.telegram.budget import Budget
 from bot.telegram.channels import input_peer
 from bot.telegram.convert import channel_link, group_albums, is_post, make_deletion, messages_to_post
-from bot.telegram.errors import ChannelUnavailable, translated
+from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translated
 from bot.telegram.silence import is_silent
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,9 @@ class Watcher:
                 await self.report_unavailable(row, exc)
             except (SessionInvalid, asyncio.CancelledError):
                 raise
+            except NETWORK_ERRORS as exc:  # the rest waits for the connection to come back
+                log.warning("sweep of account %s paused, connection lost: %s", self.account, exc or type(exc).__name__)
+                break
             except Exception:
                 log.exception("sweep of %s failed; it is retried next time", row.label)
         return fed

@@ -172,3 +172,29 @@ def test_cli_sees_a_running_watcher_through_its_marker(tmp_path):
     assert not live_is_running(settings)
     running_marker(settings).write_text(str(os.getpid()))
     assert live_is_running(settings)
+
+
+async def test_unreachable_telegram_is_one_clear_error(tmp_path, store):
+    from bot.errors import SourceError
+
+    client = OfflineClient(CHANNEL)
+
+    async def cut_off():
+        raise asyncio.IncompleteReadError(b"", 100)
+
+    client.connect = cut_off
+    with pytest.raises(SourceError, match="cannot reach Telegram"):
+        await run_live(live_settings(tmp_path), store, RecordingPipeline(), asyncio.Event(),
+                       client_factory=lambda s, name=None: client)
+
+
+async def test_lost_connection_pauses_the_sweep_without_failing(store):
+    await db.save_channel(store, CID, username="pskovgubernia", access_hash=CHANNEL.access_hash)
+    await db.advance_last_seen(store, CID, 10, None)
+    client = OfflineClient(CHANNEL)
+    client.fail(functions.messages.GetHistoryRequest, ConnectionError("Cannot send requests while disconnected"))
+    watcher = Watcher(client, store, RecordingPipeline(), "dozor", Budget("dozor", sleep=no_sleep, gaps={}),
+                      chunk_wait=0)
+    watcher.watch(await db.get_channel(store, CID))
+    assert await watcher.sweep() == 0
+    assert CID in watcher.channels
