@@ -147,7 +147,12 @@ class Hashtag:
     def evaluate(self, doc: Doc) -> Hits:
         wanted = {i for i, tag in enumerate(doc.hashtags)
                   if tag == self.lower or self.lower in tag.split("_")}
-        hits = [_tok_hit(doc, i) for i, tok in enumerate(doc.tokens) if tok.tag in wanted]
+        groups: dict[int, list[int]] = {}
+        for i, tok in enumerate(doc.tokens):
+            if tok.tag in wanted:
+                groups.setdefault(tok.tag, []).append(i)
+        hits = [(ix[0], ix[-1] + 1, max(doc.tokens[ix[0]].start - 1, 0), doc.tokens[ix[-1]].end)
+                for ix in groups.values()]  # the whole tag, from its '#'
         return hits or None
 
     def keys(self):

@@ -29,7 +29,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 def _rule_line(text: str, index: int) -> int:
     """1-based line of the index-th [[rule]] header (for errors), or 1."""
-    found = [m.start() for m in re.finditer(r"^\s*\[\[\s*rule\s*\]\]", text, re.M)]
+    found = [m.start() for m in re.finditer(r"^[ \t]*\[\[\s*rule\s*\]\]", text, re.M)]
     if index < len(found):
         return text[:found[index]].count("\n") + 1
     return 1

@@ -1,0 +1,92 @@
+"""Normalization, tokens and lemmas: the measured pitfalls from FACTS.md."""
+from bot.text import analyze, english_lemma, lemma_text, normalize, utf16_offset
+
+
+def words(text):
+    return [t.lower for t in analyze(text).tokens]
+
+
+def test_soft_hyphen_and_zero_width_do_not_split_a_word():
+    assert words("мобили\u00adзация мобили\u200bзация мобили\u2060зация") == ["мобилизация"] * 3
+
+
+def test_spans_of_a_cleaned_word_cover_the_original_characters():
+    text = "Дезер\u00adтиры ушли"
+    doc = analyze(text)
+    start, end = doc.original_span(doc.tokens[0].start, doc.tokens[0].end)
+    assert text[start:end] == "Дезер\u00adтиры"
+
+
+def test_decomposed_short_i_is_composed():
+    assert words("вои\u0306на") == ["война"]
+
+
+def test_stress_accent_is_dropped():
+    assert words("моби\u0301лизация") == ["мобилизация"]
+
+
+def test_yo_is_folded_on_forms_and_lemmas():
+    tok = analyze("Ёлки учёт").tokens
+    assert tok[0].lower == "елки" and "елка" in tok[0].keys
+    assert "учет" in tok[1].keys
+
+
+def test_latin_lookalikes_fold_inside_cyrillic_words():
+    assert words("мoбилизация BДB") == ["мобилизация", "вдв"]
+
+
+def test_pure_latin_words_are_left_alone():
+    assert words("Moscow") == ["moscow"]
+
+
+def test_ukrainian_apostrophes_keep_words_whole():
+    assert words("пам’ять памʼять пам'ять") == ["пам'ять"] * 3
+
+
+def test_hashtag_with_underscore_splits_into_words():
+    doc = analyze("#отказники_вдв новость")
+    assert [t.lower for t in doc.tokens] == ["отказники", "вдв", "новость"]
+    assert doc.hashtags == ["отказники_вдв"]
+    assert [t.tag for t in doc.tokens] == [0, 0, -1]
+
+
+def test_ukrainian_letters_choose_the_ukrainian_analyzer():
+    tok = analyze("повістки").tokens[0]
+    assert tok.lang == "uk" and "повістка" in tok.keys
+
+
+def test_russian_lemmas_join_verb_forms():
+    assert "отказаться" in analyze("отказавшись").tokens[0].keys
+    assert "отказаться" not in analyze("отказываются").tokens[0].keys
+
+
+def test_russian_lemma_does_not_collide_like_a_stemmer():
+    assert "приз" not in analyze("призыв").tokens[0].keys
+
+
+def test_english_spellings_of_mobilization_meet():
+    assert english_lemma("mobilisation") == english_lemma("mobilization")
+
+
+def test_english_deserters_do_not_meet_desert():
+    assert english_lemma("deserters") != english_lemma("desert")
+
+
+def test_english_mobile_does_not_meet_mobilization():
+    assert english_lemma("mobile") != english_lemma("mobilization")
+
+
+def test_english_verb_forms_meet():
+    assert len({english_lemma(w) for w in ("refuse", "refused", "refuses", "refusing")}) == 1
+
+
+def test_lemma_text_has_one_lemma_per_token_in_order():
+    assert lemma_text("Жёны мобилизованных, повістки!") == "жена мобилизовать повістка"
+
+
+def test_clean_text_is_returned_unchanged_without_offset_maps():
+    assert normalize("Обычный текст") == ("Обычный текст", None, None)
+
+
+def test_utf16_offset_counts_an_emoji_as_two():
+    assert utf16_offset("🪖 повестка", 2) == 3
