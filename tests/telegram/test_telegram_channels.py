@@ -134,7 +134,7 @@ def test_cli_registers_login_and_channel_actions():
     assert parser.parse_args(["login"]).handler is cli.login_command
 
 
-def test_session_file_is_readable_by_the_owner_only(tmp_path):
+async def test_session_file_is_readable_by_the_owner_only(tmp_path):
     settings = settings_for(tmp_path, TG_API_ID="1", TG_API_HASH="0" * 32)
     make_client(settings)
     path = session_path(settings)
