@@ -1,0 +1,54 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import SETTINGS, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def names_in(path: Path) -> set[str]:
+    return set(re.findall(r"\b(?:DOZOR|TG)_[A-Z0-9_]+\b", path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("document", [".env.example", "README.md"])
+def test_every_setting_is_documented(document):
+    missing = [s.name for s in SETTINGS if s.name not in names_in(REPO / document)]
+    assert missing == [], f"{document} misses {missing}"
+
+
+def test_every_non_secret_setting_is_in_the_example_config():
+    text = (REPO / "config" / "dozor.toml").read_text(encoding="utf-8")
+    missing = [s.key for s in SETTINGS if not s.secret and f"# {s.key} = " not in text]
+    assert missing == []
+
+
+def test_example_config_loads_as_all_defaults():
+    settings = load_settings(env={}, env_file=None, config_file=REPO / "config" / "dozor.toml")
+    assert all(getattr(settings, s.key) == s.default for s in SETTINGS)
+
+
+def test_malformed_value_names_the_setting():
+    with pytest.raises(ConfigError, match="DOZOR_SWEEP_INTERVAL"):
+        load_settings(env={"DOZOR_SWEEP_INTERVAL": "often"}, env_file=None, config_file=None)
+
+
+def test_environment_beats_env_file_beats_config(tmp_path):
+    (tmp_path / ".env").write_text("DOZOR_BACKFILL_LIMIT=20\nDOZOR_SWEEP_INTERVAL=60\n", encoding="utf-8")
+    (tmp_path / "dozor.toml").write_text("backfill_limit = 10\nsweep_interval = 30\nmax_attempts = 3\n", encoding="utf-8")
+    settings = load_settings(env={"DOZOR_BACKFILL_LIMIT": "40"}, env_file=tmp_path / ".env",
+                             config_file=tmp_path / "dozor.toml")
+    assert (settings.backfill_limit, settings.sweep_interval, settings.max_attempts) == (40, 60, 3)
+
+
+def test_unknown_key_in_config_file_is_a_config_error(tmp_path):
+    (tmp_path / "dozor.toml").write_text("sweep_intervall = 30\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="sweep_intervall"):
+        load_settings(env={}, env_file=None, config_file=tmp_path / "dozor.toml")
+
+
+def test_credentials_switch_live_mode_on():
+    settings = load_settings(env={"TG_API_ID": "123", "TG_API_HASH": "abc"}, env_file=None, config_file=None)
+    assert settings.has_telegram and "abc" not in repr(settings)
