@@ -51,7 +51,7 @@ def check_rules(args, settings) -> int:
     return 0
 
 
-def test_text(args, settings) -> int:
+def try_text(args, settings) -> int:
     """Print the rules a text matches, with the words that made them match."""
     try:
         ruleset = _load(args, settings)
@@ -127,7 +127,7 @@ def register(subparsers) -> argparse._SubParsersAction:
     test = sub.add_parser("test", help="which rules match a text")
     test.add_argument("text")
     test.add_argument("--rules", help="rule file (default: DOZOR_RULES)")
-    test.set_defaults(handler=test_text)
+    test.set_defaults(handler=try_text)
     explain = sub.add_parser("explain", help="why a rule matches a text or not")
     explain.add_argument("rule")
     explain.add_argument("text")

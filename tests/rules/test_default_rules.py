@@ -1,0 +1,73 @@
+"""The shipped config/rules.toml: valid, scores on the dev set, matches the seed."""
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.rules import compile_rules, load_rule_file
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "config" / "rules.toml"
+
+
+def shared_path(*parts: str) -> Path:
+    """Like conftest.shared_path: a path under ../shared, or skip with the reason."""
+    path = ROOT.parent.joinpath("shared", *parts)
+    if not path.exists():
+        pytest.skip(f"../shared is not beside the checkout ({path} missing)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def default_rules():
+    return compile_rules(load_rule_file(RULES))
+
+
+def labels(ruleset, text):
+    return {x for m in ruleset.match_text(text) for x in (m.rule_id, *m.tags)}
+
+
+def test_default_rules_have_both_topics(default_rules):
+    assert {"mobilization", "refusals"} <= {d.id for d in default_rules.defs}
+
+
+def test_seed_article_matches_both_topics(default_rules):
+    [seed] = sorted(shared_path("seeds").glob("*.txt"))
+    assert {"mobilization", "refusals"} <= labels(default_rules, seed.read_text(encoding="utf-8"))
+
+
+def f1(gold, pred):
+    tp = len(gold & pred)
+    return 2 * tp / (len(gold) + len(pred)) if gold or pred else 1.0
+
+
+def test_dev_set_f1_is_at_least_090_for_relevance_and_each_topic(default_rules):
+    rows = [json.loads(x) for x in shared_path("eval", "dev.jsonl").read_text(encoding="utf-8").splitlines() if x]
+    predicted = {r["id"]: labels(default_rules, r["text"]) for r in rows}
+    relevant = f1({r["id"] for r in rows if r["topics"]}, {i for i, p in predicted.items() if p})
+    assert relevant >= 0.9
+    for topic in ("mobilization", "refusals"):
+        gold = {r["id"] for r in rows if topic in r["topics"]}
+        assert f1(gold, {i for i, p in predicted.items() if topic in p}) >= 0.9, topic
+
+
+@pytest.mark.parametrize("text", [
+    "Глава района отказался от комментариев.",
+    "Губернатор призвал жителей не выходить на лёд.",
+    "В повестке дня — бюджет города.",
+    "Мобильная связь в центре работает с перебоями.",
+    "Покупатель отказался от заказа и кредита.",
+])
+def test_ordinary_news_sharing_the_words_raises_nothing(default_rules, text):
+    assert default_rules.match_text(text) == []
+
+
+@pytest.mark.parametrize("text,topic", [
+    ("Мужчинам в Пскове начали вручать повестки прямо у метро.", "mobilization"),
+    ("Военнослужащие отказались возвращаться на передовую.", "refusals"),
+    ("Суд приговорил контрактника за СОЧ к пяти годам.", "refusals"),
+    ("ТЦК затримали чоловіка на вулиці й вручили повістку.", "mobilization"),
+    ("Soldiers refused to deploy to the front line.", "refusals"),
+    ("Reservists received draft notices this week.", "mobilization"),
+])
+def test_typical_posts_match_their_topic(default_rules, text, topic):
+    assert topic in labels(default_rules, text)
