@@ -43,18 +43,24 @@ def format_alert(
     tz: str | None = None,
     *,
     rule_titles: dict[str, str] | None = None,
-    also_in: Sequence[StoryPost] = (),
+    also_in: Sequence[StoryPost | str] = (),
     edited: bool = False,
+    late: bool = False,
     deleted_at: datetime | None = None,
     no_longer_matches: bool = False,
 ) -> str:
-    """The alert's HTML: banners, header, rules, also-in line, excerpt; under 4,096 visible units."""
+    """The alert's HTML: banners, header, rules, also-in line, excerpt; under 4,096 visible units.
+
+    `now` is when the post was found (shown for late posts); `tz` defaults to the
+    subscriber's; `also_in` items are StoryPost or plain usernames/titles.
+    """
     post = alert.post
     zone = tz or alert.subscriber.tz
-    head = _banners(post, alert.edited or edited, deleted_at, no_longer_matches, zone, now)
+    late = late or post.late
+    head = _banners(post, alert.edited or edited, deleted_at, no_longer_matches, late, zone, now)
     head += [_header(post, zone), _rules_line(alert.matches, rule_titles or {})]
     if also_in:
-        head.append(format_also_in(post, also_in))
+        head.append(format_also_in(post, [_as_story_post(o) for o in also_in]))
     top = "\n".join(line for line in head if line)
     spans = merge_spans(s for m in alert.matches for s in m.spans)
     budget = EXCERPT_CHARS
@@ -205,7 +211,7 @@ def _highlight(text: str, start: int, end: int, spans: Sequence[Span]) -> str:
     return "".join(out)
 
 
-def _banners(post: Post, edited: bool, deleted_at, no_longer: bool, tz: str, now: datetime) -> list[str]:
+def _banners(post: Post, edited: bool, deleted_at, no_longer: bool, late: bool, tz: str, now: datetime) -> list[str]:
     lines = []
     if deleted_at is not None:
         lines.append(f"🗑 <b>deleted by the channel at {format_time(deleted_at, tz)}</b>")
@@ -213,7 +219,7 @@ def _banners(post: Post, edited: bool, deleted_at, no_longer: bool, tz: str, now
         lines.append("✏️ <b>edited: no longer matches</b>")
     elif edited:
         lines.append("✏️ <b>edited</b>")
-    if post.late:
+    if late:
         lines.append(f"⏱ late: posted at {format_time(post.date, tz)}, found at {format_time(now, tz)}")
     return lines
 
@@ -244,6 +250,13 @@ def post_link(post: Post) -> str | None:
     if marked.startswith("-100"):
         return f"https://t.me/c/{marked[4:]}/{post.message_id}"
     return None
+
+
+def _as_story_post(other: StoryPost | str) -> StoryPost:
+    if isinstance(other, StoryPost):
+        return other
+    name = other.lstrip("@")
+    return StoryPost(name, None, None) if _USERNAME.match(name) else StoryPost(None, other, None)
 
 
 def _story_name(other: StoryPost) -> str:

@@ -5,12 +5,13 @@ import html
 import re
 from datetime import datetime, timezone
 
+from telethon import types
+from telethon.extensions import html as telethon_html
+
 from bot.alerts import (
     TELEGRAM_LIMIT, StoryPost, alert_buttons, format_alert, format_excerpt, is_silent, visible_length,
 )
 from bot.models import Alert, Match, Subscriber
-from telethon import types
-from telethon.extensions import html as telethon_html
 from alert_factories import make_post
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -160,3 +161,8 @@ def test_overlong_rule_id_gets_no_mute_button_and_a_star():
 def test_silent_only_when_every_rule_is_low():
     assert is_silent([Match("a", severity="low"), Match("b", severity="low")])
     assert not is_silent([Match("a", severity="low"), Match("b", severity="high")])
+
+
+def test_also_in_accepts_plain_names():
+    markup = format_alert(alert_for("мобилизация"), NOW, also_in=["@abcd_news", "Газета <b>"])
+    assert "also in: @abcd_news, Газета &lt;b&gt; (3 channels)" in markup
