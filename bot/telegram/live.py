@@ -103,7 +103,10 @@ async def join_missing(watcher: Watcher, rows: list) -> None:
         try:
             await join(watcher.client, watcher.store, row, watcher.account, watcher.budget)
         except ChannelUnavailable as exc:
-            await watcher.report_unavailable(row, exc)
+            if exc.kind != "too_many":
+                await watcher.report_unavailable(row, exc)
+            elif await db.warn_once(watcher.store, row.id, "too_many", watcher.now()):
+                log.warning("account %s cannot join %s (500 channels already); polling it", watcher.account, row.label)
         except RetryLater as exc:
             log.warning("joining %s postponed: %s", row.label, exc)
 

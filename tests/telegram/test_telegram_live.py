@@ -198,3 +198,17 @@ async def test_lost_connection_pauses_the_sweep_without_failing(store):
     watcher.watch(await db.get_channel(store, CID))
     assert await watcher.sweep() == 0
     assert CID in watcher.channels
+
+
+async def test_refused_join_past_500_channels_warns_and_keeps_polling(tmp_path, store):
+    from bot.telegram.live import join_missing
+
+    await db.save_channel(store, CID, username="pskovgubernia", access_hash=CHANNEL.access_hash)
+    client = OfflineClient(CHANNEL)
+    client.fail(functions.channels.JoinChannelRequest, errors.ChannelsTooMuchError(request=None))
+    watcher = Watcher(client, store, RecordingPipeline(), "dozor", Budget("dozor", sleep=no_sleep, gaps={}))
+    row = await db.get_channel(store, CID)
+    watcher.watch(row)
+    await join_missing(watcher, [row])
+    assert CID in watcher.channels and (await db.get_channel(store, CID)).status == "active"
+    assert [w.kind for w in await db.pending_warnings(store)] == ["too_many"]
