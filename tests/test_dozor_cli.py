@@ -1,4 +1,8 @@
-"""`dozor` end to end, in-process: replay of the built-in sample, errors as one line and exit 2."""
+"""`dozor` end to end, in-process: replay of the built-in sample, errors as one line and exit 2.
+
+(Named test_dozor_cli.py, not test_cli.py: tests/commands/test_cli.py has that basename and
+pytest's default import mode cannot hold two modules of one name.)
+"""
 import json
 import os
 from pathlib import Path
