@@ -35,6 +35,7 @@ class StoryPost:
     channel: str | None  # username without @
     title: str | None
     link: str | None
+    deleted: bool = False  # the channel deleted this copy
 
 
 def format_alert(
@@ -263,8 +264,8 @@ def _story_name(other: StoryPost) -> str:
     name = f"@{other.channel}" if other.channel else (other.title or "a channel")
     name = _esc(_short(name, 40))
     if other.link and _POST_LINK.match(other.link):
-        return f'<a href="{html.escape(other.link)}">{name}</a>'
-    return name
+        name = f'<a href="{html.escape(other.link)}">{name}</a>'
+    return f"{name} (deleted)" if other.deleted else name
 
 
 def _short(text: str, limit: int) -> str:

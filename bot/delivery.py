@@ -92,14 +92,22 @@ class TelegramAlertSink:
         return edited
 
     async def follow_up_deletion(self, deletion: Deletion) -> int:
-        """Alerted posts were deleted: mark their alerts "deleted by the channel at …", excerpt kept."""
+        """Alerted posts were deleted: mark their alerts "deleted by the channel at …", excerpt kept.
+
+        A deleted copy grouped into someone else's alert is marked "(deleted)" in its "also in".
+        Returns the number of alert messages edited.
+        """
         edited = 0
         for message_id in deletion.message_ids:
-            for row in await alert_log.alerts_led_by(self.store, deletion.channel_id, message_id):
+            key = f"{deletion.channel_id}:{message_id}"
+            for row in await alert_log.alerts_showing(self.store, deletion.channel_id, message_id):
                 state = json.loads(row["state"])
-                if state.get("deleted_at"):
+                if state.get("deleted_at") if row["is_first"] else key in state.get("deleted_posts", []):
                     continue
-                state["deleted_at"] = to_iso(deletion.at)
+                if row["is_first"]:
+                    state["deleted_at"] = to_iso(deletion.at)
+                else:
+                    state["deleted_posts"] = [*state.get("deleted_posts", []), key]
                 await self.store.write(
                     lambda conn, r=row, st=state: alert_log.set_alert_state(conn, r["id"], st, deletion.at)
                 )
@@ -193,7 +201,9 @@ def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int,
         matches=matches,
         edited=bool(snapshot.get("edited")) or bool(state.get("edited_at")),
     )
-    also_in = [StoryPost(o["channel"], o["channel_title"], o["link"]) for o in others]
+    gone = set(state.get("deleted_posts", ()))
+    also_in = [StoryPost(o["channel"], o["channel_title"], o["link"], f"{o['channel_id']}:{o['message_id']}" in gone)
+               for o in others]
     found_at = from_iso(snapshot.get("found_at")) or now
     html = format_alert(
         alert, found_at, snapshot["tz"], rule_titles=snapshot.get("titles") or {}, also_in=also_in,

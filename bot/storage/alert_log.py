@@ -83,6 +83,16 @@ async def alerts_led_by(store: Store, channel_id: int, message_id: int) -> list:
     )
 
 
+async def alerts_showing(store: Store, channel_id: int, message_id: int) -> list:
+    """Alert messages (any subscriber) that show this post; `is_first` = 1 when it leads the alert."""
+    return await store.fetchall(
+        "SELECT m.*, p.rowid = (SELECT MIN(rowid) FROM alert_posts f WHERE f.alert_id = m.id) AS is_first"
+        " FROM alert_messages m JOIN alert_posts p ON p.alert_id = m.id"
+        " WHERE p.channel_id = ? AND p.message_id = ? ORDER BY m.id",
+        (channel_id, message_id),
+    )
+
+
 async def get_alert_message(store: Store, alert_id: int):
     return await store.fetchone("SELECT * FROM alert_messages WHERE id = ?", (alert_id,))
 

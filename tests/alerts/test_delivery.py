@@ -180,3 +180,20 @@ async def test_channel_subscribers_get_no_buttons(store, sink, sender):
     sub = await add_subscriber(store, -100777, kind="channel")
     await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
     assert sender.sent[0].buttons == ()
+
+
+async def test_deleted_copy_is_marked_in_also_in(store, sink, sender):
+    sub = await add_subscriber(store)
+    first = await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
+    await sink.deliver(await queue_alert(store, sub, story_post("other_chan", -1002, 2)))
+    assert await sink.follow_up_deletion(Deletion(-1002, (2,), NOW)) == 1
+    edit = sender.sent[-1]
+    assert edit.edit_message_id == first
+    assert "@other_chan</a> (deleted)" in edit.html and "deleted by the channel" not in edit.html
+
+
+async def test_a_second_deletion_notice_edits_nothing(store, sink, sender):
+    sub = await add_subscriber(store)
+    await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
+    await sink.follow_up_deletion(Deletion(-1001, (1,), NOW))
+    assert await sink.follow_up_deletion(Deletion(-1001, (1,), NOW)) == 0
