@@ -68,9 +68,9 @@ async def find_by_username(store: Store, username: str) -> ChannelRow | None:
 
 
 async def list_channels(store: Store, statuses: tuple[str, ...] | None = None) -> list[ChannelRow]:
-    """Channels ordered by id; `statuses=None` gives every one except removed."""
+    """Channels ordered by id; `statuses=None` gives every one except removed and replay-only ones."""
     if statuses is None:
-        rows = await store.fetchall("SELECT * FROM channels WHERE status != 'removed' ORDER BY id")
+        rows = await store.fetchall("SELECT * FROM channels WHERE status NOT IN ('removed', 'replay') ORDER BY id")
     else:
         marks = ",".join("?" * len(statuses))
         rows = await store.fetchall(f"SELECT * FROM channels WHERE status IN ({marks}) ORDER BY id", statuses)
@@ -122,12 +122,12 @@ async def save_channel(
             " VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(id) DO UPDATE SET username = COALESCE(excluded.username, username),"
             " title = COALESCE(excluded.title, title), access_hash = COALESCE(excluded.access_hash, access_hash),"
-            " status = CASE WHEN status IN ('removed', 'unresolved') THEN excluded.status ELSE status END",
+            " status = CASE WHEN status IN ('removed', 'unresolved', 'replay') THEN excluded.status ELSE status END",
             (channel_id, username, title, access_hash, status, utcnow_iso(), actor),
         )
         if username:
             await conn.execute("DELETE FROM channel_requests WHERE ref = ?", (username,))
-        if before is None or before[0] == "removed":
+        if before is None or before[0] in ("removed", "replay"):
             await record_audit(conn, actor, "channel.add", "channel", str(channel_id),
                                None, {"username": username, "title": title, "status": status})
 

@@ -77,7 +77,7 @@ async def resolve(client, store, ref: ChannelRef, budget: Budget, actor: str = "
     """The channel row for `ref`, from the cache when we have one, else asked once and cached."""
     cached = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
     if cached is not None and cached.access_hash is not None:
-        if cached.status in ("removed", "unresolved"):
+        if cached.status in ("removed", "unresolved", "replay"):
             return await db.save_channel(store, cached.id, actor=actor)
         return cached
     if ref.username:
