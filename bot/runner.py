@@ -206,7 +206,7 @@ async def run_live_mode(args: argparse.Namespace, settings: Settings) -> int:
     store = await Store.open(settings.db_path)
     try:
         rules = await load_live_rules(store, settings)
-        worker = OutboxWorker(store, live_sink_for(settings, args.dry_run), clock, settings.max_attempts)
+        worker = live_worker(store, settings, clock, args.dry_run)
         pipeline = Pipeline(store, rules, clock, notify=worker.notify)
         delivery = asyncio.create_task(worker.run(stop))
         try:
@@ -219,12 +219,14 @@ async def run_live_mode(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def live_sink_for(settings: Settings, dry_run: bool):
-    """Which sink serves a subscriber in live mode. Telegram sinks come with the alerts issue."""
+def live_worker(store: Store, settings: Settings, clock, dry_run: bool) -> OutboxWorker:
+    """The live outbox worker. --dry-run prints every subscriber's alerts (and counts them delivered).
+
+    TODO(alerts issue): wire bot.delivery.TelegramAlertSink for subscriber chats. Until then only
+    local subscribers are served live and the other rows stay pending: queued, never lost.
+    """
     terminal = TerminalSink()
-
-    def sink_for(subscriber: Subscriber) -> Sink:
-        # TODO(alerts issue): a Telegram sink for non-local subscribers unless dry_run.
-        return terminal
-
-    return sink_for
+    if dry_run:
+        return OutboxWorker(store, lambda _subscriber: terminal, clock, settings.max_attempts)
+    log.warning("Telegram delivery is not wired into `dozor run` yet: alerts for subscriber chats stay queued")
+    return OutboxWorker(store, lambda _subscriber: terminal, clock, settings.max_attempts, kinds=("local",))

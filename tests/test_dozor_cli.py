@@ -88,3 +88,33 @@ def test_malformed_setting_is_one_line_naming_it_and_exit_2(workdir, capsys, mon
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert "DOZOR_MAX_ATTEMPTS" in err and "Traceback" not in err
+
+
+def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, monkeypatch):
+    import asyncio
+
+    import bot.telegram.live
+    from foundation_helpers import make_post
+
+    seen = {}
+
+    async def fake_run_live(settings, store, pipeline, stop, alert_backfill=False):
+        async def subscribe(conn):
+            cur = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (42, '2024-01-01')")
+            await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
+
+        await store.write(subscribe)
+        seen["new"] = await pipeline.on_post(make_post(text="В военкомат вызвали мобилизованных"))
+        for _ in range(200):
+            if await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'"):
+                break
+            await asyncio.sleep(0.01)
+        seen["backfill"] = alert_backfill
+        stop.set()
+
+    monkeypatch.setattr(bot.telegram.live, "run_live", fake_run_live)
+    monkeypatch.setenv("TG_API_ID", "1")
+    monkeypatch.setenv("TG_API_HASH", "x" * 32)
+    assert main(["run", "--dry-run", "--alert-backfill"]) == 0
+    assert seen == {"new": True, "backfill": True}
+    assert "**" in capsys.readouterr().out
