@@ -77,9 +77,16 @@ async def list_channels(store: Store, statuses: tuple[str, ...] | None = None) -
     return [_row(r) for r in rows]
 
 
-async def list_requests(store: Store) -> list[str]:
-    """Usernames added offline and not resolved yet."""
-    return [r[0] for r in await store.fetchall("SELECT ref FROM channel_requests ORDER BY added_at, ref")]
+async def list_requests(store: Store, include_failed: bool = True) -> list[str]:
+    """Names added offline and not resolved yet (failed ones too, unless told otherwise)."""
+    where = "" if include_failed else " WHERE last_error IS NULL"
+    return [r[0] for r in await store.fetchall(f"SELECT ref FROM channel_requests{where} ORDER BY added_at, ref")]
+
+
+async def failed_requests(store: Store) -> dict[str, str]:
+    """Queued names whose lookup failed (not retried, to spare the daily lookups), with why."""
+    rows = await store.fetchall("SELECT ref, last_error FROM channel_requests WHERE last_error IS NOT NULL")
+    return {r[0]: r[1] for r in rows}
 
 
 async def add_request(store: Store, username: str, actor: str = "cli") -> bool:
@@ -87,6 +94,7 @@ async def add_request(store: Store, username: str, actor: str = "cli") -> bool:
     name = username.lstrip("@")
 
     async def insert(conn: aiosqlite.Connection) -> bool:
+        await conn.execute("DELETE FROM channel_requests WHERE ref = ? AND last_error IS NOT NULL", (name,))
         cur = await conn.execute(
             "INSERT OR IGNORE INTO channel_requests(ref, added_at, added_by) VALUES (?, ?, ?)",
             (name, utcnow_iso(), actor),
@@ -96,6 +104,13 @@ async def add_request(store: Store, username: str, actor: str = "cli") -> bool:
         return bool(cur.rowcount)
 
     return await store.write(insert)
+
+
+async def drop_request(store: Store, ref: str) -> None:
+    async def delete(conn: aiosqlite.Connection) -> None:
+        await conn.execute("DELETE FROM channel_requests WHERE ref = ?", (ref.lstrip("@"),))
+
+    await store.write(delete)
 
 
 async def fail_request(store: Store, username: str, error: str) -> None:

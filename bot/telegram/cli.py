@@ -124,9 +124,9 @@ async def store_for_later(store, ref: ChannelRef) -> tuple[bool, str]:
 
 def channels_list_command(args: argparse.Namespace, settings) -> int:
     async def show(store):
-        return await db.list_channels(store), await db.list_requests(store)
+        return await db.list_channels(store), await db.list_requests(store), await db.failed_requests(store)
 
-    rows, queued = asyncio.run(_with_store(settings, show))
+    rows, queued, failed = asyncio.run(_with_store(settings, show))
     if not rows and not queued:
         print("No channels yet: dozor channels add @name")
         return 0
@@ -135,7 +135,9 @@ def channels_list_command(args: argparse.Namespace, settings) -> int:
         print(f"{row.id:>15}  {row.label:<28} {row.status:<10} {row.account or '-':<8} "
               f"{'joined' if row.joined else 'polled':<6}  last post {seen}  {row.title or ''}")
     for name in queued:
-        print(f"{'?':>15}  @{name:<27} queued     (resolved at the next `dozor run`)")
+        why = f"failed: {failed[name]} (add it again to retry)" if name in failed else \
+            "(resolved at the next `dozor run`)"
+        print(f"{'?':>15}  @{name:<27} queued     {why}")
     return 0
 
 

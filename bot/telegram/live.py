@@ -18,7 +18,7 @@ from typing import Callable
 from bot.errors import DozorError, RetryLater, SessionInvalid, SourceError
 from bot.storage import channels as db
 from bot.telegram.budget import Budget
-from bot.telegram.channels import ChannelRef, join, resolve
+from bot.telegram.channels import ChannelRef, join, parse_channel_ref, resolve
 from bot.telegram.client import make_client
 from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translate, translated
 from bot.telegram.watcher import Watcher
@@ -68,16 +68,27 @@ async def connect(client, account: str) -> None:
 
 async def resolve_queued(client, store, budget: Budget) -> None:
     """Names and ids added while offline: resolve each once; a failure is kept and logged."""
-    refs = [ChannelRef(username=name) for name in await db.list_requests(store)]
-    refs += [ChannelRef(channel_id=row.id) for row in await db.list_channels(store, ("unresolved",))]
-    for ref in refs:
+    queued: list[tuple[str | None, ChannelRef]] = []
+    for text in await db.list_requests(store, include_failed=False):  # the bot queues what was typed
+        try:
+            queued.append((text, parse_channel_ref(text)))
+        except SourceError as exc:
+            await db.fail_request(store, text, str(exc))
+    queued += [(None, ChannelRef(channel_id=row.id)) for row in await db.list_channels(store, ("unresolved",))]
+    for text, ref in queued:
         try:
             row = await resolve(client, store, ref, budget, actor="system")
             log.info("resolved %s to %s (%s)", ref, row.id, row.title)
-        except (SourceError, RetryLater) as exc:
+        except RetryLater as exc:
             log.warning("cannot resolve %s yet: %s", ref, exc)
-            if ref.username:
-                await db.fail_request(store, ref.username, str(exc))
+            continue
+        except SourceError as exc:  # not retried: add it again to retry
+            log.warning("cannot resolve %s: %s", ref, exc)
+            if text is not None:
+                await db.fail_request(store, text, str(exc))
+            continue
+        if text is not None:
+            await db.drop_request(store, text)
 
 
 async def spread(store, accounts: list[str]) -> dict[str, list]:

@@ -139,3 +139,24 @@ async def test_session_file_is_readable_by_the_owner_only(tmp_path):
     make_client(settings)
     path = session_path(settings)
     assert path.exists() and (os.stat(path).st_mode & 0o777) == 0o600
+
+
+async def test_queued_link_or_id_from_the_bot_is_understood_at_live_start(store):
+    from bot.telegram.live import resolve_queued
+
+    await db.add_request(store, "t.me/s/pskovgubernia")
+    await db.add_request(store, str(CID))
+    await resolve_queued(OfflineClient(CHANNEL), store, Budget("dozor", sleep=no_sleep, gaps={}))
+    assert await db.list_requests(store) == []
+    assert [row.id for row in await db.list_channels(store)] == [CID]
+
+
+async def test_a_name_that_does_not_exist_is_looked_up_once_not_every_sweep(store):
+    from bot.telegram.live import resolve_queued
+
+    client = OfflineClient(CHANNEL)
+    await db.add_request(store, "nosuchchannel")
+    for _ in range(3):
+        await resolve_queued(client, store, Budget("dozor", sleep=no_sleep, gaps={}))
+    assert len(client.sent(functions.contacts.ResolveUsernameRequest)) == 1
+    assert "nosuchchannel" in await db.failed_requests(store)
