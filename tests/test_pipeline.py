@@ -202,3 +202,20 @@ async def test_post_creates_its_channel_row_once(store):
     await pipeline.on_post(make_post())
     row = await store.fetchone("SELECT username, title, status FROM channels")
     assert tuple(row) == ("pskovgubernia", "Псковская губерния", "replay")
+
+
+async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store):
+    import pytest
+
+    from bot.errors import StorageError
+
+    await add_subscriber(store, 1, ("all", ""))
+
+    async def break_outbox(conn):
+        await conn.execute("CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END")
+
+    await store.write(break_outbox)
+    with pytest.raises(StorageError):
+        await pipeline_for(store).on_post(make_post(text="мобилизация"))
+    assert await store.fetchval("SELECT count(*) FROM posts") == 0
+    assert await store.fetchval("SELECT count(*) FROM matches") == 0

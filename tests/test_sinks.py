@@ -2,6 +2,8 @@ import io
 import json
 from datetime import datetime, timezone
 
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
 from bot.models import Alert, Match, Subscriber
 from bot.sinks import JsonlSink, TerminalSink, excerpt, format_alert, merged_spans
 from foundation_helpers import make_post
@@ -71,3 +73,12 @@ async def test_jsonl_sink_writes_one_line_per_alert_with_post_rules_and_spans(tm
     assert record["post"]["text"] == "мобилизация" and record["post"]["channel"] == "pskovgubernia"
     assert record["rules"] == ["mobilization"] and record["spans"] == {"mobilization": [[0, 11]]}
     assert set(record["post"]) >= {"channel", "channel_id", "id", "date", "link", "text"}
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.text(max_size=600), st.lists(st.tuples(st.integers(-5, 700), st.integers(-5, 700)), max_size=5))
+def test_any_text_and_spans_give_a_one_line_excerpt_without_control_characters(text, spans):
+    matches = [Match("r", spans=tuple(spans))]
+    shown = excerpt(text, merged_spans(matches, len(text)))
+    assert "\n" not in shown and not any(ord(c) < 32 for c in shown)
+
