@@ -9,21 +9,26 @@ message id. Every alert sent is recorded in the alert log with a snapshot of
 what it showed, so the pipeline's follow-ups can edit it later:
 `follow_up_edit(post, still_matches, now)` and `follow_up_deletion(deletion)`.
 
-Errors from the sender (RetryLater, Forbidden, ChatMigrated, others) pass out
-of `deliver` unchanged for the worker to handle. Follow-ups are best effort:
+Errors from the sender (RetryLater, Forbidden, others) pass out of `deliver`
+unchanged for the worker to handle; ChatMigrated on a new alert moves the
+subscriber to the supergroup's id and sends there. Follow-ups are best effort:
 their state is saved first, so a failed edit is redone by the next one.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
 from bot import dedup
 from bot.alerts import StoryPost, alert_buttons, format_alert, is_silent
+from bot.errors import ChatMigrated, RetryLater
 from bot.models import Alert, Deletion, Match, Outgoing, Post, Subscriber
+from bot.ratelimit import RateLimiter
 from bot.sender import Sender
 from bot.storage import alert_log
 from bot.storage.db import Store, from_iso, to_iso
@@ -127,12 +132,18 @@ class TelegramAlertSink:
             "tz": sub.tz,
             "found_at": to_iso(now),
         }
-        outgoing = render_snapshot(snapshot, {}, [], sub.chat_id, now)
-        message_id = await self.sender.send(replace(outgoing, silent=is_silent(alert.matches)))
+        outgoing = replace(render_snapshot(snapshot, {}, [], sub.chat_id, now), silent=is_silent(alert.matches))
+        chat_id = sub.chat_id
+        try:
+            message_id = await self.sender.send(outgoing)
+        except ChatMigrated as moved:  # the group became a supergroup: follow it and send there
+            chat_id = moved.new_chat_id
+            await self.store.write(lambda conn: move_subscriber(conn, sub.id, moved.chat_id, chat_id))
+            message_id = await self.sender.send(replace(outgoing, chat_id=chat_id))
 
         async def record(conn) -> None:
             alert_id = await alert_log.insert_alert_message(
-                conn, subscriber_id=sub.id, chat_id=sub.chat_id, message_id=message_id,
+                conn, subscriber_id=sub.id, chat_id=chat_id, message_id=message_id,
                 post_id=post_id, snapshot=snapshot, now=now,
             )
             await alert_log.add_alert_post(conn, alert_id, sub.id, post, dedup.pack(signature), now)
@@ -191,6 +202,40 @@ class TelegramAlertSink:
         return {r["id"]: r["title"] for r in rows if r["title"]}
 
 
+class LimitedSender:
+    """A Sender that keeps to the RateLimiter: wrap the Telegram sender once, share it.
+
+    A wait up to `max_wait` seconds is slept here; a longer one raises
+    RetryLater(wait) so the outbox worker postpones that row and goes on with
+    other chats (postponing costs no attempt). A FloodWait from Telegram pauses
+    that chat in the limiter and is re-raised. `monotonic` and `sleep` are
+    injected so tests drive a fake clock.
+    """
+
+    def __init__(self, sender: Sender, limiter: RateLimiter, *, max_wait: float = 0.5,
+                 monotonic: Callable[[], float] = time.monotonic, sleep=asyncio.sleep):
+        self.sender = sender
+        self.limiter = limiter
+        self.max_wait = max_wait
+        self.monotonic = monotonic
+        self.sleep = sleep
+
+    async def send(self, message: Outgoing) -> int:
+        chat_id = message.chat_id
+        wait = self.limiter.delay(chat_id, self.monotonic())
+        while wait > 0:
+            if wait > self.max_wait:
+                raise RetryLater(wait, f"rate limit for chat {chat_id}")
+            await self.sleep(wait)
+            wait = self.limiter.delay(chat_id, self.monotonic())
+        self.limiter.record(chat_id, self.monotonic())  # reserve the slot before awaiting Telegram
+        try:
+            return await self.sender.send(message)
+        except RetryLater as exc:
+            self.limiter.pause(chat_id, exc.seconds, self.monotonic())
+            raise
+
+
 def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int, now: datetime) -> Outgoing:
     """The Outgoing for an alert message from its logged snapshot, state and grouped posts."""
     matches = tuple(_match_from_json(m) for m in snapshot["matches"])
@@ -214,6 +259,13 @@ def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int,
         post_id, [m.rule_id for m in matches]
     )
     return Outgoing(chat_id=chat_id, html=html, silent=is_silent(matches), buttons=buttons)
+
+
+async def move_subscriber(conn, subscriber_id: int, old_chat_id: int, new_chat_id: int) -> None:
+    """A group migrated to a supergroup: its subscriber now lives at the new chat id."""
+    log.warning("chat %s migrated to %s; subscriber %s follows it", old_chat_id, new_chat_id, subscriber_id)
+    await conn.execute("UPDATE OR IGNORE subscribers SET chat_id = ? WHERE id = ? AND chat_id = ?",
+                       (new_chat_id, subscriber_id, old_chat_id))
 
 
 async def _save(conn, alert_id: int, state: dict, snapshot: dict, now: datetime) -> None:

@@ -5,9 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.delivery import TelegramAlertSink
-from bot.errors import RetryLater
-from bot.models import Deletion, Match
+from bot.delivery import LimitedSender, TelegramAlertSink
+from bot.errors import ChatMigrated, RetryLater
+from bot.models import Deletion, Match, Outgoing
+from bot.ratelimit import RateLimiter
 from bot.settings import load_settings
 from alert_factories import FakeSender, add_rule, add_subscriber, make_post, queue_alert
 
@@ -197,3 +198,59 @@ async def test_a_second_deletion_notice_edits_nothing(store, sink, sender):
     await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
     await sink.follow_up_deletion(Deletion(-1001, (1,), NOW))
     assert await sink.follow_up_deletion(Deletion(-1001, (1,), NOW)) == 0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now, self.slept = 0.0, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def limited(sender, clock: FakeClock, max_wait: float = 0.5) -> LimitedSender:
+    return LimitedSender(sender, RateLimiter(1.0, 20, 30), max_wait=max_wait,
+                         monotonic=clock.monotonic, sleep=clock.sleep)
+
+
+async def test_limited_sender_postpones_a_second_message_to_one_chat(sender):
+    clock = FakeClock()
+    out = limited(sender, clock)
+    await out.send(Outgoing(chat_id=42, html="one"))
+    with pytest.raises(RetryLater) as caught:
+        await out.send(Outgoing(chat_id=42, html="two"))
+    assert caught.value.seconds == 1.0
+    assert await out.send(Outgoing(chat_id=43, html="other chat")) == 2
+
+
+async def test_limited_sender_sleeps_short_waits(sender):
+    clock = FakeClock()
+    out = limited(sender, clock, max_wait=2.0)
+    await out.send(Outgoing(chat_id=42, html="one"))
+    await out.send(Outgoing(chat_id=42, html="two"))
+    assert clock.slept == [1.0] and len(sender.sent) == 2
+
+
+async def test_flood_wait_pauses_only_that_chat(sender):
+    clock = FakeClock()
+    out = limited(sender, clock)
+    sender.fail(42, RetryLater(30))
+    with pytest.raises(RetryLater):
+        await out.send(Outgoing(chat_id=42, html="one"))
+    clock.now = 5.0
+    with pytest.raises(RetryLater) as caught:
+        await out.send(Outgoing(chat_id=42, html="again"))
+    assert caught.value.seconds == 25.0
+    assert await out.send(Outgoing(chat_id=43, html="others go on")) == 1
+
+
+async def test_migrated_group_moves_the_subscriber_and_gets_the_alert(store, sink, sender):
+    sub = await add_subscriber(store, -555, kind="group")
+    sender.fail(-555, ChatMigrated(-555, -1000000000999))
+    await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
+    assert [m.chat_id for m in sender.sent] == [-1000000000999]
+    assert await store.fetchval("SELECT chat_id FROM subscribers WHERE id = ?", (sub.id,)) == -1000000000999
