@@ -53,6 +53,10 @@ class Budget:
                     self.block(exc.seconds, what or exc.what)
         raise RetryLater(max(self._blocked_until - self.clock(), 1), what)
 
+    def blocked(self) -> bool:
+        """True while the account sits out a FloodWait."""
+        return self._blocked_until > self.clock()
+
     def block(self, seconds: float, what: str = "") -> None:
         """Telegram asked this account to wait: every request waits that long."""
         log.warning("Telegram asked account %s to wait %.0f s (%s); pausing its requests",

@@ -128,17 +128,24 @@ class Watcher:
         async with self._lock(row.id):
             first = min(m.id for m in messages)
             seen = self._seen.get(row.id, 0)
-            if seen and first > seen + 1:
+            gap = bool(seen) and first > seen + 1
+            if gap and self.budget.blocked():
+                # Telegram asked us to wait: take the post now, keep last seen below the hole
+                # so the next sweep fills it (and meets this post again, harmlessly).
+                await self._feed(row, messages, late=False, alert=True, advance=False)
+                return
+            if gap:
                 log.info("gap in %s: %d after %d; sweeping the ids between", row.label, first, seen)
                 await self._sweep_locked(row, max_id=first)
             await self._feed(row, messages, late=False, alert=True)
 
-    async def _feed(self, row: ChannelRow, messages: list, late: bool, alert: bool) -> Post:
+    async def _feed(self, row: ChannelRow, messages: list, late: bool, alert: bool, advance: bool = True) -> Post:
         post = messages_to_post(messages, row.username, row.title, late=late)
         await self.pipeline.on_post(post, alert=alert)
-        last = max(m.id for m in messages)
-        await db.advance_last_seen(self.store, row.id, last, post.date)
-        self._seen[row.id] = max(self._seen.get(row.id, 0), last)
+        if advance:
+            last = max(m.id for m in messages)
+            await db.advance_last_seen(self.store, row.id, last, post.date)
+            self._seen[row.id] = max(self._seen.get(row.id, 0), last)
         return post
 
     # history sweeps

@@ -203,3 +203,16 @@ async def test_caption_edit_on_a_later_album_item_goes_to_the_stored_album(store
     await client.push_edit(make_message(CHANNEL, 11, "подпись добавили", media=photo(), grouped_id=7))
     [edit] = pipeline.edits
     assert (edit.message_id, edit.link) == (10, "https://t.me/pskovgubernia/10")
+
+
+async def test_gap_during_a_flood_wait_is_filled_by_the_next_sweep_not_skipped(store):
+    sleep = NoSleep()
+    watcher, client, pipeline = await make_watcher(store, last_seen=10, sleep=sleep)
+    watcher.budget.block(600, "test")
+    client.post(CHANNEL, 11, "пропущено")
+    await client.push_new(make_message(CHANNEL, 12, "живой"))
+    assert pipeline.ids() == [12] and client.sent(functions.messages.GetHistoryRequest) == []
+    assert (await db.get_channel(store, CID)).last_seen_id == 10
+    await watcher.sweep()  # after the wait
+    assert pipeline.ids() == [12, 11] and sleep.slept == [600]
+    assert (await db.get_channel(store, CID)).last_seen_id == 12
