@@ -1,0 +1,61 @@
+"""The Telethon handlers only route: a "/…" message reaches the router, its Reply goes back."""
+from telethon import TelegramClient
+from telethon.sessions import MemorySession
+
+from bot.telegram.bot_handlers import install_bot_handlers
+from cmd_helpers import ADMIN, NOW, STRANGER
+from fakes import FakeSender
+
+
+class FakeEvent:
+    """What the handlers read from a NewMessage/CallbackQuery event, and what they answer."""
+
+    def __init__(self, text: str = "", data: bytes = b"", chat_id: int = STRANGER, sender_id: int = STRANGER):
+        self.raw_text, self.data = text, data
+        self.chat_id, self.sender_id = chat_id, sender_id
+        self.is_private, self.is_group, self.is_channel = True, False, False
+        self.responses: list[tuple[str, dict]] = []
+        self.answered = False
+
+    async def get_chat(self):
+        return type("User", (), {"first_name": "Anna", "last_name": None})()
+
+    async def respond(self, text, **kwargs):
+        self.responses.append((text, kwargs))
+
+    async def answer(self):
+        self.answered = True
+
+
+def handlers(store, settings, sender):
+    client = TelegramClient(MemorySession(), 1, "0" * 32)
+    install_bot_handlers(client, store, settings, sender, clock=lambda: NOW)
+    return [callback for callback, _ in client.list_event_handlers()]
+
+
+async def test_start_from_a_stranger_is_answered_and_admins_are_notified(store, settings):
+    sender = FakeSender()
+    on_command, _ = handlers(store, settings, sender)
+    event = FakeEvent("/start")
+    await on_command(event)
+    [(text, options)] = event.responses
+    assert "sent to the admins" in text and options["parse_mode"] == "html"
+    assert sender.sent[0].chat_id == ADMIN and "Anna" in sender.sent[0].html
+
+
+async def test_button_press_is_answered_and_routed(store, settings):
+    sender = FakeSender()
+    _, on_button = handlers(store, settings, sender)
+    event = FakeEvent(data=b"sp:2", chat_id=ADMIN, sender_id=ADMIN)
+    await on_button(event)
+    assert event.answered and "expired" in event.responses[0][0]
+
+
+async def test_export_is_sent_as_a_named_document(store, settings):
+    from bot.storage import access
+    await store.write(lambda c: access.add_subscriber(c, STRANGER, "test", NOW))
+    on_command, _ = handlers(store, settings, FakeSender())
+    event = FakeEvent("/export")
+    await on_command(event)
+    text, options = event.responses[0]
+    assert options["file"].name.endswith(".csv") and options["force_document"]
