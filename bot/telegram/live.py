@@ -225,7 +225,7 @@ async def run_live(settings, store, pipeline, stop: asyncio.Event, alert_backfil
     finally:
         marker.unlink(missing_ok=True)
         for watcher in watchers:
-            await watcher.flush_albums()
+            await watcher.stop()
         for name, client in clients.items():
             try:
                 await client.disconnect()

@@ -49,6 +49,8 @@ class Watcher:
         self._locks: dict[int, asyncio.Lock] = {}
         self._albums: dict[tuple[int, int], list] = {}
         self._album_timers: dict[tuple[int, int], asyncio.Task] = {}
+        self._inflight: set[asyncio.Task] = set()
+        self.stopping = False
 
     # which channels
     def watch(self, row: ChannelRow) -> None:
@@ -63,9 +65,32 @@ class Watcher:
 
     # live updates
     def register(self) -> None:
-        self.client.add_event_handler(self.on_new_message, events.NewMessage())
-        self.client.add_event_handler(self.on_edit, events.MessageEdited())
-        self.client.add_event_handler(self.on_delete, events.MessageDeleted())
+        self.client.add_event_handler(self._tracked(self.on_new_message), events.NewMessage())
+        self.client.add_event_handler(self._tracked(self.on_edit), events.MessageEdited())
+        self.client.add_event_handler(self._tracked(self.on_delete), events.MessageDeleted())
+
+    def _tracked(self, handler):
+        """Run a handler unless stopping, and remember it so `stop` can let it finish."""
+        async def run(event) -> None:
+            if self.stopping:
+                return  # not handed over: last seen stays below it, the next start sweeps it
+            task = asyncio.current_task()
+            self._inflight.add(task)
+            try:
+                await handler(event)
+            finally:
+                self._inflight.discard(task)
+
+        run.__name__ = handler.__name__
+        return run
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Take no more updates, let the posts being handled finish, hand over waiting albums."""
+        self.stopping = True
+        busy = [t for t in self._inflight if t is not asyncio.current_task()]
+        if busy:
+            await asyncio.wait(busy, timeout=timeout)
+        await self.flush_albums()
 
     async def on_new_message(self, event) -> None:
         row = self.channels.get(event.chat_id)

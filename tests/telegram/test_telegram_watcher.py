@@ -216,3 +216,12 @@ async def test_gap_during_a_flood_wait_is_filled_by_the_next_sweep_not_skipped(s
     await watcher.sweep()  # after the wait
     assert pipeline.ids() == [12, 11] and sleep.slept == [600]
     assert (await db.get_channel(store, CID)).last_seen_id == 12
+
+
+async def test_after_stop_new_updates_are_left_for_the_next_start(store):
+    watcher, client, pipeline = await make_watcher(store, last_seen=9)
+    await client.push_new(make_message(CHANNEL, 10, "альбом", media=photo(), grouped_id=5))
+    await watcher.stop()
+    await client.push_new(make_message(CHANNEL, 11, "после остановки"))
+    assert pipeline.ids() == [10]  # the waiting album was handed over, the late update was not
+    assert (await db.get_channel(store, CID)).last_seen_id == 10
