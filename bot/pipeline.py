@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Protocol, Sequence
 
 import aiosqlite
 
@@ -50,13 +50,15 @@ class Pipeline:
     """Post in, stored post + matches + outbox rows out. `notify` is called after rows are enqueued."""
 
     def __init__(self, store: Store, rules: Matcher, clock: Clock = utc_clock,
-                 notify: Callable[[], None] | None = None, new_channel_status: str = "active"):
+                 notify: Callable[[], None] | None = None, new_channel_status: str = "active",
+                 recipient_kinds: Sequence[str] | None = None):
         self.store = store
         self.rules = rules
         self.clock = clock
         self.notify = notify
         self.counts = PipelineCounts()
         self.new_channel_status = new_channel_status  # status of channel rows a post creates
+        self.recipient_kinds = tuple(recipient_kinds) if recipient_kinds else None  # replay: ("local",)
         self._known_channels: set[int] = set()
 
     def set_rules(self, ruleset: Matcher) -> None:
@@ -86,7 +88,7 @@ class Pipeline:
                     hits += 1
                     await replace_matches(conn, post_id, matches, now)
                     if alert:
-                        rows += await enqueue(conn, post_id, await recipients(conn, matches, now), now)
+                        rows += await self._enqueue(conn, post_id, matches, now)
             return new, hits, rows
 
         try:
@@ -118,7 +120,7 @@ class Pipeline:
             await replace_matches(conn, post_id, matches, now)
             if not matches:
                 return 0
-            return await enqueue(conn, post_id, await recipients(conn, matches, now), now, edited=edited)
+            return await self._enqueue(conn, post_id, matches, now, edited=edited)
 
         rows = await self.store.write(store_edit)
         self.counts.edits += 1
@@ -137,6 +139,11 @@ class Pipeline:
             await ensure_channel(conn, post, now, self.new_channel_status)
             self._known_channels.add(post.channel_id)
         return await insert_post(conn, post, now)
+
+    async def _enqueue(self, conn: aiosqlite.Connection, post_id: int, matches: list[Match], now: datetime,
+                       edited: bool = False) -> int:
+        wanting = await recipients(conn, matches, now, self.recipient_kinds)
+        return await enqueue(conn, post_id, wanting, now, edited=edited)
 
     def _match(self, rules: Matcher, post: Post) -> list[Match]:
         try:

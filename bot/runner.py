@@ -94,7 +94,8 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     try:
         terminal = TerminalSink()
         sink: Sink = FanoutSink(terminal, jsonl) if jsonl else terminal
-        pipeline = Pipeline(store, await load_live_rules(store, settings), clock, new_channel_status="replay")
+        pipeline = Pipeline(store, await load_live_rules(store, settings), clock,
+                            new_channel_status="replay", recipient_kinds=("local",))
         await ensure_local_subscriber(store, clock(), LOCAL_CHAT_ID, tz=settings.tz)
         worker = OutboxWorker(store, lambda _subscriber: sink, clock, settings.max_attempts, kinds=("local",))
         await worker.run_until_idle()  # what a killed run left pending goes first

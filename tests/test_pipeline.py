@@ -219,3 +219,17 @@ async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store)
         await pipeline_for(store).on_post(make_post(text="мобилизация"))
     assert await store.fetchval("SELECT count(*) FROM posts") == 0
     assert await store.fetchval("SELECT count(*) FROM matches") == 0
+
+
+async def test_recipient_kinds_limit_who_gets_rows(store):
+    await add_subscriber(store, 1, ("all", ""))
+
+    async def local(conn):
+        cur = await conn.execute("INSERT INTO subscribers(chat_id, kind, created_at) VALUES (0, 'local', '2024-01-01')")
+        await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
+        return cur.lastrowid
+
+    local_id = await store.write(local)
+    pipeline = Pipeline(store, default_rules(), clock=lambda: NOW, recipient_kinds=("local",))
+    await pipeline.on_post(make_post(text="мобилизация"))
+    assert [r["subscriber_id"] for r in await outbox(store)] == [local_id]

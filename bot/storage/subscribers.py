@@ -27,20 +27,22 @@ def subscriber_from_row(row) -> Subscriber:
     )
 
 
-async def recipients(conn: aiosqlite.Connection, matches: Sequence[Match], now: datetime) -> list[Recipient]:
+async def recipients(conn: aiosqlite.Connection, matches: Sequence[Match], now: datetime,
+                     kinds: Sequence[str] | None = None) -> list[Recipient]:
     """Active, unmuted subscribers that want at least one of `matches`.
 
     A subscription of kind 'all' wants every rule, 'tag' a rule carrying that
     tag, 'rule' that rule id. Rules muted in rule_mutes (until > now) are left
-    out for that subscriber.
+    out for that subscriber. `kinds` limits the subscriber kinds (replay: 'local').
     """
     if not matches:
         return []
     now_iso = to_iso(now)
+    kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
     async with conn.execute(
         "SELECT s.id, sub.kind, sub.value FROM subscribers s JOIN subscriptions sub ON sub.subscriber_id = s.id"
-        " WHERE s.active = 1 AND (s.muted_until IS NULL OR s.muted_until <= ?)",
-        (now_iso,),
+        f" WHERE s.active = 1 AND (s.muted_until IS NULL OR s.muted_until <= ?){kind_filter}",
+        (now_iso, *(kinds or ())),
     ) as cursor:
         rows = await cursor.fetchall()
     async with conn.execute("SELECT subscriber_id, rule_id FROM rule_mutes WHERE until > ?", (now_iso,)) as cursor:
