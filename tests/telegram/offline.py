@@ -124,6 +124,10 @@ class OfflineClient(TelegramClient):
         if isinstance(request, functions.channels.JoinChannelRequest):
             return types.Updates(updates=[], users=[], chats=[], date=T0, seq=0)
         if isinstance(request, functions.users.GetUsersRequest):
+            if not self.authorized:
+                from telethon.errors import AuthKeyUnregisteredError
+
+                raise AuthKeyUnregisteredError(request=None)
             return [types.User(id=SELF_ID, is_self=True, access_hash=1, first_name="Dozor")]
         raise AssertionError(f"unexpected Telegram request in a test: {type(request).__name__}")
 

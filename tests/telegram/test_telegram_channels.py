@@ -160,3 +160,27 @@ async def test_a_name_that_does_not_exist_is_looked_up_once_not_every_sweep(stor
         await resolve_queued(client, store, Budget("dozor", sleep=no_sleep, gaps={}))
     assert len(client.sent(functions.contacts.ResolveUsernameRequest)) == 1
     assert "nosuchchannel" in await db.failed_requests(store)
+
+
+async def test_login_with_a_live_session_names_the_account(tmp_path):
+    from bot.telegram.login import login
+
+    settings = settings_for(tmp_path, TG_API_ID="1", TG_API_HASH="0" * 32)
+    client = OfflineClient(CHANNEL)
+    who = await login(settings, ask=lambda prompt: pytest.fail(f"asked {prompt!r}"),
+                      client_factory=lambda s, name=None: client)
+    assert who == "Dozor (id 777000111)" and not client.is_connected()
+
+
+async def test_login_with_a_wrong_code_is_one_clear_line(tmp_path):
+    from telethon import errors
+
+    from bot.errors import DozorError
+    from bot.telegram.login import login
+
+    settings = settings_for(tmp_path, TG_API_ID="1", TG_API_HASH="0" * 32)
+    client = OfflineClient(CHANNEL)
+    client.authorized = False
+    client.fail(functions.auth.SendCodeRequest, errors.PhoneNumberInvalidError(request=None))
+    with pytest.raises(DozorError, match="login failed: PhoneNumberInvalid"):
+        await login(settings, phone="+70000000000", client_factory=lambda s, name=None: client)
