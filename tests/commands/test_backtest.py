@@ -70,3 +70,13 @@ async def test_search_finds_word_forms(store, make_ctx, people):
 
 async def test_search_with_nothing_found(store, make_ctx, people):
     assert "Nothing found" in (await dispatch(make_ctx(SUBSCRIBER), "/search дезертир")).html
+
+
+async def test_backtest_counts_what_matching_every_post_finds(store):
+    texts = ["Объявлена мобилизация", "мобилизованных отправили", "Повестки раздают у метро",
+             "военкомат закрыт", "Погода", "Отказался служить", "отказники из ВДВ", "мобилизационный резерв"]
+    await add_posts(store, [make_post(text=t) for t in texts])
+    for query in ("мобилизация", "мобилиз*", "повестка OR военкомат", "отказ* AND служ*", "/мобил\\w+/"):
+        target = query_target(query)
+        expected = sum(1 for t in texts if target.spans(t, None, None))
+        assert (await run_backtest(store, target, NOW)).total == expected, query
