@@ -119,3 +119,12 @@ async def test_channel_pause_and_del(store, make_ctx, people):
 
 async def test_channel_pause_of_an_unknown_channel(store, make_ctx, people):
     assert "No channel" in (await dispatch(make_ctx(OPERATOR), "/channel pause @nobody_here")).html
+
+
+async def test_long_answers_stay_under_telegrams_limit(store, make_ctx, people):
+    for n in range(60):
+        await add_rule(store, f"r{n}", " OR ".join(["мобилизация"] * 80))
+    assert len((await dispatch(make_ctx(OPERATOR), "/rules")).html) < 4096
+    await add_rule(store, "amp", "мобилизация")
+    reply = await dispatch(make_ctx(OPERATOR), "/rule test amp мобилизация " + "&" * 3400)
+    assert "<b>match</b>" in reply.html and len(reply.html) < 4096

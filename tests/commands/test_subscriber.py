@@ -147,3 +147,8 @@ async def test_mute_rule_button_mutes_that_rule_for_a_day(store, make_ctx, peopl
 
 async def test_unknown_button_data_is_answered(make_ctx, people):
     assert "no longer valid" in (await dispatch_callback(make_ctx(), "zz:1")).html
+
+
+async def test_digest_without_a_hook_uses_the_digest_module(make_ctx, people):
+    reply = await dispatch(make_ctx(), "/digest 2024-05-09")
+    assert reply.html and reply.file is None
