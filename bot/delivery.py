@@ -132,7 +132,8 @@ class TelegramAlertSink:
             "tz": sub.tz,
             "found_at": to_iso(now),
         }
-        outgoing = replace(render_snapshot(snapshot, {}, [], sub.chat_id, now), silent=is_silent(alert.matches))
+        silent = bool(alert.extra.get("silent")) or is_silent(alert.matches)
+        outgoing = replace(render_snapshot(snapshot, {}, [], sub.chat_id, now), silent=silent)
         chat_id = sub.chat_id
         try:
             message_id = await self.sender.send(outgoing)
