@@ -68,9 +68,11 @@ async def _add_chat(ctx: Ctx, kind: str, role: str, actor: str) -> None:
 
 async def _request_access(ctx: Ctx) -> Reply:
     title = ctx.chat_title or str(ctx.chat_id)
-    fresh = await ctx.store.write(lambda c: access.request_access(c, ctx.chat_id, title, ctx.now))
-    if not fresh:
+    state = await ctx.store.write(lambda c: access.request_access(c, ctx.chat_id, title, ctx.now))
+    if state == "pending":
         return Reply("Your request is waiting for an admin. " + ACCESS_MESSAGE)
+    if state == "denied":
+        return Reply("Dozor is a private bot and your request was declined. Ask an admin for an invite code.")
     text = (f"Access request from <b>{esc(title)}</b> (chat <code>{ctx.chat_id}</code>, "
             f"user <code>{ctx.user_id}</code>).")
     notify = tuple(Outgoing(admin, text, buttons=decision_buttons(ctx.chat_id))

@@ -169,17 +169,17 @@ async def redeem_invite(conn, code: str, chat_id: int, now: datetime) -> str | N
     return row["role"]
 
 
-async def request_access(conn, chat_id: int, title: str, now: datetime) -> bool:
-    """Record a pending request; False if one is already pending."""
+async def request_access(conn, chat_id: int, title: str, now: datetime) -> str:
+    """Record a request: "new"; or "pending" / "denied" when one was made before (nothing changes)."""
     async with conn.execute("SELECT decision FROM access_requests WHERE chat_id = ?", (chat_id,)) as cur:
         row = await cur.fetchone()
-    if row is not None and row["decision"] is None:
-        return False
+    if row is not None and row["decision"] in (None, "denied"):
+        return "pending" if row["decision"] is None else "denied"
     await conn.execute(
         "INSERT OR REPLACE INTO access_requests(chat_id, title, requested_at) VALUES (?, ?, ?)",
         (chat_id, title, to_iso(now)),
     )
-    return True
+    return "new"
 
 
 async def decide_request(conn, chat_id: int, approve: bool, actor: str, now: datetime) -> dict | None:

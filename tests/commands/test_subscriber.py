@@ -45,6 +45,14 @@ async def test_denied_request_adds_nobody(store, make_ctx):
     assert await get_subscriber(store, STRANGER) is None
 
 
+async def test_asking_again_does_not_bother_the_admins_again(store, make_ctx):
+    await dispatch(make_ctx(STRANGER), "/start")
+    assert not (await dispatch(make_ctx(STRANGER), "/start")).notify
+    await dispatch(make_ctx(ADMIN), f"/deny {STRANGER}")
+    again = await dispatch(make_ctx(STRANGER), "/start")
+    assert "declined" in again.html and not again.notify
+
+
 async def test_group_member_who_is_not_admin_cannot_subscribe_the_group(store, make_ctx):
     reply = await dispatch(make_ctx(STRANGER, chat_id=GROUP), "/start")
     assert "Only this group's admins" in reply.html
