@@ -10,6 +10,7 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -77,6 +78,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dozor: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `dozor … | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
