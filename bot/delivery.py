@@ -17,12 +17,14 @@ their state is saved first, so a failed edit is redone by the next one.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import sys
 import time
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TextIO
 
 from bot import dedup
 from bot.alerts import StoryPost, alert_buttons, format_alert, is_silent
@@ -235,6 +237,26 @@ class LimitedSender:
         except RetryLater as exc:
             self.limiter.pause(chat_id, exc.seconds, self.monotonic())
             raise
+
+
+class DryRunSender:
+    """A Sender for `--dry-run`: prints each message (HTML, buttons, edits) and sends nothing."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream
+        self._ids = itertools.count(1)
+
+    async def send(self, message: Outgoing) -> int:
+        message_id = message.edit_message_id or next(self._ids)
+        action = f"edit of message {message_id}" if message.edit_message_id else f"message {message_id}"
+        flags = " (silent)" if message.silent else ""
+        lines = [f"--- to chat {message.chat_id}: {action}{flags}", message.html]
+        if message.photo is not None:
+            lines.append(f"[photo: {len(message.photo)} bytes]")
+        for row in message.buttons:
+            lines.append("  ".join(f"[{b.text} -> {b.data}]" for b in row))
+        print("\n".join(lines), file=self.stream or sys.stdout, flush=True)
+        return message_id
 
 
 def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int, now: datetime) -> Outgoing:

@@ -1,11 +1,12 @@
 """bot/delivery.py: one alert per story, edited for reposts, edits and deletions (real SQLite, fake sender)."""
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.delivery import LimitedSender, TelegramAlertSink
+from bot.delivery import DryRunSender, LimitedSender, TelegramAlertSink
 from bot.errors import ChatMigrated, RetryLater
 from bot.models import Deletion, Match, Outgoing
 from bot.ratelimit import RateLimiter
@@ -254,3 +255,14 @@ async def test_migrated_group_moves_the_subscriber_and_gets_the_alert(store, sin
     await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
     assert [m.chat_id for m in sender.sent] == [-1000000000999]
     assert await store.fetchval("SELECT chat_id FROM subscribers WHERE id = ?", (sub.id,)) == -1000000000999
+
+
+async def test_dry_run_prints_the_html_and_edits_instead_of_sending(store, settings):
+    out = io.StringIO()
+    sink = TelegramAlertSink(store, DryRunSender(out), settings, clock=lambda: NOW)
+    sub = await add_subscriber(store)
+    await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
+    await sink.deliver(await queue_alert(store, sub, story_post("other_chan", -1002, 2)))
+    printed = out.getvalue()
+    assert "--- to chat 42: message 1" in printed and "--- to chat 42: edit of message 1" in printed
+    assert "<b>мобилизацию</b>" in printed and "[👍 relevant -> fb:+:" in printed
