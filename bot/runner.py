@@ -70,7 +70,9 @@ async def load_live_rules(store: Store, settings: Settings):
     from bot.storage.rules import load_rule_defs, seed_rules_if_empty
 
     if Path(settings.rules).is_file():
-        added = await seed_rules_if_empty(store, load_rule_file(settings.rules))
+        defs = load_rule_file(settings.rules)
+        compile_rules(defs)  # a syntax error stops here, before a broken rule reaches the database
+        added = await seed_rules_if_empty(store, defs)
         if added:
             log.info("seeded %d rules from %s", added, settings.rules)
     else:

@@ -118,3 +118,14 @@ def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, 
     assert main(["run", "--dry-run", "--alert-backfill"]) == 0
     assert seen == {"new": True, "backfill": True}
     assert "**" in capsys.readouterr().out
+
+
+def test_rule_file_with_a_syntax_error_exits_2_and_seeds_nothing(workdir, capsys, monkeypatch):
+    bad = workdir / "bad.toml"
+    bad.write_text('[[rule]]\nid = "x"\nquery = "(a OR"\n', encoding="utf-8")
+    monkeypatch.setenv("DOZOR_RULES", str(bad))
+    assert main(["run"]) == 2
+    assert "rule 'x'" in capsys.readouterr().err
+    monkeypatch.setenv("DOZOR_RULES", str(RULES))
+    assert main(["run"]) == 0
+    assert "● " in capsys.readouterr().out
