@@ -6,10 +6,36 @@ Every command has one usage line in USAGE; errors quote it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.commands.args import (  # noqa: F401  (re-exported: handlers write p.Start, …)
+    Start,
+    Help,
+    Subscribe,
+    Unsubscribe,
+    Mute,
+    Tz,
+    Digest,
+    Search,
+    Export,
+    Rules,
+    RuleShow,
+    RuleAdd,
+    RuleEdit,
+    RuleDel,
+    RuleToggle,
+    RuleTest,
+    Backtest,
+    Channels,
+    ChannelAction,
+    Stats,
+    Invite,
+    SetRole,
+    Decide,
+    Requests,
+    Audit,
+)
 from bot.errors import DozorError
 
 MAX_QUERY = 1000
@@ -24,60 +50,6 @@ _CODE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
 
 class UsageError(DozorError):
     """Bad input: `str()` says what is wrong and how to write it."""
-
-
-# ---- the typed arguments -------------------------------------------------
-
-@dataclass(frozen=True)
-class Start: code: str | None = None
-@dataclass(frozen=True)
-class Help: pass
-@dataclass(frozen=True)
-class Subscribe: items: tuple[str, ...] = ()
-@dataclass(frozen=True)
-class Unsubscribe: items: tuple[str, ...] = ()
-@dataclass(frozen=True)
-class Mute: minutes: int | None  # None = unmute
-@dataclass(frozen=True)
-class Tz: zone: str
-@dataclass(frozen=True)
-class Digest: day: date | None = None; days_back: int = 0
-@dataclass(frozen=True)
-class Search: query: str
-@dataclass(frozen=True)
-class Export: days: int = 7
-@dataclass(frozen=True)
-class Rules: pass
-@dataclass(frozen=True)
-class RuleShow: rule_id: str
-@dataclass(frozen=True)
-class RuleAdd: rule_id: str; query: str
-@dataclass(frozen=True)
-class RuleEdit: rule_id: str; query: str
-@dataclass(frozen=True)
-class RuleDel: rule_id: str
-@dataclass(frozen=True)
-class RuleToggle: rule_id: str; enabled: bool
-@dataclass(frozen=True)
-class RuleTest: target: str; text: str
-@dataclass(frozen=True)
-class Backtest: target: str; days: int = 30
-@dataclass(frozen=True)
-class Channels: pass
-@dataclass(frozen=True)
-class ChannelAction: action: str; ref: str  # add | del | pause | resume
-@dataclass(frozen=True)
-class Stats: pass
-@dataclass(frozen=True)
-class Invite: role: str = "subscriber"
-@dataclass(frozen=True)
-class SetRole: chat_id: int; role: str
-@dataclass(frozen=True)
-class Decide: chat_id: int; approve: bool
-@dataclass(frozen=True)
-class Requests: pass
-@dataclass(frozen=True)
-class Audit: limit: int = 10
 
 
 USAGE: dict[str, str] = {
