@@ -10,8 +10,10 @@ import json
 import os
 import sys
 import unicodedata
+from datetime import timezone
 from pathlib import Path
 from typing import Protocol, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.models import Alert, Match, Span
 
@@ -81,7 +83,7 @@ def format_alert(alert: Alert, color: bool) -> str:
     """The terminal text of one alert (two to four lines)."""
     post = alert.post
     where = post.channel_title or (f"@{post.channel}" if post.channel else str(post.channel_id))
-    when = post.date.strftime("%Y-%m-%d %H:%M UTC")
+    when = local_time(post.date, alert.subscriber.tz)
     rules = ", ".join(m.rule_id for m in alert.matches) or "-"
     flags = "".join([" (edited)" if alert.edited else "", " (found late)" if post.late else ""])
     mark = (_BOLD_ON, _BOLD_OFF) if color else ("**", "**")
@@ -91,6 +93,15 @@ def format_alert(alert: Alert, color: bool) -> str:
         lines.append(f"  {_DIM_ON}{post.link}{_BOLD_OFF}" if color else f"  {post.link}")
     lines.append("  " + (excerpt(post.text, merged_spans(alert.matches, len(post.text)), mark=mark) or "(no text)"))
     return "\n".join(lines)
+
+
+def local_time(moment, tz: str) -> str:
+    """The time in the subscriber's zone, e.g. "2024-05-13 11:15 MSK" (UTC if the zone is unknown)."""
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = timezone.utc
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 class TerminalSink:

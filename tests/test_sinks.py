@@ -14,6 +14,12 @@ def alert_for(text, spans=((0, 4),), **post_fields):
     return Alert(1, Subscriber(1, 0, kind="local"), post, (Match("mobilization", ("mobilization",), spans),))
 
 
+def test_time_is_shown_in_the_subscribers_zone():
+    post = make_post(text="x")
+    alert = Alert(1, Subscriber(1, 0, tz="Asia/Vladivostok"), post, (Match("r"),))
+    assert "2024-05-01 19:30 +10" in format_alert(alert, color=False)
+
+
 def test_plain_output_marks_matched_words_with_stars():
     text = format_alert(alert_for("Идёт мобилизация в районе", ((5, 16),)), color=False)
     assert "**мобилизация**" in text and "\x1b" not in text
@@ -25,7 +31,7 @@ def test_tty_output_uses_ansi_highlight():
 
 def test_alert_shows_channel_time_link_and_rules():
     text = format_alert(alert_for("мобилизация", ((0, 11),)), color=False)
-    assert "Псковская губерния" in text and "2024-05-01 09:30 UTC" in text
+    assert "Псковская губерния" in text and "2024-05-01 12:30 MSK" in text
     assert "https://t.me/pskovgubernia/" in text and "rules: mobilization" in text
 
 
