@@ -7,6 +7,7 @@ of the matches; the rule engine then checks each candidate's stored text.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections import Counter
@@ -100,14 +101,11 @@ async def run_backtest(store: Store, target: Target, now: datetime, days: int = 
     result = BacktestResult(target.label, days, since)
     rows, result.capped = await candidate_rows(store, target, since)
     result.candidates = len(rows)
-    by_day, by_channel, hits = Counter(), Counter(), []
-    for row in rows:
-        spans = target.spans(row["text"], row["channel"], row["channel_id"])
-        if not spans:
-            continue
+    hits = await asyncio.to_thread(check_rows, target, rows)  # keeps the event loop (alerts) responsive
+    by_day, by_channel = Counter(), Counter()
+    for _, _, row, _ in hits:
         by_day[row["date"][:10]] += 1
         by_channel[channel_label(row)] += 1
-        hits.append((row["date"], row["id"], row, spans))
     result.total = len(hits)
     result.per_day = sorted(by_day.items(), reverse=True)
     result.per_channel = by_channel.most_common()
@@ -115,6 +113,16 @@ async def run_backtest(store: Store, target: Target, now: datetime, days: int = 
     result.newest = [post_summary(row, spans) for _, _, row, spans in hits[:5]]
     result.seconds = time.perf_counter() - started
     return result
+
+
+def check_rows(target: Target, rows) -> list[tuple[str, int, object, list[Span]]]:
+    """(date, id, row, spans) of the rows the target really matches."""
+    hits = []
+    for row in rows:
+        spans = target.spans(row["text"], row["channel"], row["channel_id"])
+        if spans:
+            hits.append((row["date"], row["id"], row, spans))
+    return hits
 
 
 def channel_label(row) -> str:

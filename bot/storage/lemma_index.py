@@ -8,6 +8,7 @@ Edits after indexing are not re-indexed (the matcher re-checks the stored text).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Callable
 
@@ -18,7 +19,7 @@ from bot.storage.db import Store, utcnow_iso
 log = logging.getLogger(__name__)
 
 STATE_KEY = "lemma_index.last_id"
-BATCH = 2000
+BATCH = 500  # about a quarter second of lemmatizing, off the event loop
 
 
 def default_lemmatizer() -> Callable[[str], str]:
@@ -43,7 +44,7 @@ async def refresh_lemma_index(store: Store, lemmatize: Callable[[str], str] | No
         )
         if not rows:
             break
-        batch = [(row["id"], lemmatize(row["text"])) for row in rows]
+        batch = await asyncio.to_thread(lambda rows=rows: [(r["id"], lemmatize(r["text"])) for r in rows])
         await store.write(lambda conn, batch=batch: store_lemmas(conn, batch))
         last = batch[-1][0]
         total += len(batch)
