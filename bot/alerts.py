@@ -26,6 +26,9 @@ CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback data
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _POST_LINK = re.compile(r"^https://t\.me/(?:c/\d+|[A-Za-z][A-Za-z0-9_]{3,31})/\d+$")
 _TAG = re.compile(r"<[^>]*>")
+_SENTENCE_START = re.compile(r"(?:[.!?…]\s+|\n+)(?=\S)")
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,52 +154,58 @@ def format_excerpt(text: str, spans: Sequence[Span], budget: int = EXCERPT_CHARS
     parts = []
     for start, end in windows:
         piece = _highlight(text, start, end, spans)
-        parts.append(("…" if start > 0 else "") + piece + ("…" if end < len(text) else ""))
-    return "\n".join(parts).strip()
+        parts.append(("…" if start > 0 else "") + piece.strip() + (" …" if end < len(text) else ""))
+    return _BLANK_LINES.sub("\n\n", "\n".join(parts)).strip()
 
 
 def _windows(text: str, spans: Sequence[Span], budget: int) -> list[Span]:
-    """Windows of context around the first spans, trimmed to words, within `budget` characters."""
+    """Windows of context around the first spans within `budget` characters, cut at sentences or words."""
     if not spans:
-        return [(0, _cut_end(text, 0, budget))]
+        return [(0, _cut_end(text, 0, budget, 0))]
     context = min(CONTEXT_CHARS, max(20, budget // 4))
-    wanted: list[list[int]] = []
+    wanted: list[list[int]] = []  # [lo, hi, first span start, last span end]
     for s, e in spans:
         lo, hi = max(0, s - context), min(len(text), e + context)
         if wanted and lo <= wanted[-1][1]:
-            wanted[-1][1] = hi
+            wanted[-1][1], wanted[-1][3] = hi, e
         else:
-            wanted.append([lo, hi])
+            wanted.append([lo, hi, s, e])
     windows, used = [], 0
-    for lo, hi in wanted:
+    for lo, hi, first, last in wanted:
         room = budget - used
         if room < 20:
             break
-        hi = min(hi, lo + room)
-        start = _cut_start(text, lo)
-        end = _cut_end(text, start, hi - start)
+        start = _cut_start(text, lo, first)
+        end = _cut_end(text, start, min(hi, start + room), min(last, start + room))
         windows.append((start, end))
         used += end - start
     return windows
 
 
-def _cut_start(text: str, start: int) -> int:
-    """Move `start` forward past a partial word (to just after whitespace)."""
-    if start <= 0 or text[start - 1].isspace():
-        return max(0, start)
-    space = re.search(r"\s", text[start:start + 40])
-    return start + space.end() if space else start
+def _cut_start(text: str, start: int, first: int) -> int:
+    """Move `start` forward to a sentence or line start before `first`, else past a partial word."""
+    if start <= 0:
+        return 0
+    boundary = _SENTENCE_START.search(text, start, first)
+    if boundary:
+        return boundary.end()
+    if text[start - 1].isspace():
+        return start
+    space = re.compile(r"\s+").search(text, start, first)
+    return space.end() if space else start
 
 
-def _cut_end(text: str, start: int, length: int) -> int:
-    """End of a window of at most `length` characters from `start`, not splitting a word."""
-    end = min(len(text), start + length)
-    if end >= len(text) or text[end].isspace():
-        return end
-    space = text.rfind(" ", start, end)
-    newline = text.rfind("\n", start, end)
-    cut = max(space, newline)
-    return cut if cut > start + length // 2 else end
+def _cut_end(text: str, start: int, hi: int, last: int) -> int:
+    """End at or before `hi` and not before `last`: a sentence end if any, else a word end."""
+    if hi >= len(text):
+        return len(text)
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, last, hi)]
+    if ends:
+        return ends[-1]
+    if text[hi].isspace():
+        return hi
+    cut = max(text.rfind(" ", last, hi), text.rfind("\n", last, hi))
+    return cut if cut > start else hi
 
 
 def _highlight(text: str, start: int, end: int, spans: Sequence[Span]) -> str:

@@ -5,6 +5,8 @@ import html
 import re
 from datetime import datetime, timezone
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from telethon import types
 from telethon.extensions import html as telethon_html
 
@@ -113,7 +115,7 @@ def test_ten_thousand_character_post_fits_with_the_match_in_it():
     markup = format_alert(alert_for(text), NOW)
     assert visible_length(markup) < TELEGRAM_LIMIT
     assert "<b>мобилизация</b>" in markup
-    assert "…слово" in markup and "хвост…" in markup
+    assert "…слово" in markup and "хвост …" in markup
 
 
 def test_emoji_heavy_post_stays_under_the_limit_in_utf16():
@@ -166,3 +168,30 @@ def test_silent_only_when_every_rule_is_low():
 def test_also_in_accepts_plain_names():
     markup = format_alert(alert_for("мобилизация"), NOW, also_in=["@abcd_news", "Газета <b>"])
     assert "also in: @abcd_news, Газета &lt;b&gt; (3 channels)" in markup
+
+
+def test_excerpt_starts_at_a_sentence_when_it_can():
+    text = "Первое предложение про погоду и дороги. " * 10 + "В Пскове объявили мобилизацию. Конец."
+    start = text.index("мобилизацию")
+    excerpt = format_excerpt(text, [(start, start + 11)], budget=120)
+    assert excerpt.startswith("…Первое предложение") or excerpt.startswith("…В Пскове")
+
+
+def test_runs_of_blank_lines_collapse():
+    excerpt = format_excerpt("мобилизация\n\n\n\n\nконец", [(0, 11)])
+    assert excerpt == "<b>мобилизация</b>\n\nконец"
+
+
+_ALPHABET = st.sampled_from(list("аб вгд<>&\"'/ab\n.!😀🇷🇺\u200b\u00ad") + ["мобилизация", "<b>", "</a>", "&amp;"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(pieces=st.lists(_ALPHABET, max_size=3000), cuts=st.lists(st.integers(0, 20000), max_size=20))
+def test_any_text_and_spans_parse_cleanly_under_the_limit(pieces, cuts):
+    text = "".join(pieces)
+    spans = tuple((a, a + 7) for a in cuts)
+    alert = Alert(1, SUB, make_post(text=text), (Match("mob", spans=spans),))
+    markup = format_alert(alert, NOW)
+    shown, entities = parsed(markup)
+    assert visible_length(markup) < TELEGRAM_LIMIT
+    assert all(isinstance(e, (types.MessageEntityBold, types.MessageEntityTextUrl)) for e in entities)
