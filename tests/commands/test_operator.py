@@ -1,6 +1,5 @@
 """Operator commands: rules validated before they are written, audited, reloaded live."""
 import json
-from datetime import datetime, timezone
 
 from bot.commands import dispatch
 from bot.storage import access
