@@ -20,7 +20,7 @@ from bot.storage.db import Store, to_iso
 from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.rules import get_rule
 
-SCAN_LIMIT = 200_000  # posts checked one by one when a query has no indexable term
+SCAN_LIMIT = 3_000  # newest posts checked one by one when a query has no indexable term (~1 ms each)
 POST_COLUMNS = (
     "p.id, p.date, p.channel_id, p.text, p.link, c.username AS channel, c.title AS channel_title"
 )
@@ -148,12 +148,13 @@ def post_summary(row, spans: list[Span]) -> dict:
 
 def backtest_lines(result: BacktestResult, max_days: int = 14, max_channels: int = 10) -> list[str]:
     """The result as plain-text lines (the bot escapes them into HTML; the CLI prints them)."""
+    scope = f"posts among the newest {SCAN_LIMIT} of" if result.capped else "posts in"
     lines = [
-        f"Backtest of {result.label}: {result.total} posts in the last {result.days} days "
+        f"Backtest of {result.label}: {result.total} {scope} the last {result.days} days "
         f"({result.candidates} candidates checked, {result.seconds:.2f} s)",
     ]
     if result.capped:
-        lines.append(f"The query has no indexable word: only the newest {SCAN_LIMIT} posts were checked.")
+        lines.append("The query has no word the index can look up (only regex or NOT), so not every post was read.")
     if result.total:
         lines.append("Per day: " + ", ".join(f"{d} {n}" for d, n in result.per_day[:max_days])
                      + (" …" if len(result.per_day) > max_days else ""))

@@ -80,3 +80,12 @@ async def test_backtest_counts_what_matching_every_post_finds(store):
         target = query_target(query)
         expected = sum(1 for t in texts if target.spans(t, None, None))
         assert (await run_backtest(store, target, NOW)).total == expected, query
+
+
+async def test_backtest_of_a_query_without_indexable_words_says_it_read_only_the_newest(store, monkeypatch):
+    import bot.backtest as backtest
+    monkeypatch.setattr(backtest, "SCAN_LIMIT", 3)
+    await add_posts(store, [make_post(text=f"мобилизация {i}", date=day(1, i + 1)) for i in range(5)])
+    result = await run_backtest(store, query_target("/мобилизац\\w+/"), NOW)
+    assert result.capped and result.total == 3
+    assert "3 posts among the newest 3 of the last 30 days" in backtest.backtest_lines(result)[0]
