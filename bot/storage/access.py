@@ -229,7 +229,7 @@ async def rule_precision(store: Store) -> dict[str, tuple[int, int]]:
 # ---- /stats ---------------------------------------------------------------------
 
 async def collect_stats(store: Store, day_start: datetime, silent_before: datetime) -> dict:
-    """Figures for /stats: since `day_start` (UTC) and channels silent since `silent_before`."""
+    """Figures for /stats since `day_start` (UTC); silent = flagged by the watcher or quiet since `silent_before`."""
     since = to_iso(day_start)
     return {
         "posts_today": await store.fetchval("SELECT count(*) FROM posts WHERE stored_at >= ?", (since,), 0),
@@ -245,7 +245,7 @@ async def collect_stats(store: Store, day_start: datetime, silent_before: dateti
             " ORDER BY last_post_at DESC NULLS LAST LIMIT 30")],
         "silent": [dict(r) for r in await store.fetchall(
             "SELECT id, username, title, last_post_at FROM channels WHERE status = 'active'"
-            " AND (last_post_at IS NULL OR last_post_at < ?) ORDER BY last_post_at", (to_iso(silent_before),))],
+            " AND (warning = 'silent' OR last_post_at IS NULL OR last_post_at < ?) ORDER BY last_post_at", (to_iso(silent_before),))],
         "precision": await rule_precision(store),
     }
 
