@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Awaitable, Callable, Iterable, Protocol, Sequence
 
 import aiosqlite
 
@@ -28,6 +28,15 @@ Clock = Callable[[], datetime]
 
 class Matcher(Protocol):
     def match(self, post: Post) -> list[Match]: ...
+
+
+class Followups(Protocol):
+    """Whoever shows stored posts elsewhere (the Telegram alert sink) and must follow their changes."""
+
+    async def follow_up_edit(self, post: Post, still_matches: bool, now: datetime,
+                             matches: Sequence[Match] | None = None) -> int: ...
+
+    async def follow_up_deletion(self, deletion: Deletion) -> int: ...
 
 
 def utc_clock() -> datetime:
@@ -51,8 +60,9 @@ class Pipeline:
 
     def __init__(self, store: Store, rules: Matcher, clock: Clock = utc_clock,
                  notify: Callable[[], None] | None = None, new_channel_status: str = "active",
-                 recipient_kinds: Sequence[str] | None = None):
+                 recipient_kinds: Sequence[str] | None = None, followups: "Followups | None" = None):
         self.store = store
+        self.followups = followups  # told about edits and deletions after they commit (alert edits)
         self.rules = rules
         self.clock = clock
         self.notify = notify
@@ -106,8 +116,10 @@ class Pipeline:
         """Keep the earlier text, store the new one, re-match; alert if it matches only now."""
         matches = self._match(self.rules, post)
         now = self.clock()
+        changed: list[bool] = []  # set when an earlier text was kept: alerts showing it follow up
 
         async def store_edit(conn: aiosqlite.Connection) -> int:
+            changed.clear()
             row = await find_post_row(conn, post.channel_id, post.message_id)
             if row is None:  # an edit of a post we never saw: store it as new
                 post_id = await self._store_one(conn, post, now)
@@ -117,6 +129,7 @@ class Pipeline:
                 if row["text"] == post.text:
                     return 0
                 await record_edit(conn, row, post, now)
+                changed.append(True)
             await replace_matches(conn, post_id, matches, now)
             if not matches:
                 return 0
@@ -125,6 +138,8 @@ class Pipeline:
         rows = await self.store.write(store_edit)
         self.counts.edits += 1
         self._after_enqueue(rows)
+        if changed and self.followups is not None:
+            await self._follow_up(self.followups.follow_up_edit(post, bool(matches), now, matches), post.channel_id)
 
     async def on_delete(self, deletion: Deletion) -> None:
         """Mark the posts deleted; their rows, text and matches stay."""
@@ -133,6 +148,15 @@ class Pipeline:
             return await mark_deleted(conn, deletion.channel_id, deletion.message_ids, deletion.at)
 
         self.counts.deleted += await self.store.write(mark)
+        if self.followups is not None:
+            await self._follow_up(self.followups.follow_up_deletion(deletion), deletion.channel_id)
+
+    async def _follow_up(self, work: Awaitable[int], channel_id: int) -> None:
+        """Run a follow-up after the transaction committed; its failure is logged, never raised."""
+        try:
+            await work
+        except Exception:
+            log.exception("following up a change in channel %s failed", channel_id)
 
     async def _store_one(self, conn: aiosqlite.Connection, post: Post, now: datetime) -> int | None:
         if post.channel_id not in self._known_channels:
