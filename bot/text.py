@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+CACHE_WORDS = 60_000  # distinct words whose analysis is kept (about 1 KiB each)
 
 # Characters that split words without being seen: soft hyphen, zero-width
 # space/joiners, word joiner, BOM, direction marks and embeddings.
@@ -27,6 +30,8 @@ APOSTROPHES = frozenset("\u2019\u02bc\u0060\u2018\u00b4\u02b9\u2032")  # -> '
 _SPECIAL = re.compile(
     "[" + "".join(sorted(INVISIBLE | APOSTROPHES)) + "\u0300-\u036f]"
 )
+_HARD = re.compile("[" + "".join(sorted(INVISIBLE)) + "\u0300-\u036f]")
+_APOSTROPHE_TABLE = str.maketrans({ch: "'" for ch in APOSTROPHES})
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _HASHTAG = re.compile(r"#(\w[\w']*)")
 _CYR = re.compile(r"[а-яёіїєґ]", re.I)
@@ -47,7 +52,7 @@ class Token:
     start: int  # offsets into the normalized text
     end: int
     lang: str  # "ru", "uk", "en" or "" (digits, other scripts)
-    keys: frozenset[str] = frozenset()  # lemmas and the lower form itself
+    keys: frozenset[str] = frozenset()  # lemmas, the lower form, "*" + 3/4-letter prefixes
     tag: int = -1  # index into Doc.hashtags when the token is part of one
 
 
@@ -61,16 +66,46 @@ class Doc:
     starts: list[int] | None = None  # normalized offset -> original offset (None: identity)
     ends: list[int] | None = None
     _by_key: dict[str, list[int]] | None = field(default=None, repr=False)
+    _by_prefix: dict[str, list[int]] | None = field(default=None, repr=False)
+    _keyset: set[str] | None = field(default=None, repr=False)
+    _scope: frozenset[str] | None = field(default=None, repr=False)
 
-    def by_key(self) -> dict[str, list[int]]:
-        """Token indices per lemma/lower-form key, built once."""
-        if self._by_key is None:
+    def by_key(self, wanted: frozenset[str] | None = None) -> dict[str, list[int]]:
+        """Token indices per lemma/lower-form key, built once.
+
+        `wanted` (all keys a rule set can ask for) limits the index to those
+        keys; a later call asking for keys outside that scope rebuilds it whole.
+        """
+        if self._by_key is not None and (self._scope is None or
+                                         (wanted is not None and wanted <= self._scope)):
+            return self._by_key
+        scope = None if wanted is None else self._keyset & wanted
+        index: dict[str, list[int]] = {}
+        for i, tok in enumerate(self.tokens):
+            keys = tok.keys if scope is None else tok.keys & scope
+            for key in keys:
+                found = index.get(key)
+                if found is None:
+                    index[key] = [i]
+                else:
+                    found.append(i)
+        self._by_key, self._scope = index, (None if wanted is None else wanted)
+        return index
+
+    def keyset(self) -> set[str]:
+        """Every index key the text offers: lemmas, forms, 3- and 4-letter prefixes."""
+        if self._keyset is None:
+            self._keyset = set().union(*(tok.keys for tok in self.tokens))
+        return self._keyset
+
+    def by_prefix(self) -> dict[str, list[int]]:
+        """Token indices per first three letters, built once."""
+        if self._by_prefix is None:
             index: dict[str, list[int]] = {}
             for i, tok in enumerate(self.tokens):
-                for key in tok.keys:
-                    index.setdefault(key, []).append(i)
-            self._by_key = index
-        return self._by_key
+                index.setdefault(tok.lower[:3], []).append(i)
+            self._by_prefix = index
+        return self._by_prefix
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) span of the normalized text to the original text."""
@@ -91,6 +126,8 @@ def normalize(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     """Normalized text and, unless it equals the input, the offset maps back."""
     if not _SPECIAL.search(text) and unicodedata.is_normalized("NFC", text):
         return text, None, None
+    if not _HARD.search(text) and unicodedata.is_normalized("NFC", text):
+        return text.translate(_APOSTROPHE_TABLE), None, None  # same length, same offsets
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -190,10 +227,13 @@ def english_lemma(word: str) -> str:
     return w
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=CACHE_WORDS)
 def word_keys(lower: str, lang: str) -> frozenset[str]:
-    """The lemmas of a lower-case, ё-folded word, plus the word itself."""
+    """Index keys of a lower-case, ё-folded word: its lemmas, the word itself, and
+    "*" + its first 3 and 4 letters (for prefix queries)."""
     keys = {lower}
+    if len(lower) >= 3:  # prefix keys for the rule index ("*" never occurs in a word)
+        keys.update(("*" + lower[:3], "*" + lower[:4]))
     if lang in ("ru", "uk"):
         for parse in _morph(lang).parse(lower):
             keys.add(parse.normal_form.replace("ё", "е"))
@@ -212,30 +252,59 @@ def first_lemma(lower: str, lang: str) -> str:
     return lower
 
 
-_first_lemma = lru_cache(maxsize=200_000)(first_lemma)
+_first_lemma = lru_cache(maxsize=CACHE_WORDS)(first_lemma)
+
+
+@lru_cache(maxsize=CACHE_WORDS)
+def _word_info(word: str) -> tuple[str, str, str]:
+    """(look-alikes folded, lower-case ё-folded, script) of a raw token; cached."""
+    fixed = _fold_lookalikes(word)
+    lower = fold(fixed)
+    if _CYR.search(lower):
+        letters = set(lower)
+        script = "uk" if letters & _UK_ONLY else "ru" if letters & _RU_ONLY else "cyr"
+    else:
+        script = "en" if _LAT.search(lower) else ""
+    return fixed, lower, script
+
+
+def _doc_lang(scripts: list[str]) -> str:
+    counts = Counter(scripts)
+    cyr = counts["ru"] + counts["uk"] + counts["cyr"]
+    if not cyr and not counts["en"]:
+        return ""
+    if counts["en"] > cyr:
+        return "en"
+    return "uk" if counts["uk"] > counts["ru"] else "ru"
+
+
+@lru_cache(maxsize=CACHE_WORDS)
+def _token_info(word: str, cyr_lang: str) -> tuple[str, str, str, frozenset[str]]:
+    """(folded form, lower, language, index keys) of a raw word; cached."""
+    fixed, lower, script = _word_info(word)
+    lang = cyr_lang if script == "cyr" else script
+    return fixed, lower, lang, word_keys(lower, lang)
 
 
 def analyze(text: str) -> Doc:
     """Normalize, tokenize and lemmatize a text (pure; lemmas are cached)."""
     norm, starts, ends = normalize(text)
-    tokens: list[Token] = []
-    folded = False
-    for m in _TOKEN.finditer(norm):
-        word = m.group()
-        fixed = _fold_lookalikes(word)
-        folded |= fixed is not word and fixed != word
-        tokens.append(Token(fixed, fold(fixed), m.start(), m.end(), ""))
-    if folded:
+    matches = list(_TOKEN.finditer(norm))
+    words = [m.group() for m in matches]
+    doc_lang = _doc_lang([_word_info(word)[2] for word in words])
+    cyr_lang = doc_lang if doc_lang in ("ru", "uk") else "ru"
+    infos = [_token_info(word, cyr_lang) for word in words]
+    tokens = [Token(fixed, lower, m.start(), m.end(), lang, keys)
+              for m, (fixed, lower, lang, keys) in zip(matches, infos)]
+    if any(info[0] != word for info, word in zip(infos, words)):
         chars = list(norm)
         for tok in tokens:
             chars[tok.start:tok.end] = tok.text
         norm = "".join(chars)
-    doc_lang = detect_lang(norm)
-    for tok in tokens:
-        tok.lang = script_lang(tok.lower, doc_lang)
-        tok.keys = word_keys(tok.lower, tok.lang)
     hashtags = _mark_hashtags(norm, tokens) if "#" in norm else []
-    return Doc(text, norm, tokens, hashtags, doc_lang, starts, ends)
+    doc = Doc(text, norm, tokens, hashtags, doc_lang, starts, ends)
+    doc._keyset = set().union(*(info[3] for info in infos))
+    return doc
 
 
 def _mark_hashtags(norm: str, tokens: list[Token]) -> list[str]:

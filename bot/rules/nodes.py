@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.text import Doc, fold, word_keys, first_lemma, script_lang, _morph
 
@@ -32,12 +33,14 @@ def _tok_hit(doc: Doc, i: int) -> Hit:
     return (i, i + 1, tok.start, tok.end)
 
 
+@lru_cache(maxsize=100_000)
 def term_keys(lower: str) -> frozenset[str]:
     """Keys of a query word: its lemmas in the language its letters suggest."""
     lang = script_lang(lower, "ru")
     keys = word_keys(lower, lang)
     if lang == "ru" and not set(lower) & set("ыэъ") and _morph("uk").word_is_known(lower):
         keys = keys | word_keys(lower, "uk")
+    keys = frozenset(k for k in keys if not k.startswith("*"))  # drop prefix keys
     if lang in ("ru", "uk"):
         # a word written in its dictionary form means that lemma only
         if lower in keys and len(keys) > 2:
@@ -62,17 +65,17 @@ class Word:
         self.keyset = frozenset({self.lower}) if self.exact else term_keys(self.lower)
 
     def positions(self, doc: Doc) -> list[int]:
-        index = doc.by_key()
-        if self.exact:
-            found = index.get(self.lower, [])
-            if self.case:
-                found = [i for i in found
-                         if doc.tokens[i].text.replace("ё", "е").replace("Ё", "Е") == self.cased]
-            return found
-        found: set[int] = set()
-        for key in self.keyset:
-            found.update(index.get(key, ()))
-        return sorted(found)
+        if doc._keyset.isdisjoint(self.keyset):
+            return []
+        index = doc.by_key(self.keyset)
+        if len(self.keyset) == 1:
+            found = index.get(self.lower, []) if self.exact else index.get(next(iter(self.keyset)), [])
+        else:
+            found = sorted({i for key in self.keyset for i in index.get(key, ())})
+        if self.case:
+            found = [i for i in found
+                     if doc.tokens[i].text.replace("ё", "е").replace("Ё", "Е") == self.cased]
+        return found
 
     def evaluate(self, doc: Doc) -> Hits:
         found = self.positions(doc)
@@ -95,14 +98,19 @@ class Prefix:
 
     def __post_init__(self):
         self.lower = fold(self.text)
+        self.key = "*" + self.lower[:4]
+        self.keyset = frozenset({self.key})
 
     def evaluate(self, doc: Doc) -> Hits:
-        hits = [_tok_hit(doc, i) for i, tok in enumerate(doc.tokens)
-                if tok.lower.startswith(self.lower)]
+        if self.key not in doc._keyset:
+            return None
+        tokens = doc.tokens
+        hits = [_tok_hit(doc, i) for i in doc.by_key(self.keyset).get(self.key, ())
+                if tokens[i].lower.startswith(self.lower)]
         return hits or None
 
     def keys(self):
-        return frozenset({"*" + self.lower[:3]})
+        return frozenset({self.key})
 
     def fts(self):
         return fts_quote(self.lower) + "*"
@@ -127,7 +135,7 @@ class Phrase:
         return hits or None
 
     def keys(self):
-        return max((w.keyset for w in self.words), key=lambda k: min(map(len, k)))
+        return max(self.words, key=lambda w: len(w.lower)).keyset  # likely the rarest
 
     def fts(self):
         return "(" + " AND ".join(w.fts() for w in self.words) + ")"
@@ -241,9 +249,15 @@ class And:
 class Or:
     children: list
 
+    def __post_init__(self):
+        self.child_keys = [child.keys() for child in self.children]
+
     def evaluate(self, doc: Doc) -> Hits:
         hits: list[Hit] | None = None
-        for child in self.children:
+        present = doc._keyset
+        for child, keys in zip(self.children, self.child_keys):
+            if keys is not None and present.isdisjoint(keys):
+                continue  # none of its terms is in the post: it cannot be true
             found = child.evaluate(doc)
             if found is not None:
                 hits = (hits or []) + found
@@ -251,8 +265,7 @@ class Or:
 
     def keys(self):
         keys: set[str] = set()
-        for child in self.children:
-            k = child.keys()
+        for k in self.child_keys:
             if k is None:
                 return None
             keys |= k
@@ -302,3 +315,14 @@ class Near:
     def __str__(self):
         op = "ONEAR" if self.ordered else "NEAR"
         return f"({self.left} {op}/{self.distance} {self.right})"
+
+
+def iter_words(node):
+    """Every Word and Prefix in a tree (phrase words included): the index terms."""
+    if isinstance(node, (Word, Prefix)):
+        yield node
+    for child in getattr(node, "children", None) or getattr(node, "words", None) or ():
+        yield from iter_words(child)
+    for name in ("left", "right", "child"):
+        if hasattr(node, name):
+            yield from iter_words(getattr(node, name))

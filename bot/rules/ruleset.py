@@ -12,6 +12,7 @@ from typing import Iterable
 
 from bot.models import Match, Post, RuleDef, Span
 from bot.rules.errors import RuleSyntaxError
+from bot.rules.nodes import iter_words
 from bot.rules.query import parse_query
 from bot.text import Doc, analyze
 
@@ -28,13 +29,6 @@ def merge_spans(doc: Doc, hits) -> tuple[Span, ...]:
         else:
             merged.append([start, end])
     return tuple((a, b) for a, b in merged)
-
-
-def doc_keys(doc: Doc) -> set[str]:
-    """Every index key a post offers: token lemmas and forms, 3-letter prefixes."""
-    keys = set(doc.by_key())
-    keys.update("*" + tok.lower[:3] for tok in doc.tokens if len(tok.lower) >= 3)
-    return keys
 
 
 class Query:
@@ -118,9 +112,12 @@ class RuleSet:
         self.by_id = {r.defn.id: r for r in rules}
         self.index: dict[str, list[int]] = {}
         self.always: list[int] = []
+        words: set[str] = set()
         for n, rule in enumerate(rules):
             if not rule.defn.enabled:
                 continue
+            for tree in (rule.node, rule.exclude):
+                words.update(k for w in iter_words(tree) for k in w.keyset)
             keys = rule.node.keys()
             if keys is None:
                 self.always.append(n)
@@ -128,20 +125,24 @@ class RuleSet:
             for key in keys:
                 self.index.setdefault(key, []).append(n)
 
+        self.index_keys = frozenset(self.index)
+        self.term_keys = frozenset(words)
+
     def candidates(self, doc: Doc) -> list[int]:
         found = set(self.always)
         index = self.index
-        for key in doc_keys(doc):
-            hit = index.get(key)
-            if hit:
-                found.update(hit)
+        for key in doc.keyset() & self.index_keys:
+            found.update(index[key])
         return sorted(found)
 
     def match_doc(self, doc: Doc, channel: str | None = None,
                   channel_id: int | None = None, lang: str | None = None) -> list[Match]:
         lang = lang or doc.lang
         matches = []
-        for n in self.candidates(doc):
+        candidates = self.candidates(doc)
+        if candidates:
+            doc.by_key(self.term_keys)  # index only the keys these rules ask for
+        for n in candidates:
             rule = self.rules[n]
             if not rule.allows(channel, channel_id, lang):
                 continue
