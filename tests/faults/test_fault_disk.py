@@ -1,0 +1,228 @@
+"""The disk: full, or the database read-only. A clear StorageError, no half-written post, and
+processing resumes once it is writable again.
+
+How each fault is made, and why that way (the tests run as root in CI, and root
+ignores file modes, so chmod proves nothing):
+- Disk full: `PRAGMA max_page_count` on the store's own connection caps the
+  file at its current size; SQLite then fails the write with SQLITE_FULL
+  ("database or disk is full"), the same error a full filesystem gives, through
+  the same Store.write path. Raising the cap is "space freed".
+- Read-only while running: `PRAGMA query_only` on the store's connection makes
+  every write fail with SQLITE_READONLY ("attempt to write a readonly
+  database"), the error a read-only file or mount gives, again through Store.write.
+- Read-only on disk: `chattr +i` (immutable; binds root too) on the database
+  file, then `dozor run` in a subprocess: the real open path on a file the OS
+  refuses to write. Skipped where chattr is not permitted (no CAP_LINUX_IMMUTABLE).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.errors import StorageError
+from bot.models import Post, RuleDef
+from bot.outbox import OutboxWorker
+from bot.pipeline import Pipeline
+from bot.rules import compile_rules
+from bot.sinks import JsonlSink
+from bot.storage.db import to_iso
+
+REPO = Path(__file__).resolve().parents[2]
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+BIG = "Повестки раздают у метро, мобилизация идёт. " + "Длинный текст репортажа из района. " * 3000  # ~100 KB
+
+
+def clock() -> datetime:
+    return T0
+
+
+def post(message_id: int, text: str = BIG) -> Post:
+    return Post(channel_id=-1001000000001, message_id=message_id, text=text, date=T0, channel="pskovgubernia",
+                channel_title="Псковская губерния", link=f"https://t.me/pskovgubernia/{message_id}")
+
+
+async def local_subscriber(store) -> None:
+    async def insert(conn):
+        cursor = await conn.execute(
+            "INSERT INTO subscribers(chat_id, kind, tz, created_at) VALUES (0, 'local', 'UTC', ?)", (to_iso(T0),))
+        await conn.execute("INSERT INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')",
+                           (cursor.lastrowid,))
+
+    await store.write(insert)
+
+
+@pytest.fixture
+async def pipeline(store):
+    await local_subscriber(store)
+    return Pipeline(store, compile_rules([RuleDef(id="mob", query="мобилизация OR повестка")]), clock)
+
+
+async def fill_disk(store) -> None:
+    """Cap the database at the pages it has now: the next growth fails as on a full disk."""
+    pages = await store.fetchval("PRAGMA page_count")
+    await store.fetchval(f"PRAGMA max_page_count = {pages}")
+
+
+async def free_disk(store) -> None:
+    await store.fetchval("PRAGMA max_page_count = 1073741823")
+
+
+async def traces_of(store, message_id: int) -> dict:
+    """Rows any part of one post left behind: the post, its matches, its outbox rows, its FTS entry."""
+    post_ids = [r[0] for r in await store.fetchall("SELECT id FROM posts WHERE message_id = ?", (message_id,))]
+    marks = ",".join("?" * len(post_ids)) or "NULL"
+    return {
+        "posts": len(post_ids),
+        "matches": await store.fetchval(f"SELECT count(*) FROM matches WHERE post_id IN ({marks})", post_ids),
+        "outbox": await store.fetchval(f"SELECT count(*) FROM outbox WHERE post_id IN ({marks})", post_ids),
+        "fts": await store.fetchval(f"SELECT count(*) FROM posts_fts WHERE rowid IN ({marks})", post_ids),
+    }
+
+
+async def test_full_disk_raises_a_storage_error_that_says_so(store, pipeline):
+    await fill_disk(store)
+    with pytest.raises(StorageError, match="full"):
+        await pipeline.on_post(post(1))
+
+
+async def test_full_disk_leaves_no_part_of_the_post_behind(store, pipeline):
+    await fill_disk(store)
+    with pytest.raises(StorageError):
+        await pipeline.on_post(post(1))
+    assert await traces_of(store, 1) == {"posts": 0, "matches": 0, "outbox": 0, "fts": 0}
+
+
+async def test_a_batch_on_a_full_disk_is_stored_whole_or_not_at_all(store, pipeline):
+    await pipeline.on_post(post(1, "разогрев"))
+    await fill_disk(store)
+    small = [post(10 + i, f"мобилизация {i}") for i in range(5)]
+    with pytest.raises(StorageError):
+        await pipeline.on_posts(small + [post(99)])
+    assert await store.fetchval("SELECT count(*) FROM posts WHERE message_id >= 10") == 0
+
+
+async def test_the_same_post_is_stored_and_alerted_once_the_disk_has_room(store, pipeline, tmp_path):
+    await fill_disk(store)
+    with pytest.raises(StorageError):
+        await pipeline.on_post(post(1))
+    await free_disk(store)
+    assert await pipeline.on_post(post(1)) is True
+    assert await traces_of(store, 1) == {"posts": 1, "matches": 1, "outbox": 1, "fts": 1}
+    sink = JsonlSink(tmp_path / "alerts.jsonl")
+    try:
+        assert await OutboxWorker(store, lambda _s: sink, clock).run_until_idle() == 1
+    finally:
+        sink.close()
+
+
+async def test_read_only_database_raises_a_storage_error_that_says_so(store, pipeline):
+    await store.fetchval("PRAGMA query_only = ON")
+    with pytest.raises(StorageError, match="readonly"):
+        await pipeline.on_post(post(1, "мобилизация"))
+
+
+async def test_read_only_database_leaves_no_part_of_the_post_behind_and_resumes(store, pipeline):
+    await store.fetchval("PRAGMA query_only = ON")
+    with pytest.raises(StorageError):
+        await pipeline.on_post(post(1, "мобилизация"))
+    assert await traces_of(store, 1) == {"posts": 0, "matches": 0, "outbox": 0, "fts": 0}
+    await store.fetchval("PRAGMA query_only = OFF")
+    assert await pipeline.on_post(post(1, "мобилизация")) is True
+    assert await traces_of(store, 1) == {"posts": 1, "matches": 1, "outbox": 1, "fts": 1}
+
+
+async def test_delivery_on_a_full_disk_keeps_the_row_pending_then_sends_it(store, pipeline, tmp_path):
+    await pipeline.on_post(post(1, "мобилизация"))
+    sink = JsonlSink(tmp_path / "alerts.jsonl")
+    worker = OutboxWorker(store, lambda _s: sink, clock)
+    try:
+        await store.fetchval("PRAGMA query_only = ON")
+        with pytest.raises(StorageError):
+            await worker.run_until_idle()  # the alert went out; "sent" could not be recorded
+        await store.fetchval("PRAGMA query_only = OFF")
+        assert await store.fetchval("SELECT status FROM outbox") == "pending"
+        assert await worker.run_until_idle() == 1  # at least once: delivered again, then marked
+    finally:
+        sink.close()
+    assert await store.fetchval("SELECT status FROM outbox") == "sent"
+
+
+def _offline_module():
+    path = REPO / "tests" / "telegram" / "offline.py"
+    spec = importlib.util.spec_from_file_location("dozor_fault_offline", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_watcher_sweeps_up_a_live_post_it_could_not_store_on_a_full_disk(store, pipeline):
+    pytest.importorskip("telethon")
+    from telethon import utils
+
+    from bot.storage import channels as db
+    from bot.telegram.budget import Budget
+    from bot.telegram.watcher import Watcher
+
+    offline = _offline_module()
+    channel = offline.make_channel()
+    cid = utils.get_peer_id(channel)
+    client = offline.OfflineClient(channel)
+    await db.save_channel(store, cid, username=channel.username, title=channel.title,
+                          access_hash=channel.access_hash)
+    await db.advance_last_seen(store, cid, 9, None)
+
+    async def no_sleep(_seconds: float) -> None:
+        return None
+
+    budget = Budget("dozor", sleep=no_sleep, clock=lambda: 0.0, gaps={})
+    watcher = Watcher(client, store, pipeline, "dozor", budget, chunk_wait=0)
+    watcher.watch(await db.get_channel(store, cid))
+    watcher.register()
+    await fill_disk(store)
+    await client.push_new(offline.make_message(channel, 10, BIG))  # Telethon logs the handler's error
+    assert (await traces_of(store, 10))["posts"] == 0
+    assert (await db.get_channel(store, cid)).last_seen_id == 9
+    await free_disk(store)
+    await watcher.sweep()
+    assert await traces_of(store, 10) == {"posts": 1, "matches": 1, "outbox": 1, "fts": 1}
+
+
+def _immutable(paths: list[Path], on: bool) -> bool:
+    flag = "+i" if on else "-i"
+    done = subprocess.run(["chattr", flag, *map(str, paths)], capture_output=True)
+    return done.returncode == 0
+
+
+def test_dozor_run_on_an_immutable_database_fails_in_one_line_then_runs_once_writable(tmp_path):
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOZOR_", "TG_"))}
+    env.update(DOZOR_DATA_DIR=str(tmp_path / "data"), DOZOR_RULES=str(REPO / "config" / "rules.toml"),
+               DOZOR_LOG_LEVEL="WARNING")
+    alerts = tmp_path / "alerts.jsonl"
+    cmd = [sys.executable, "-m", "bot", "run", "--alerts-to", str(alerts)]
+    first = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    db = tmp_path / "data" / "dozor.db"
+    (tmp_path / "more.jsonl").write_text('{"channel": "x", "id": 1, "text": "Повестки раздают у метро"}\n',
+                                         encoding="utf-8")
+    cmd = [sys.executable, "-m", "bot", "run", "--replay", str(tmp_path / "more.jsonl"), "--alerts-to", str(alerts)]
+    if not _immutable([db], True):
+        pytest.skip("chattr +i is not permitted here (no CAP_LINUX_IMMUTABLE)")
+    try:
+        refused = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    finally:
+        _immutable([db], False)
+    lines = [line for line in refused.stderr.splitlines() if line.startswith("dozor:")]
+    assert refused.returncode == 2
+    assert len(lines) == 1 and "readonly" in lines[0] and str(db.name) in lines[0]
+    again = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "1 new, 1 matched, 1 alerts" in again.stdout
