@@ -1,5 +1,7 @@
 """`dozor run`: replay a file (or the built-in sample) through the pipeline, or go live.
 
+Live (credentials set, no --replay): bot/live_app.py.
+
 Replay: posts are stored and matched in batches, each batch one transaction;
 after each batch the outbox is drained to the local subscriber (chat 0), whose
 sinks are the terminal and, with --alerts-to, a JSONL file. A killed replay
@@ -94,7 +96,7 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     store = await Store.open(settings.db_path)
     jsonl = JsonlSink(args.alerts_to) if args.alerts_to else None
     try:
-        terminal = TerminalSink()
+        terminal = replay_sink(args, store, settings, clock)
         sink: Sink = FanoutSink(terminal, jsonl) if jsonl else terminal
         pipeline = Pipeline(store, await load_live_rules(store, settings), clock,
                             new_channel_status="replay", recipient_kinds=("local",))
@@ -111,6 +113,15 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
             jsonl.close()
         await store.close()
     return 0
+
+
+def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, clock) -> Sink:
+    """The terminal; with --dry-run the real alert sink printing the HTML it would send to Telegram."""
+    if not getattr(args, "dry_run", False):
+        return TerminalSink()
+    from bot.delivery import DryRunSender, TelegramAlertSink
+
+    return TelegramAlertSink(store, DryRunSender(), settings, clock)
 
 
 async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, worker: OutboxWorker,
@@ -198,38 +209,16 @@ def _count_lines(path: Path) -> int:
 
 
 async def run_live_mode(args: argparse.Namespace, settings: Settings) -> int:
-    """Live: the Telegram watcher feeds the pipeline; the outbox worker delivers."""
-    from bot.telegram.live import run_live
+    """Live: bot/live_app.py wires the watcher, pipeline, delivery, commands and digests."""
+    from bot.live_app import LiveOptions, run_live_app
 
-    clock = utc_clock
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    store = await Store.open(settings.db_path)
     try:
-        rules = await load_live_rules(store, settings)
-        worker = live_worker(store, settings, clock, args.dry_run)
-        pipeline = Pipeline(store, rules, clock, notify=worker.notify)
-        delivery = asyncio.create_task(worker.run(stop))
-        try:
-            await run_live(settings, store, pipeline, stop, alert_backfill=args.alert_backfill)
-        finally:
-            stop.set()
-            await delivery
+        return await run_live_app(settings, stop, LiveOptions(dry_run=args.dry_run,
+                                                              alert_backfill=args.alert_backfill))
     finally:
-        await store.close()
-    return 0
-
-
-def live_worker(store: Store, settings: Settings, clock, dry_run: bool) -> OutboxWorker:
-    """The live outbox worker. --dry-run prints every subscriber's alerts (and counts them delivered).
-
-    TODO(alerts issue): wire bot.delivery.TelegramAlertSink for subscriber chats. Until then only
-    local subscribers are served live and the other rows stay pending: queued, never lost.
-    """
-    terminal = TerminalSink()
-    if dry_run:
-        return OutboxWorker(store, lambda _subscriber: terminal, clock, settings.max_attempts)
-    log.warning("Telegram delivery is not wired into `dozor run` yet: alerts for subscriber chats stay queued")
-    return OutboxWorker(store, lambda _subscriber: terminal, clock, settings.max_attempts, kinds=("local",))
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

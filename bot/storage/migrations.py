@@ -253,4 +253,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX alert_posts_post ON alert_posts(channel_id, message_id);
         """,
     ),
+    (
+        "0006_outbox_parked_notice",
+        """
+        ALTER TABLE outbox ADD COLUMN reported_at TEXT;  -- a parked row told to the admins (bot/live_app.py)
+        """,
+    ),
 ]
