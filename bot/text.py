@@ -181,10 +181,23 @@ def detect_lang(text: str) -> str:
     return "uk" if uk > ru else "ru"
 
 
+_ZERO_IN_WORD = re.compile(r"(?<=[а-яё])0|0(?=[а-яё])", re.I)
+
+
 def _fold_lookalikes(word: str) -> str:
-    if _LAT.search(word) and _CYR.search(word):
-        return word.translate(_LOOKALIKE)
+    """Latin look-alikes (and a zero for о) inside Cyrillic words become Cyrillic."""
+    if not _CYR.search(word):
+        return word
+    if _LAT.search(word):
+        word = word.translate(_LOOKALIKE)
+    if "0" in word and not any(c.isdigit() and c != "0" for c in word):
+        word = _ZERO_IN_WORD.sub(lambda m: "О" if _upper_near(m.string, m.start()) else "о", word)
     return word
+
+
+def _upper_near(word: str, i: int) -> bool:
+    near = word[max(i - 1, 0):i] + word[i + 1:i + 2]
+    return bool(near) and near.isupper()
 
 
 @lru_cache(maxsize=2)

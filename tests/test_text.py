@@ -90,3 +90,11 @@ def test_clean_text_is_returned_unchanged_without_offset_maps():
 
 def test_utf16_offset_counts_an_emoji_as_two():
     assert utf16_offset("🪖 повестка", 2) == 3
+
+
+def test_zero_for_o_inside_a_cyrillic_word_is_folded():
+    assert words("м0билизация ВОЕНК0МАТ") == ["мобилизация", "военкомат"]
+
+
+def test_zero_in_numbers_with_units_is_kept():
+    assert words("100км 2024г") == ["100км", "2024г"]
