@@ -98,7 +98,7 @@ def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, 
 
     seen = {}
 
-    async def fake_run_live(settings, store, pipeline, stop, alert_backfill=False):
+    async def fake_run_live(settings, store, pipeline, stop, alert_backfill=False, **seams):
         async def subscribe(conn):
             cur = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (42, '2024-01-01')")
             await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
@@ -110,14 +110,17 @@ def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, 
                 break
             await asyncio.sleep(0.01)
         seen["backfill"] = alert_backfill
+        seen["pending"] = await store.fetchval(  # --dry-run: the real chat's alert waits for a real run
+            "SELECT count(*) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+            " WHERE s.chat_id = 42 AND o.status = 'pending'")
         stop.set()
 
     monkeypatch.setattr(bot.telegram.live, "run_live", fake_run_live)
     monkeypatch.setenv("TG_API_ID", "1")
     monkeypatch.setenv("TG_API_HASH", "x" * 32)
     assert main(["run", "--dry-run", "--alert-backfill"]) == 0
-    assert seen == {"new": True, "backfill": True}
-    assert "**" in capsys.readouterr().out
+    assert seen == {"new": True, "backfill": True, "pending": 1}
+    assert "<b>" in capsys.readouterr().out  # the HTML a Telegram chat would get
 
 
 def test_rule_file_with_a_syntax_error_exits_2_and_seeds_nothing(workdir, capsys, monkeypatch):
