@@ -169,7 +169,7 @@ class Hashtag:
     def fts(self):
         if not self.parts:
             return None
-        return "(" + " AND ".join(fts_quote(p) for p in self.parts) + ")"
+        return "(" + " AND ".join(Word(p).fts() for p in self.parts) + ")"  # lemma text
 
     def __str__(self):
         return "#" + self.tag
