@@ -18,10 +18,13 @@ class RuleSyntaxError(DozorError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        who = f"rule {self.rule_id!r}" if self.rule_id else "query"
-        head = f"{who}, {self.where} line {self.line}, column {self.column}: {self.reason}"
+        who = [f"rule {self.rule_id!r}"] if self.rule_id else []
+        if not self.text:  # nothing to point into (a missing file, an unknown id)
+            return ", ".join(who + ([self.where] if self.where != "query" else [])) + f": {self.reason}"
+        head = ", ".join(who + [f"{self.where} line {self.line}, column {self.column}"])
+        head = f"{head}: {self.reason}"
         lines = self.text.splitlines() or [""]
-        if not self.text or self.line > len(lines):
+        if self.line > len(lines):
             return head
         source = lines[self.line - 1]
         return f"{head}\n  {source}\n  {' ' * (self.column - 1)}^"

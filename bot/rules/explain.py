@@ -14,13 +14,29 @@ def _where(doc: Doc, hits) -> str:
     return ", ".join(shown) + more
 
 
+def _touches(node, doc: Doc) -> bool:
+    """True when any word of the sub-expression occurs in the text."""
+    parts = [getattr(node, n) for n in ("left", "right", "child") if hasattr(node, n)]
+    parts += list(getattr(node, "children", ()) or ())
+    if not parts:
+        return node.evaluate(doc) is not None
+    return any(_touches(p, doc) for p in parts)
+
+
 def _describe(node, doc: Doc, depth: int, lines: list[str]) -> None:
     hits = node.evaluate(doc)
     mark = "TRUE " if hits is not None else "false"
     pad = "  " * depth
-    if isinstance(node, (And, Or)):
-        lines.append(f"{pad}{mark} {'AND' if isinstance(node, And) else 'OR'}")
+    if isinstance(node, And):
+        lines.append(f"{pad}{mark} AND")
         for child in node.children:
+            _describe(child, doc, depth + 1, lines)
+    elif isinstance(node, Or):
+        touched = [c for c in node.children if _touches(c, doc)]
+        shown = node.children if len(node.children) <= 4 else touched
+        rest = len(node.children) - len(shown)
+        lines.append(f"{pad}{mark} OR" + (f" ({rest} other alternatives: no word found)" if rest else ""))
+        for child in shown:
             _describe(child, doc, depth + 1, lines)
     elif isinstance(node, Near):
         op = "ONEAR" if node.ordered else "NEAR"

@@ -103,3 +103,15 @@ def test_explain_reports_the_exclude_veto():
 def test_explain_unknown_rule_is_a_user_error():
     with pytest.raises(RuleSyntaxError):
         ruleset(RuleDef("r", "a")).explain("nope", "text")
+
+
+def test_explain_folds_alternatives_whose_words_are_absent():
+    rs = ruleset(RuleDef("r", "a1 OR b2 OR c3 OR d4 OR повестка"))
+    out = rs.explain("r", "пришла повестка")
+    assert "(4 other alternatives: no word found)" in out and "a1" not in out
+
+
+def test_user_errors_without_a_source_have_no_caret():
+    with pytest.raises(RuleSyntaxError) as info:
+        ruleset(RuleDef("r", "a")).explain("nope", "text")
+    assert str(info.value).startswith("rule 'nope': no rule") and "^" not in str(info.value)
