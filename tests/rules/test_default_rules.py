@@ -71,3 +71,73 @@ def test_ordinary_news_sharing_the_words_raises_nothing(default_rules, text):
 ])
 def test_typical_posts_match_their_topic(default_rules, text, topic):
     assert topic in labels(default_rules, text)
+
+
+# Sentences written for these tests, not taken from the dev set (a small held-out check).
+@pytest.mark.parametrize("text,topic", [
+    ("В Петербурге начали раздавать повестки в метро", "mobilization"),
+    ("Минобороны: осенний призыв продлится до 31 декабря", "mobilization"),
+    ("Призывникам запретят выезд за границу", "mobilization"),
+    ("Мужчин ловят на улицах и везут в военкомат", "mobilization"),
+    ("Putin signs decree on autumn conscription of 133,000 men", "mobilization"),
+    ("Russia announces partial mobilization", "mobilization"),
+    ("Ukraine lowers mobilisation age to 25", "mobilization"),
+    ("ТЦК затримали чоловіка біля супермаркету", "mobilization"),
+    ("Повістки вручатимуть на блокпостах", "mobilization"),
+    ("Мобилизация 2.0: власти готовят новую волну", "mobilization"),
+    ("ВОЕНКОМАТ вызывает всех мужчин", "mobilization"),
+    ("Срочников отправили охранять границу в Курской области", "mobilization"),
+    ("Мобилизованных из Курской области не отпускают домой", "mobilization"),
+    ("Reservists called up for military training", "mobilization"),
+    ("В Україні посилили відповідальність за ухилення від мобілізації", "mobilization"),
+    ("Повестку принесли прямо домой — что делать?", "mobilization"),
+    ("Мобилизованные из Курской области отказываются воевать", "refusals"),
+    ("Десантники отказались ехать на Украину", "refusals"),
+    ("Рядовой получил 5 лет за СОЧ", "refusals"),
+    ("Суд в Пскове приговорил военного за самовольное оставление части", "refusals"),
+    ("Дезертира задержали в Ростове", "refusals"),
+    ("Военный сбежал из части с автоматом", "refusals"),
+    ("Отказников держат в подвалах под Луганском", "refusals"),
+    ("Солдаты написали рапорты об отказе участвовать в СВО", "refusals"),
+    ("Бойцы отказались выполнять боевую задачу", "refusals"),
+    ("Soldiers who refuse to fight face prison terms", "refusals"),
+    ("A Russian soldier deserted and fled to Kazakhstan", "refusals"),
+    ("Two marines went AWOL from their base", "refusals"),
+    ("Військові самовільно залишили позиції під Покровськом", "refusals"),
+    ("Кількість справ про СЗЧ зросла вдвічі", "refusals"),
+    ("Мобілізовані відмовилися виконувати наказ командира", "refusals"),
+    ("#СОЧ #отказники новые приговоры", "refusals"),
+])
+def test_written_posts_match_their_topic(default_rules, text, topic):
+    assert topic in labels(default_rules, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Футболист отказался от участия в сборах сборной",
+    "Президент призвал к мобилизации экономики",
+    "Теннисист отказался выйти на корт",
+    "Банк отказал в кредите пенсионеру",
+    "Водитель отказался от медосвидетельствования",
+    "Компания мобилизовала все ресурсы на стройку",
+    "Мобилизация сторонников перед выборами прошла успешно",
+    "Отдых в Сочи подорожал",
+    "Губернатор призвал к миру и согласию",
+    "NBA draft: top rookies announced",
+    "Volunteers mobilized to help flood victims",
+    "The army refused to comment on the report",
+    "Ukraine refuses to hold elections during war",
+    "Hungary refuses to send weapons to Ukraine",
+    "Israel refuses to withdraw troops from the border",
+    "Депутат отказался голосовать за выплаты участникам СВО",
+    "The draft resolution on the war was rejected",
+    "Domestic resource mobilization is key for Africa",
+    "Мобильный оператор повысил тарифы",
+    "Повестка дня саммита: климат и торговля",
+    "Кандидат снялся с выборов, отказавшись от борьбы",
+    "Министр отказался от поездки на форум",
+    "Суд отказал в иске военному пенсионеру",
+    "Restaurant refused to serve the customer",
+    "Player called up to the national squad",
+])
+def test_written_traps_raise_nothing(default_rules, text):
+    assert default_rules.match_text(text) == []
