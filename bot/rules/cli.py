@@ -13,7 +13,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from bot.rules.errors import RuleSyntaxError
-from bot.rules.rulefile import load_rule_file
+from bot.rules.rulefile import load_rule_file, locate_in_file
 from bot.rules.ruleset import RuleSet, compile_rules
 from bot.text import detect_lang
 
@@ -26,7 +26,12 @@ def _rules_path(args, settings, own_file: bool = False) -> Path:
 
 
 def _load(args, settings, own_file: bool = False) -> RuleSet:
-    return compile_rules(load_rule_file(_rules_path(args, settings, own_file)))
+    path = _rules_path(args, settings, own_file)
+    defs = load_rule_file(path)
+    try:
+        return compile_rules(defs)
+    except RuleSyntaxError as exc:  # point at the file, not just inside the query
+        raise locate_in_file(path.read_text(encoding="utf-8"), str(path), exc) from None
 
 
 def _user_error(exc: Exception) -> int:

@@ -27,6 +27,8 @@ class Lexeme:
 
 
 def _error(query: str, pos: int, reason: str) -> RuleSyntaxError:
+    if pos >= len(query.rstrip()):  # at the end: point just after the last character
+        pos = len(query.rstrip())
     line, column = position(query, pos)
     return RuleSyntaxError(reason, line=line, column=column, text=query)
 

@@ -149,3 +149,27 @@ def rules_to_toml(defs) -> str:
         lines.append(f"enabled = {'true' if d.enabled else 'false'}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+_OPENERS = ("'''", '"""', "'", '"')
+
+
+def locate_in_file(text: str, source: str, exc: RuleSyntaxError) -> RuleSyntaxError:
+    """A query error of a rule read from `text`, re-pointed at the file's line and column."""
+    if not exc.rule_id or exc.where not in ("query", "exclude"):
+        return exc
+    head = re.search(r"^[ \t]*id\s*=\s*[\"']" + re.escape(exc.rule_id) + r"[\"']", text, re.M)
+    if not head:
+        return exc
+    block = max(text.rfind("[[", 0, head.start()), 0)
+    quotes = "|".join(re.escape(q) for q in _OPENERS)
+    found = re.compile(r"^[ \t]*" + exc.where + r"\s*=\s*(" + quotes + ")", re.M).search(text, block)
+    if not found:
+        return exc
+    start = found.end()
+    if len(found.group(1)) == 3 and text[start:start + 1] == "\n":
+        start += 1  # TOML drops a newline right after the opening quotes
+    line = text[:start].count("\n") + exc.line
+    column = exc.column + (start - (text.rfind("\n", 0, start) + 1) if exc.line == 1 else 0)
+    return RuleSyntaxError(f"{exc.where}: {exc.reason}", rule_id=exc.rule_id, line=line,
+                           column=column, text=text, where=source)

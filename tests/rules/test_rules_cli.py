@@ -71,3 +71,12 @@ def test_explain_prints_the_verdict(tmp_path, capsys):
     settings = FakeSettings(write_rules(tmp_path))
     assert explain_text(argparse.Namespace(rule="mob", text="повестка", rules=None), settings) == 0
     assert "MATCH" in capsys.readouterr().out
+
+
+def test_query_error_points_at_the_line_and_column_in_the_file(tmp_path, capsys):
+    path = tmp_path / "rules.toml"
+    path.write_text("[[rule]]\nid = \"a\"\nquery = '''\n  повестка\n  OR (военкомат AND\n'''\n",
+                    encoding="utf-8")
+    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "line 5, column 20" in err[0] and err[2].index("^") == err[1].index("AND") + 3
