@@ -24,7 +24,8 @@ from typing import Callable, TextIO
 
 from bot.delivery import DryRunSender, LimitedSender, TelegramAlertSink
 from bot.live_notices import AdminNotices, SubscriberSync
-from bot.models import Deletion, Match, Post
+from bot.errors import SessionInvalid
+from bot.models import Deletion, Match, Outgoing, Post
 from bot.outbox import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
 from bot.ratelimit import RateLimiter
@@ -36,6 +37,7 @@ from bot.telegram.client import make_client
 log = logging.getLogger(__name__)
 LOCAL_CHAT_ID = 0
 PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
+FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
 
 
 @dataclass
@@ -44,7 +46,7 @@ class LiveOptions:
 
     dry_run: bool = False
     alert_backfill: bool = False
-    client_factory: Callable = make_client  # (settings, session name) -> user-account client
+    client_factory: Callable | None = None  # (settings, session name) -> user client; None = make_client
     bot_factory: Callable | None = None  # async (settings) -> connected bot client; None = start_bot
     clock: Callable[[], datetime] = utc_clock
     sleep: Callable = asyncio.sleep
@@ -53,6 +55,26 @@ class LiveOptions:
     housekeeping_every: float = 30.0  # operator notices and digest re-scheduling
     out: TextIO | None = None  # where --dry-run prints (default stdout)
     digests: bool = True
+
+
+class SessionGuard:
+    """The sending client's session died: stop the app with that message rather than park every alert."""
+
+    def __init__(self, sender):
+        self.sender = sender
+        self.error: SessionInvalid | None = None
+        self.stop: asyncio.Event | None = None
+
+    async def send(self, message: Outgoing) -> int:
+        try:
+            return await self.sender.send(message)
+        except SessionInvalid as exc:
+            if self.error is None:
+                log.error("the sending session stopped working: %s", exc)
+            self.error = exc
+            if self.stop is not None:
+                self.stop.set()
+            raise
 
 
 class DryRunFollowups:
@@ -90,11 +112,14 @@ class LiveApp:
     scheduler: object | None = None  # bot.scheduler.DigestScheduler
     bot: object | None = None  # the bot's Telethon client, when commands are on
     user_client: object | None = None  # the user account's client when it sends the alerts
+    guard: SessionGuard | None = None
     tasks: list = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event) -> None:
         from bot.telegram.live import run_live
 
+        if self.guard is not None:
+            self.guard.stop = stop
         try:
             await self.start_background(stop)
             await run_live(self.settings, self.store, self.pipeline, stop, self.options.alert_backfill,
@@ -103,6 +128,8 @@ class LiveApp:
         finally:
             stop.set()
             await self.shutdown()
+        if self.guard is not None and self.guard.error is not None:
+            raise self.guard.error
 
     async def start_background(self, stop: asyncio.Event) -> None:
         if self.scheduler is not None:
@@ -115,7 +142,7 @@ class LiveApp:
         """run_live's clients: the one already connected to send alerts is reused."""
         if self.user_client is not None and name in (None, settings.tg_session):
             return self.user_client
-        return self.options.client_factory(settings, name)
+        return user_client_factory(self.options)(settings, name)
 
     async def housekeep(self, stop: asyncio.Event) -> None:
         """Now and then: tell admins about channel warnings and parked alerts; follow subscriber changes."""
@@ -155,6 +182,10 @@ class LiveApp:
         log.info("live app stopped")
 
 
+def user_client_factory(options: LiveOptions) -> Callable:
+    return options.client_factory or make_client
+
+
 async def _disconnect(client) -> None:
     try:
         await client.disconnect()
@@ -171,7 +202,7 @@ async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveAp
         return await _build_dry_run(settings, store, options, rules)
     sender, bot, user_client = await open_sender(settings, options)
     try:
-        return await _build_real(settings, store, options, rules, sender, bot, user_client)
+        return await _build_real(settings, store, options, rules, SessionGuard(sender), bot, user_client)
     except BaseException:
         for client in (bot, user_client):
             if client is not None:
@@ -188,11 +219,11 @@ async def open_sender(settings, options: LiveOptions):
             bot = await options.bot_factory(settings)
         else:
             from bot.telegram.bot_client import start_bot
-            bot = await start_bot(settings, client_factory=options.client_factory)
+            bot = await start_bot(settings, client_factory=user_client_factory(options))
         return make_sender(settings, bot), bot, None
     from bot.telegram.live import connect
 
-    user = options.client_factory(settings, settings.tg_session)
+    user = user_client_factory(options)(settings, settings.tg_session)
     await connect(user, settings.tg_session)
     log.info("no TG_BOT_TOKEN: alerts go from the user account to %s; bot commands are off", settings.alert_chat)
     return make_sender(settings, user), None, user
@@ -206,10 +237,12 @@ async def _build_real(settings, store, options, rules, sender, bot, user_client)
     terminal = TerminalSink()
     worker = OutboxWorker(store, lambda sub: terminal if sub.kind == "local" else sink, options.clock,
                           settings.max_attempts)
-    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=sink)
+    followups = TelegramAlertSink(store, LimitedSender(sender, limiter, max_wait=FOLLOW_UP_WAIT), settings,
+                                  options.clock)  # the same alert log; edits wait a little for their slot
+    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=followups)
     notice_chats = list(settings.admins) if settings.tg_bot_token else [LOCAL_CHAT_ID]  # user sender: one chat
     app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
-                  bot=bot, user_client=user_client)
+                  bot=bot, user_client=user_client, guard=sender)
     if options.digests:
         from bot.scheduler import DigestScheduler
 

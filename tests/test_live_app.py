@@ -55,9 +55,12 @@ class BotClient(TelegramClient):
         self.requests: list = []
         self._ids = itertools.count(500)
         self.online = True
+        self.errors: list[BaseException] = []  # raised in turn by the next requests
 
     async def __call__(self, request, ordered=False, flood_sleep_threshold=None):
         self.requests.append(request)
+        if self.errors:
+            raise self.errors.pop(0)
         return answer(request, self._ids)
 
     def is_connected(self) -> bool:
@@ -297,3 +300,48 @@ async def test_a_session_that_is_not_logged_in_stops_with_session_invalid(tmp_pa
     live.user.authorized = False
     with pytest.raises(SessionInvalid, match="dozor login"):
         await run_live_app(live.settings, asyncio.Event(), live.options)
+
+
+async def test_a_dead_bot_session_stops_the_app_with_session_invalid(live):
+    from telethon.errors import AuthKeyUnregisteredError
+
+    live.bot.errors.append(AuthKeyUnregisteredError(request=None))
+    await live.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    with pytest.raises(SessionInvalid):
+        await asyncio.wait_for(live.task, 5)
+    assert not live.user.is_connected()
+    assert await live.store.fetchval("SELECT status FROM outbox") == "pending"  # sent by the next run
+
+
+async def test_a_watcher_session_not_logged_in_stops_the_app_and_disconnects_the_bot(tmp_path, store):
+    live = Live(tmp_path, store)
+    live.user.authorized = False
+    with pytest.raises(SessionInvalid, match="dozor login"):
+        await run_live_app(live.settings, asyncio.Event(), live.options)
+    assert not live.bot.is_connected()
+
+
+async def test_rules_that_fail_to_compile_keep_the_live_set(tmp_path, store):
+    from bot.live_app import rules_reloader
+
+    live = Live(tmp_path, store)
+    app = await build_live_app(live.settings, store, live.options)
+    before = app.pipeline.rules
+    await store.write(lambda c: c.execute("UPDATE rules SET query = '(военкомат OR'"))
+    await rules_reloader(store, app.pipeline)()
+    assert app.pipeline.rules is before
+
+
+def test_replay_dry_run_prints_the_html_a_chat_would_get(tmp_path, monkeypatch, capsys):
+    from bot.__main__ import main
+
+    replay = tmp_path / "posts.jsonl"
+    replay.write_text('{"channel": "pskovgubernia", "id": 7, "text": "%s"}\n' % MATCHING, encoding="utf-8")
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
+    for name, value in {"DOZOR_DATA_DIR": str(tmp_path), "DOZOR_RULES": str(tmp_path / "rules.toml"),
+                        "TG_API_ID": "", "TG_API_HASH": ""}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--dry-run", "--replay", str(replay)]) == 0
+    out = capsys.readouterr().out
+    assert "--- to chat 0: message 1" in out and "<b>военкомат</b>" in out
