@@ -345,3 +345,28 @@ def test_replay_dry_run_prints_the_html_a_chat_would_get(tmp_path, monkeypatch, 
     assert main(["run", "--dry-run", "--replay", str(replay)]) == 0
     out = capsys.readouterr().out
     assert "--- to chat 0: message 1" in out and "<b>военкомат</b>" in out
+
+
+def test_sigterm_stops_dozor_run_cleanly_with_exit_0(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import bot.live_app
+    from bot.__main__ import main
+
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
+    client = UserClient(CHANNEL)
+
+    async def connect_then_get_terminated():  # the live app and the watcher both connect it: signal once
+        if not client.online:
+            asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGTERM)
+        client.online = True
+
+    client.connect = connect_then_get_terminated
+    monkeypatch.setattr(bot.live_app, "make_client", lambda settings, name=None: client)
+    for name, value in {"DOZOR_DATA_DIR": str(tmp_path), "DOZOR_RULES": str(tmp_path / "rules.toml"),
+                        "TG_API_ID": "1", "TG_API_HASH": "0" * 32, "TG_BOT_TOKEN": ""}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 0
+    assert not client.is_connected()
