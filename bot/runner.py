@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from bot.errors import SourceError
-from bot.models import Post, Subscriber
+from bot.models import Post
 from bot.outbox import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
 from bot.settings import Settings

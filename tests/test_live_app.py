@@ -11,7 +11,7 @@ import asyncio
 import io
 import itertools
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
