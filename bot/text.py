@@ -66,7 +66,6 @@ class Doc:
     starts: list[int] | None = None  # normalized offset -> original offset (None: identity)
     ends: list[int] | None = None
     _by_key: dict[str, list[int]] | None = field(default=None, repr=False)
-    _by_prefix: dict[str, list[int]] | None = field(default=None, repr=False)
     _keyset: set[str] | None = field(default=None, repr=False)
     _scope: frozenset[str] | None = field(default=None, repr=False)
 
@@ -97,15 +96,6 @@ class Doc:
         if self._keyset is None:
             self._keyset = set().union(*(tok.keys for tok in self.tokens))
         return self._keyset
-
-    def by_prefix(self) -> dict[str, list[int]]:
-        """Token indices per first three letters, built once."""
-        if self._by_prefix is None:
-            index: dict[str, list[int]] = {}
-            for i, tok in enumerate(self.tokens):
-                index.setdefault(tok.lower[:3], []).append(i)
-            self._by_prefix = index
-        return self._by_prefix
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) span of the normalized text to the original text."""
@@ -335,6 +325,12 @@ def _mark_hashtags(norm: str, tokens: list[Token]) -> list[str]:
             tokens[j].tag = index
             j += 1
     return tags
+
+
+def clear_caches() -> None:
+    """Forget every cached word analysis (benchmarks measure a cold start with it)."""
+    for cached in (_word_info, _token_info, word_keys, _first_lemma):
+        cached.cache_clear()
 
 
 def lemma_text(text: str) -> str:

@@ -15,7 +15,6 @@ from pathlib import Path
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.rulefile import load_rule_file, locate_in_file
 from bot.rules.ruleset import RuleSet, compile_rules
-from bot.text import detect_lang
 
 log = logging.getLogger(__name__)
 

@@ -82,18 +82,20 @@ def lex(query: str) -> list[Lexeme]:
             out.append(Lexeme("NEAR", m.group(1), i, int(m.group(2))))
             i = m.end()
         elif m := _WORD.match(query, i):
-            word = m.group()
-            kind = {"AND": "AND", "OR": "OR", "NOT": "NOT"}.get(word, "WORD")
-            if word.startswith(("NEAR", "ONEAR")) and word in ("NEAR", "ONEAR"):
-                raise _error(query, i, f"{word} needs a distance, e.g. {word}/5")
-            if word.endswith("*"):
-                kind = "PREFIX"
-            out.append(Lexeme(kind, word, i))
+            out.append(_word_lexeme(query, m.group(), i))
             i = m.end()
         else:
             raise _error(query, i, f"unexpected character {ch!r}")
     out.append(Lexeme("END", "", len(query)))
     return out
+
+
+def _word_lexeme(query: str, word: str, i: int) -> Lexeme:
+    if word in ("NEAR", "ONEAR"):
+        raise _error(query, i, f"{word} needs a distance, e.g. {word}/5")
+    if word.endswith("*"):
+        return Lexeme("PREFIX", word, i)
+    return Lexeme({"AND": "AND", "OR": "OR", "NOT": "NOT"}.get(word, "WORD"), word, i)
 
 
 def _is_wordchar(query: str, i: int) -> bool:
