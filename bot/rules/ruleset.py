@@ -39,6 +39,10 @@ class Query:
         self.node = node
 
     def matches_text(self, text: str) -> list[Span]:
+        """Spans of the words that make the query true; [] when it is false.
+
+        A query true without any word (e.g. `NOT повестка`) gives [(0, 0)].
+        """
         doc = analyze(text)
         hits = self.node.evaluate(doc)
         if hits is None:
@@ -47,6 +51,8 @@ class Query:
         return spans or [(0, 0)]
 
     def fts_query(self) -> str | None:
+        """An FTS5 MATCH expression over lemma_text(...) finding a superset of the
+        posts this query matches; None when no prefilter exists (pure NOT, regex)."""
         return self.node.fts()
 
 

@@ -4,7 +4,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.rules import RuleSyntaxError, compile_query, compile_rules, load_rule_file
+from bot.models import RuleDef
+from bot.rules import (RuleSyntaxError, compile_query, compile_rules, load_rule_file,
+                       parse_rules_toml, rules_to_toml)
 from bot.text import analyze
 
 RULES = compile_rules(load_rule_file(Path(__file__).resolve().parents[2] / "config" / "rules.toml"))
@@ -41,3 +43,21 @@ def test_every_token_span_covers_exactly_its_word(parts):
 def test_any_text_matches_without_an_exception(text):
     for match in RULES.match_text(text):
         assert all(0 <= a <= b <= len(text) for a, b in match.spans)
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+NAME = st.from_regex(r"[a-z0-9_]{1,12}", fullmatch=True)
+
+
+@FAST
+@given(st.builds(
+    RuleDef, id=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,15}", fullmatch=True),
+    query=TEXT.filter(lambda q: q.strip()), title=TEXT,
+    exclude=st.none() | TEXT.filter(bool),
+    tags=st.lists(NAME, max_size=3).map(tuple),
+    channels_include=st.lists(NAME, max_size=2).map(tuple),
+    channels_exclude=st.lists(NAME, max_size=2).map(tuple),
+    langs=st.lists(st.sampled_from(["ru", "uk", "en"]), max_size=3, unique=True).map(tuple),
+    severity=st.sampled_from(["high", "low"]), enabled=st.booleans()))
+def test_exported_rules_read_back_the_same(rule):
+    assert parse_rules_toml(rules_to_toml([rule])) == [rule]
