@@ -65,7 +65,41 @@ async def _print_digest(args: argparse.Namespace, settings, day: date | None, no
     chart.write_bytes(png)
     print(f"Chart: {chart}")
     if not args.print_only:
-        why = "no Telegram credentials are set" if not settings.has_telegram else \
-            "the CLI does not send; the running bot sends digests on schedule and on /digest"
-        print(f"Not sent: {why}.")
+        return await _send_or_explain(args, settings, day, now)
     return 0
+
+
+async def _send_or_explain(args: argparse.Namespace, settings, day: date, now: datetime) -> int:
+    """Send the digest to --chat through Telegram, when that can be done from here."""
+    from bot.telegram.live import live_is_running
+
+    why = None
+    if not settings.has_telegram:
+        why = "no Telegram credentials are set"
+    elif args.chat is None:
+        why = "give --chat ID to send one subscriber's digest"
+    elif live_is_running(settings):
+        why = "`dozor run` is running and owns the Telegram session: use /digest in the chat"
+    if why:
+        print(f"Not sent: {why}.")
+        return 0
+    sent = await send_digest_now(settings, args.chat, day, now)
+    print("Sent." if sent else f"Not sent: the digest for {day} was already sent to chat {args.chat}.")
+    return 0
+
+
+async def send_digest_now(settings, chat_id: int, day: date, now: datetime) -> bool:
+    """Log in as the bot (or the user account), send one digest once, disconnect."""
+    from bot.digest_jobs import send_digest
+    from bot.live_app import LiveOptions, open_sender
+
+    store = await Store.open(settings.db_path)
+    sender, bot, user = await open_sender(settings, LiveOptions(digests=False))
+    try:
+        subscriber = await find_subscriber_by_chat(store, chat_id)
+        return await send_digest(store, sender, subscriber, day, now)
+    finally:
+        for client in (bot, user):
+            if client is not None:
+                await client.disconnect()
+        await store.close()

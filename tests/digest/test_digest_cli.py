@@ -70,3 +70,39 @@ def test_bad_date_is_a_one_line_error_with_exit_2(settings, capsys):
 def test_unknown_chat_is_an_error_with_exit_2(settings, capsys):
     assert handle_digest(parse("--chat", "12345", "--print"), settings, NOW) == 2
     assert "no subscriber with chat id 12345" in capsys.readouterr().err
+
+
+def add_subscriber(settings, chat_id: int) -> None:
+    async def add():
+        store = await Store.open(settings.db_path)
+        try:
+            async def insert(conn):
+                cursor = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (?, ?)",
+                                            (chat_id, "2024-05-01T00:00:00+00:00"))
+                await conn.execute("INSERT INTO subscriptions(subscriber_id, kind) VALUES (?, 'all')",
+                                   (cursor.lastrowid,))
+            await store.write(insert)
+        finally:
+            await store.close()
+
+    asyncio.run(add())
+
+
+def test_with_credentials_and_a_chat_the_digest_is_sent_once(tmp_path, capsys, monkeypatch, sender):
+    settings = load_settings(env={"DOZOR_DATA_DIR": str(tmp_path), "TG_API_ID": "1", "TG_API_HASH": "h" * 32},
+                             env_file=None, config_file=None)
+    seed_matched_post(settings)
+    add_subscriber(settings, 777)
+    fake = sender
+
+    async def fake_open_sender(_settings, _options):
+        return fake, None, None
+
+    monkeypatch.setattr("bot.live_app.open_sender", fake_open_sender)
+    assert handle_digest(parse("--date", "2024-05-10", "--chat", "777"), settings, NOW) == 0
+    assert "Sent." in capsys.readouterr().out
+    assert fake.to(777) and "Повестки" in "".join(m.html for m in fake.to(777))
+    sent_before = len(fake.sent)
+    assert handle_digest(parse("--date", "2024-05-10", "--chat", "777"), settings, NOW) == 0
+    assert "already sent" in capsys.readouterr().out
+    assert len(fake.sent) == sent_before
