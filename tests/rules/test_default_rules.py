@@ -5,16 +5,10 @@ from pathlib import Path
 import pytest
 
 from bot.rules import compile_rules, load_rule_file
+from foundation_helpers import shared_file as shared_path
+
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "config" / "rules.toml"
-
-
-def shared_path(*parts: str) -> Path:
-    """Like conftest.shared_path: a path under ../shared, or skip with the reason."""
-    path = ROOT.parent.joinpath("shared", *parts)
-    if not path.exists():
-        pytest.skip(f"../shared is not beside the checkout ({path} missing)")
-    return path
 
 
 @pytest.fixture(scope="module")
