@@ -143,7 +143,8 @@ async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, worke
 async def print_digest(store: Store, first: datetime | None, last: datetime | None, tz: str) -> None:
     if first is None or last is None:
         return
-    end = last + timedelta(seconds=1)
+    first = first.replace(microsecond=0)  # stored dates are whole seconds
+    end = last.replace(microsecond=0) + timedelta(seconds=1)
     if importlib.util.find_spec("bot.digest_jobs") is None:
         print(f"Digest: (the digest module is not installed) period {first:%Y-%m-%d} to {last:%Y-%m-%d}")
         return
