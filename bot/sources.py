@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +30,12 @@ from bot.models import Post
 
 log = logging.getLogger(__name__)
 DERIVED_ID_BASE = 9 * 10**12
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """JSON may escape a lone UTF-16 surrogate; UTF-8 (SQLite) cannot hold it: U+FFFD, same length."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 @dataclass
@@ -69,6 +76,7 @@ def post_from_record(record: dict, line_no: int, default_date: datetime) -> Post
     text = record.get("text")
     if not isinstance(text, str):
         raise ValueError("no \"text\"")
+    text = without_surrogates(text)
     channel = record.get("channel") or None
     if channel is not None:
         channel = str(channel).strip().lstrip("@") or None
@@ -78,7 +86,7 @@ def post_from_record(record: dict, line_no: int, default_date: datetime) -> Post
     return Post(
         channel_id=channel_id, message_id=message_id, text=text,
         date=parse_date(record.get("date"), default_date), channel=channel,
-        channel_title=record.get("channel_title") or channel,
+        channel_title=without_surrogates(str(record.get("channel_title") or "")) or channel,
         link=record.get("link") or post_link(channel, channel_id, message_id),
         views=_int_or_none(record.get("views")), forwards=_int_or_none(record.get("forwards")),
         lang=record.get("lang"),
@@ -138,14 +146,14 @@ def read_desktop_export(path: Path, report: ReadReport, default_date: datetime) 
         raise SourceError(f"cannot read {path}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise SourceError(f"{path}: not a Telegram Desktop chat export (no \"messages\" list)")
-    title = data.get("name")
+    title = without_surrogates(data["name"]) if isinstance(data.get("name"), str) else None
     raw_id = data.get("id")
     channel_id = int(f"-100{raw_id}") if raw_id is not None else derived_channel_id(title or path.stem)
     for index, message in enumerate(data["messages"], start=1):
         report.lines = index
         if message.get("type") != "message":
             continue
-        text = export_text(message.get("text"))
+        text = without_surrogates(export_text(message.get("text")))
         if not text.strip():
             continue
         date = parse_date(message.get("date_unixtime") or message.get("date"), default_date)
