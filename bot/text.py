@@ -2,7 +2,8 @@
 
 `analyze(text)` turns a post into a `Doc`: the normalized text (NFC, invisible
 characters and stress accents dropped, apostrophes unified, Latin look-alikes
-folded inside mixed-script words), its tokens with lemmas, and a map from
+folded inside mixed-script words and in all-look-alike words beside Cyrillic
+ones), its tokens with lemmas, and a map from
 normalized offsets back to the original text, so spans highlight what the
 reader sees. Russian and Ukrainian words get pymorphy3 lemmas (the analyzer
 is chosen by letters: і ї є ґ mean Ukrainian); Latin words get a light English
@@ -294,9 +295,11 @@ def analyze(text: str) -> Doc:
     norm, starts, ends = normalize(text)
     matches = list(_TOKEN.finditer(norm))
     words = [m.group() for m in matches]
-    doc_lang = _doc_lang([_word_info(word)[2] for word in words])
+    scripts = [_word_info(word)[2] for word in words]
+    doc_lang = _doc_lang(scripts)
     cyr_lang = doc_lang if doc_lang in ("ru", "uk") else "ru"
-    infos = [_token_info(word, cyr_lang) for word in words]
+    latin_fixed = _fold_latin_words(words, scripts) if cyr_lang == doc_lang else words
+    infos = [_token_info(word, cyr_lang) for word in latin_fixed]
     tokens = [Token(fixed, lower, m.start(), m.end(), lang, keys)
               for m, (fixed, lower, lang, keys) in zip(matches, infos)]
     if any(info[0] != word for info, word in zip(infos, words)):
@@ -308,6 +311,22 @@ def analyze(text: str) -> Doc:
     doc = Doc(text, norm, tokens, hashtags, doc_lang, starts, ends)
     doc._keyset = set().union(*(info[3] for info in infos))
     return doc
+
+
+_LOOKALIKE_LETTERS = frozenset("aceopxyiABCEHKMOPTXYI")
+
+
+def _fold_latin_words(words: list[str], scripts: list[str]) -> list[str]:
+    """In a Cyrillic text, words spelled wholly in Latin look-alikes next to a
+    Cyrillic word ("c фронта", "HA позиції", "BOEHKOMAT Пскова") read as Cyrillic."""
+    out, cyr = list(words), [script in ("ru", "uk", "cyr") for script in scripts]
+    candidates = [i for i, w in enumerate(words)
+                  if scripts[i] == "en" and _LOOKALIKE_LETTERS.issuperset(w)]
+    for order in (candidates, candidates[::-1]):  # both ways, for runs of such words
+        for i in order:
+            if not cyr[i] and ((i > 0 and cyr[i - 1]) or (i + 1 < len(cyr) and cyr[i + 1])):
+                out[i], cyr[i] = words[i].translate(_LOOKALIKE), True
+    return out
 
 
 def _mark_hashtags(norm: str, tokens: list[Token]) -> list[str]:

@@ -39,6 +39,19 @@ def test_pure_latin_words_are_left_alone():
     assert words("Moscow") == ["moscow"]
 
 
+def test_a_word_wholly_in_latin_lookalikes_folds_next_to_cyrillic_words():
+    assert words("сбежал c фронта HA позиції BOEHKOMAT Пскова") == [
+        "сбежал", "с", "фронта", "на", "позиції", "военкомат", "пскова"]
+
+
+def test_a_run_of_lookalike_words_folds_from_either_side():
+    assert words("Солдаты HA TOM берегу") == ["солдаты", "на", "том", "берегу"]
+
+
+def test_lookalike_only_words_stay_latin_in_an_english_text():
+    assert words("The TCC chose a OK") == ["the", "tcc", "chose", "a", "ok"]
+
+
 def test_ukrainian_apostrophes_keep_words_whole():
     assert words("пам’ять памʼять пам'ять") == ["пам'ять"] * 3
 
