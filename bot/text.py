@@ -316,15 +316,29 @@ def analyze(text: str) -> Doc:
 _LOOKALIKE_LETTERS = frozenset("aceopxyiABCEHKMOPTXYI")
 
 
+@lru_cache(maxsize=4096)
+def _known_word(lower: str) -> bool:
+    return _morph("ru").word_is_known(lower) or _morph("uk").word_is_known(lower)
+
+
 def _fold_latin_words(words: list[str], scripts: list[str]) -> list[str]:
     """In a Cyrillic text, words spelled wholly in Latin look-alikes next to a
-    Cyrillic word ("c фронта", "HA позиції", "BOEHKOMAT Пскова") read as Cyrillic."""
+    Cyrillic word ("c фронта", "HA ПОЗИЦІЇ", "BOEHKOMAT Пскова") read as Cyrillic
+    when the dictionary knows that reading; a capitalised word of two or three
+    letters only beside a capitalised word (so "IT специалист" stays Latin)."""
     out, cyr = list(words), [script in ("ru", "uk", "cyr") for script in scripts]
     candidates = [i for i, w in enumerate(words)
-                  if scripts[i] == "en" and _LOOKALIKE_LETTERS.issuperset(w)]
+                  if scripts[i] == "en" and _LOOKALIKE_LETTERS.issuperset(w)
+                  and _known_word(fold(w.translate(_LOOKALIKE)))]
+
+    def beside(i: int, j: int) -> bool:
+        if not 0 <= j < len(words) or not cyr[j]:
+            return False
+        return not 1 < len(words[i]) <= 3 or not words[i].isupper() or out[j].isupper()
+
     for order in (candidates, candidates[::-1]):  # both ways, for runs of such words
         for i in order:
-            if not cyr[i] and ((i > 0 and cyr[i - 1]) or (i + 1 < len(cyr) and cyr[i + 1])):
+            if not cyr[i] and (beside(i, i - 1) or beside(i, i + 1)):
                 out[i], cyr[i] = words[i].translate(_LOOKALIKE), True
     return out
 
@@ -348,7 +362,7 @@ def _mark_hashtags(norm: str, tokens: list[Token]) -> list[str]:
 
 def clear_caches() -> None:
     """Forget every cached word analysis (benchmarks measure a cold start with it)."""
-    for cached in (_word_info, _token_info, word_keys, _first_lemma):
+    for cached in (_word_info, _token_info, word_keys, _first_lemma, _known_word):
         cached.cache_clear()
 
 

@@ -40,12 +40,16 @@ def test_pure_latin_words_are_left_alone():
 
 
 def test_a_word_wholly_in_latin_lookalikes_folds_next_to_cyrillic_words():
-    assert words("сбежал c фронта HA позиції BOEHKOMAT Пскова") == [
+    assert words("сбежал c фронта HA ПОЗИЦІЇ BOEHKOMAT Пскова") == [
         "сбежал", "с", "фронта", "на", "позиції", "военкомат", "пскова"]
 
 
 def test_a_run_of_lookalike_words_folds_from_either_side():
-    assert words("Солдаты HA TOM берегу") == ["солдаты", "на", "том", "берегу"]
+    assert words("СОЛДАТЫ HA TOM БЕРЕГУ") == ["солдаты", "на", "том", "берегу"]
+
+
+def test_capitalised_lookalike_abbreviations_stay_latin_beside_lower_case_words():
+    assert words("Отсрочка для IT специалистов") == ["отсрочка", "для", "it", "специалистов"]
 
 
 def test_lookalike_only_words_stay_latin_in_an_english_text():
