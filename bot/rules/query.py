@@ -216,7 +216,8 @@ class Parser:
     def phrase(self, lexeme: Lexeme, exact: bool = False):
         from bot.text import analyze
 
-        words = [Word(tok.text, exact) for tok in analyze(_clean(lexeme.value)).tokens]
+        # each word is folded on its own: a Latin word beside a Cyrillic one stays Latin
+        words = [Word(tok.text, exact) for tok in analyze(normalize(lexeme.value)[0]).tokens]
         if not words:
             raise self.fail(lexeme, "the phrase has no words")
         return words[0] if len(words) == 1 else Phrase(words, exact)

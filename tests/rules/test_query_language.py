@@ -38,6 +38,14 @@ def test_phrase_needs_adjacent_words_in_order():
     assert hits('"повестка дня"', "дня повестка") == []
 
 
+def test_phrase_keeps_a_latin_word_beside_a_cyrillic_one():
+    assert hits('"IT отсрочка"', "Минцифры: IT-отсрочка остается") == ["IT-отсрочка"]
+
+
+def test_phrase_folds_lookalikes_inside_a_cyrillic_word():
+    assert hits('"пoвестка дня"', "в повестке дня") == ["повестке дня"]
+
+
 def test_exact_phrase_needs_exact_forms():
     assert hits('="военные сборы"', "военный сбор") == []
     assert hits('="военные сборы"', "на военные сборы") == ["военные сборы"]
