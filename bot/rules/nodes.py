@@ -75,6 +75,8 @@ class Word:
         if self.case:
             found = [i for i in found
                      if doc.tokens[i].text.replace("ё", "е").replace("Ё", "Е") == self.cased]
+        elif self.exact:  # the keys hold lemmas too: =призыв must not match призывами
+            found = [i for i in found if doc.tokens[i].lower == self.lower]
         return found
 
     def evaluate(self, doc: Doc) -> Hits:

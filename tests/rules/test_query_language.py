@@ -20,6 +20,11 @@ def test_exact_form_matches_only_that_form():
     assert hits("=повестки", "повестка и повестки") == ["повестки"]
 
 
+def test_exact_dictionary_form_does_not_match_other_forms():
+    assert hits("=призыв", "призыв, призывами, призыва") == ["призыв"]
+    assert hits('="военный сбор"', "военные сборы и военный сбор") == ["военный сбор"]
+
+
 def test_exact_capitals_are_case_sensitive():
     assert hits("=СОЧ", "за СОЧ судят; соч. том 2; Сочи") == ["СОЧ"]
 
