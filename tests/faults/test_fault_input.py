@@ -289,3 +289,33 @@ def test_a_lone_surrogate_in_a_replay_line_becomes_a_replacement_character(tmp_p
     path.write_text('{"id": 1, "channel_title": "\\udc00", "text": "\\ud800 мобилизация"}\n', encoding="utf-8")
     [post] = read_posts(path, ReadReport(), NOW)
     assert post.text == "\ufffd мобилизация" and post.channel_title == "\ufffd"
+
+
+async def test_hostile_posts_go_through_the_telegram_alert_sink_without_a_failed_row(store):
+    """The real TelegramAlertSink (shingles, repost grouping, alert log) on 500 hostile posts."""
+    from telethon.extensions import html as telethon_html
+
+    from bot.delivery import TelegramAlertSink
+    from bot.settings import load_settings
+    from fakes import FakeSender
+
+    records = hostile_posts(seed=9)[BIG_POSTS:BIG_POSTS + 500]
+    with tempfile.TemporaryDirectory() as folder:
+        posts = posts_through_the_reader(records, Path(folder))
+
+    async def add_chat(conn):
+        cursor = await conn.execute(
+            "INSERT INTO subscribers(chat_id, kind, tz, created_at) VALUES (77, 'user', 'UTC', '2024-05-01T00:00:00')")
+        await conn.execute("INSERT INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')",
+                           (cursor.lastrowid,))
+
+    await store.write(add_chat)
+    await Pipeline(store, compile_rules(load_rule_file(REPO / "config" / "rules.toml")), lambda: NOW).on_posts(posts)
+    sender = FakeSender()
+    sink = TelegramAlertSink(store, sender, load_settings(env={}, env_file=None, config_file=None), clock=lambda: NOW)
+    await OutboxWorker(store, lambda _s: sink, lambda: NOW, batch=1000).run_until_idle()
+    statuses = dict(await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status"))
+    assert set(statuses) == {"sent"} and statuses["sent"] > 100
+    for message in sender.sent:
+        text, _ = telethon_html.parse(message.html)
+        assert len(text.encode("utf-16-le")) // 2 < TELEGRAM_LIMIT
