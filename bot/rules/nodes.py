@@ -10,6 +10,7 @@ FTS5 expression over lemma text that is true for a superset of matches.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -187,9 +188,12 @@ class Regex:
 
     def evaluate(self, doc: Doc) -> Hits:
         hits = []
+        starts = ends = None
         for m in self.compiled.finditer(doc.text):
-            inside = [i for i, t in enumerate(doc.tokens) if t.end > m.start() and t.start < m.end()]
-            a, b = (inside[0], inside[-1] + 1) if inside else (0, 0)
+            if starts is None:  # tokens are sorted and disjoint: find the covered ones by bisection
+                starts, ends = [t.start for t in doc.tokens], [t.end for t in doc.tokens]
+            a, b = bisect_right(ends, m.start()), bisect_left(starts, m.end())
+            a, b = (a, b) if a < b else (0, 0)
             hits.append((a, b, m.start(), m.end()))
         return hits or None
 

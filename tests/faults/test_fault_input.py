@@ -319,3 +319,19 @@ async def test_hostile_posts_go_through_the_telegram_alert_sink_without_a_failed
     for message in sender.sent:
         text, _ = telethon_html.parse(message.html)
         assert len(text.encode("utf-16-le")) // 2 < TELEGRAM_LIMIT
+
+
+def test_regex_rule_covers_exactly_the_tokens_its_matches_touch_on_hostile_text():
+    """Regression: Regex.evaluate scanned every token for every match (quadratic: /\\d+/ on a 100 KB post
+    took seconds, blocking the event loop); it now bisects. The tokens it reports must not change."""
+    from bot.rules.nodes import Regex
+    from bot.text import analyze
+
+    rng = random.Random(11)
+    for pattern in (r"\d+", r"[а-я]+", r"о", r"\b", r"\s+", r"мобилиз\w*"):
+        node = Regex(pattern, "i")
+        for _ in range(20):
+            doc = analyze(hostile_text(rng))
+            for a, b, start, end in node.evaluate(doc) or []:
+                inside = [i for i, t in enumerate(doc.tokens) if t.end > start and t.start < end]
+                assert (a, b) == ((inside[0], inside[-1] + 1) if inside else (0, 0))
