@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from datetime import datetime, timedelta, timezone
 
 from bot.errors import ChatMigrated, Forbidden, RetryLater
 from bot.models import Outgoing
@@ -43,4 +44,20 @@ class FakeSender:
         return [m for m in self.sent if m.chat_id == chat_id]
 
 
-__all__ = ["FakeSender", "RetryLater", "Forbidden", "ChatMigrated"]
+class FakeClock:
+    """Fake time for the delivery path: `now()` as a datetime, `monotonic()`, and a `sleep` that only advances."""
+
+    def __init__(self, start: datetime = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)) -> None:
+        self.start, self.seconds = start, 0.0
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.seconds)
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+__all__ = ["FakeClock", "FakeSender", "RetryLater", "Forbidden", "ChatMigrated"]

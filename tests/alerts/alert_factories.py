@@ -1,29 +1,14 @@
-"""Factories for the alert tests: posts, subscribers, outbox rows (small SQL), the fake sender.
-
-Loaded by path so the tests run with `pytest` and with `python -m pytest`.
-"""
+"""Factories for the alert tests: posts, subscribers, outbox rows (small SQL), the fake sender."""
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-from pathlib import Path
 
 from bot.models import Alert, Match, Post, Subscriber
 from bot.storage.db import Store, to_iso
+from fakes import FakeClock, FakeSender  # tests/ is on sys.path (the root conftest's folder)
+from foundation_helpers import make_post
 
-_TESTS = Path(__file__).resolve().parents[1]
-
-
-def _load(name: str, filename: str):
-    spec = importlib.util.spec_from_file_location(name, _TESTS / filename)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FakeSender = _load("dozor_alert_test_fakes", "fakes.py").FakeSender
-make_post = _load("dozor_alert_test_conftest", "conftest.py").make_post
 _outbox_ids = itertools.count(1)
 
 

@@ -17,23 +17,9 @@ from bot.delivery import LimitedSender, TelegramAlertSink
 from bot.outbox import OutboxWorker
 from bot.ratelimit import RateLimiter
 from bot.settings import load_settings
-from alert_factories import FakeSender, add_subscriber, make_post, queue_alert
+from alert_factories import FakeClock as Clock, FakeSender, add_subscriber, make_post, queue_alert
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def now(self) -> datetime:
-        return T0 + timedelta(seconds=self.seconds)
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.seconds += seconds
 
 
 class TimedSender(FakeSender):

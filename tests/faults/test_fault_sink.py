@@ -25,7 +25,7 @@ from bot.ratelimit import RateLimiter
 from bot.rules import compile_rules
 from bot.settings import load_settings
 from bot.storage.db import to_iso
-from fakes import FakeSender
+from fakes import FakeClock, FakeSender
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 FLOOD, FORBIDDEN, HEALTHY = 101, 102, (103, 104, 105)
@@ -33,18 +33,8 @@ POSTS = 40
 FLOOD_SECONDS = 120
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def now(self) -> datetime:
-        return T0 + timedelta(seconds=self.seconds)
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.seconds += seconds
+def Clock() -> FakeClock:
+    return FakeClock(T0)
 
 
 class FlakySender(FakeSender):
