@@ -9,13 +9,17 @@ FTS5 expression over lemma text that is true for a superset of matches.
 """
 from __future__ import annotations
 
-import re
+import logging
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
+import regex
+
 from bot.text import Doc, fold, word_keys, first_lemma, script_lang, _morph
 
+log = logging.getLogger(__name__)
+REGEX_TIMEOUT = 0.05  # seconds one /regex/ may spend on one post; past it the regex counts as false
 Hit = tuple[int, int, int, int]
 Hits = list[Hit] | None
 
@@ -184,18 +188,29 @@ class Regex:
     flags: str = ""
 
     def __post_init__(self):
-        self.compiled = re.compile(self.pattern, re.IGNORECASE if "i" in self.flags else 0)
+        # The `regex` module, not `re`: it takes a timeout, so a pattern with catastrophic
+        # backtracking cannot stall the event loop on a long post (V0 keeps re's semantics).
+        self.compiled = regex.compile(self.pattern, regex.V0 | (regex.IGNORECASE if "i" in self.flags else 0))
+        self.timed_out = 0
 
     def evaluate(self, doc: Doc) -> Hits:
+        try:
+            found = [(m.start(), m.end()) for m in self.compiled.finditer(doc.text, timeout=REGEX_TIMEOUT)]
+        except TimeoutError:
+            self.timed_out += 1
+            if self.timed_out == 1:
+                log.warning("regex %s gave up after %.2fs on a %d-character post; it counts as false there",
+                            self, REGEX_TIMEOUT, len(doc.text))
+            return None
+        if not found:
+            return None
+        starts, ends = [t.start for t in doc.tokens], [t.end for t in doc.tokens]
         hits = []
-        starts = ends = None
-        for m in self.compiled.finditer(doc.text):
-            if starts is None:  # tokens are sorted and disjoint: find the covered ones by bisection
-                starts, ends = [t.start for t in doc.tokens], [t.end for t in doc.tokens]
-            a, b = bisect_right(ends, m.start()), bisect_left(starts, m.end())
+        for start, end in found:  # tokens are sorted and disjoint: find the covered ones by bisection
+            a, b = bisect_right(ends, start), bisect_left(starts, end)
             a, b = (a, b) if a < b else (0, 0)
-            hits.append((a, b, m.start(), m.end()))
-        return hits or None
+            hits.append((a, b, start, end))
+        return hits
 
     def keys(self):
         return None

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import regex
+
 from bot.rules.errors import RuleSyntaxError, position
 from bot.rules.nodes import And, Hashtag, Near, Not, Or, Phrase, Prefix, Regex, Word
 from bot.text import _fold_lookalikes, normalize
@@ -227,7 +229,7 @@ class Parser:
             raise self.fail(lexeme, f"unknown regular expression flag in {lexeme.extra!r} (only i)")
         try:
             return Regex(lexeme.value, lexeme.extra)
-        except re.error as exc:
+        except regex.error as exc:
             raise self.fail(lexeme, f"bad regular expression: {exc}") from None
 
 

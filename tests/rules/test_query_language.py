@@ -98,6 +98,12 @@ def test_regex_applies_to_normalized_text():
     assert hits(r"/ст\.\s*33[278]/i", "по Ст.\u00ad 337 УК") == ["Ст.\u00ad 337"]
 
 
+def test_backtracking_regex_gives_up_on_a_long_post_and_other_terms_still_match():
+    query = compile_query(r"/(\w+\s?)+!$/ OR мобилизация")
+    text = "слово " * 5000 + "мобилизация"
+    assert query.matches_text(text) == [(len(text) - len("мобилизация"), len(text))]
+
+
 def test_hyphenated_query_word_is_a_phrase():
     assert hits("call-up", "a call up paper") == ["call up"]
 
