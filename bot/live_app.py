@@ -3,7 +3,8 @@
     watcher (user accounts) ─► Pipeline ─► outbox ─► OutboxWorker ─► TelegramAlertSink ─► sender
                                   │ edits, deletions (after commit) ──────────┘ (alert edits)
     bot client ─► commands (a rule change recompiles the pipeline's rules)
-    DigestScheduler ─► sender;  housekeeping: operator warnings and parked alerts ─► admins
+    DigestScheduler ─► sender;  housekeeping: operator warnings and parked alerts ─► admins,
+    and the lemma index that backtests and /search read
 
 The sender is the bot (TG_BOT_TOKEN) or, without a token, the user account
 writing to DOZOR_ALERT_CHAT. `--dry-run` sends nothing: a local subscriber
@@ -154,13 +155,20 @@ class LiveApp:
                 pass
 
     async def housekeep_once(self) -> None:
-        for job in (self.notices.run_once, self.subscribers.sync if self.subscribers else None):
+        jobs = (self.notices.run_once, self.subscribers.sync if self.subscribers else None, self.index_lemmas)
+        for job in jobs:
             if job is None:
                 continue
             try:
                 await job()
             except Exception:  # one failed pass never stops the next
                 log.exception("housekeeping step %s failed", getattr(job, "__qualname__", job))
+
+    async def index_lemmas(self) -> None:
+        """Keep the backtest/search index current, so the first /backtest after a busy day does not wait."""
+        from bot.storage.lemma_index import refresh_lemma_index
+
+        await refresh_lemma_index(self.store)
 
     async def shutdown(self) -> None:
         for task in self.tasks:

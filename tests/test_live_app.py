@@ -26,6 +26,7 @@ from bot.storage import channels as db
 
 sys.path.insert(0, str(Path(__file__).parent / "telegram"))
 from offline import SELF_ID, OfflineClient, make_channel, make_message  # noqa: E402
+from foundation_helpers import make_post  # noqa: E402
 
 CHANNEL = make_channel()
 CID = utils.get_peer_id(CHANNEL)
@@ -222,6 +223,16 @@ async def test_a_rule_edited_through_the_bot_changes_what_the_pipeline_matches(l
     [alert] = live.bot.sent(functions.messages.SendMessageRequest, READER)
     assert "Погода" in alert.message
     assert await live.store.fetchval("SELECT count(*) FROM matches") == 1
+
+
+async def test_housekeeping_keeps_the_lemma_index_current(tmp_path, store):
+    await watched_channel(store)
+    await subscribe(store)
+    live = await Live(tmp_path, store).start()
+    await live.app.pipeline.on_post(make_post(text="Повестки раздают у метро"))
+    await live.app.housekeep_once()
+    await live.finish()
+    assert await store.fetchval("SELECT count(*) FROM posts_lemmas") == await store.fetchval("SELECT count(*) FROM posts")
 
 
 async def test_tz_command_moves_the_subscribers_digest(tmp_path, store):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Callable
 
 import aiosqlite
@@ -33,9 +34,21 @@ async def indexed_up_to(store: Store) -> int:
     return int(value or 0)
 
 
+_refreshing: "weakref.WeakKeyDictionary[Store, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
 async def refresh_lemma_index(store: Store, lemmatize: Callable[[str], str] | None = None) -> int:
-    """Index posts added since the last call; returns how many were indexed."""
-    lemmatize = lemmatize or default_lemmatizer()
+    """Index posts added since the last call; returns how many were indexed.
+
+    One refresh at a time per store: a /backtest and the live housekeeping may ask together,
+    and both would otherwise index the same posts from the same high-water mark.
+    """
+    lock = _refreshing.setdefault(store, asyncio.Lock())
+    async with lock:
+        return await _refresh(store, lemmatize or default_lemmatizer())
+
+
+async def _refresh(store: Store, lemmatize: Callable[[str], str]) -> int:
     total = 0
     last = await indexed_up_to(store)
     while True:

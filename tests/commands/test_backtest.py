@@ -20,6 +20,15 @@ async def test_lemma_index_indexes_only_new_posts(store):
     assert await indexed_up_to(store) == 3
 
 
+async def test_concurrent_refreshes_index_each_post_once(store):
+    import asyncio
+
+    await add_posts(store, [make_post() for _ in range(3)])
+    counts = await asyncio.gather(*(refresh_lemma_index(store, lower_words) for _ in range(3)))
+    assert sorted(counts) == [0, 0, 3]
+    assert await store.fetchval("SELECT count(*) FROM posts_lemmas") == 3
+
+
 async def test_backtest_counts_per_day_and_channel_with_five_newest(store):
     posts = [make_post(text=f"Мобилизация номер {i}", date=day(1 + i % 3, 8 + i)) for i in range(7)]
     posts += [make_post(text="мобилизация в Твери", channel="tver", channel_id=-1002, date=day(9))]
