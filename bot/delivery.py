@@ -140,8 +140,8 @@ class TelegramAlertSink:
         try:
             message_id = await self.sender.send(outgoing)
         except ChatMigrated as moved:  # the group became a supergroup: follow it and send there
-            chat_id = moved.new_chat_id
-            await self.store.write(lambda conn: move_subscriber(conn, sub.id, moved.chat_id, chat_id))
+            old_chat_id, chat_id = moved.chat_id, moved.new_chat_id
+            await self.store.write(lambda conn: move_subscriber(conn, sub.id, old_chat_id, chat_id))
             message_id = await self.sender.send(replace(outgoing, chat_id=chat_id))
 
         async def record(conn) -> None:

@@ -78,13 +78,14 @@ class OutboxWorker:
         try:
             message_id = await self.sink_for(alert.subscriber).deliver(alert)
         except RetryLater as exc:
-            until = self.clock() + timedelta(seconds=exc.seconds)
+            until, reason = self.clock() + timedelta(seconds=exc.seconds), str(exc)
             log.warning("outbox %s: retry after %gs", row["id"], exc.seconds)
-            await self.store.write(lambda conn: postpone(conn, row["id"], until, row["attempts"], str(exc)))
+            await self.store.write(lambda conn: postpone(conn, row["id"], until, row["attempts"], reason))
             return 0
         except Forbidden as exc:
             log.warning("outbox %s: chat %s forbids us; subscriber deactivated", row["id"], exc.chat_id)
-            await self.store.write(lambda conn: self._forbid(conn, row, str(exc)))
+            reason = str(exc)
+            await self.store.write(lambda conn: self._forbid(conn, row, reason))
             return 0
         except Exception as exc:
             await self._record_failure(row, exc)

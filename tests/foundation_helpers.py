@@ -6,6 +6,8 @@ files exist, so the factory lives here under a unique module name.)
 from __future__ import annotations
 
 import itertools
+import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,6 +25,26 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared is not beside the checkout ({path} missing)")
     return path
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "bot" / "sample" / "posts.jsonl"
+
+
+def repeated_sample(path: Path, copies: int) -> Path:
+    """The built-in sample written `copies` times under new message ids (83 posts a copy)."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    with path.open("w", encoding="utf-8") as out:
+        for copy in range(copies):
+            for line in lines:
+                record = json.loads(line)
+                record["id"] = record["id"] * 1000 + copy
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+def replay_command(replay: Path, alerts: Path) -> list[str]:
+    """`dozor run --replay REPLAY --alerts-to ALERTS` as a subprocess argument list."""
+    return [sys.executable, "-m", "bot", "run", "--replay", str(replay), "--alerts-to", str(alerts)]
 
 
 def make_post(**overrides) -> Post:

@@ -3,17 +3,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from foundation_helpers import shared_file
+from foundation_helpers import repeated_sample, replay_command, shared_file
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "config" / "rules.toml"
-SAMPLE = REPO / "bot" / "sample" / "posts.jsonl"
 
 
 def environment(tmp_path: Path) -> dict:
@@ -22,21 +20,9 @@ def environment(tmp_path: Path) -> dict:
     return env
 
 
-def replay_command(replay: Path, alerts: Path) -> list[str]:
-    return [sys.executable, "-m", "bot", "run", "--replay", str(replay), "--alerts-to", str(alerts)]
-
-
 def big_replay(tmp_path: Path, copies: int) -> Path:
     """The sample repeated under new message ids: a few thousand posts, a third of them matching."""
-    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-    path = tmp_path / "big.jsonl"
-    with path.open("w", encoding="utf-8") as out:
-        for copy in range(copies):
-            for line in lines:
-                record = json.loads(line)
-                record["id"] = record["id"] * 1000 + copy
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return path
+    return repeated_sample(tmp_path / "big.jsonl", copies)
 
 
 def kill_after(command: list[str], env: dict, cwd: Path, seconds: float) -> None:

@@ -1,6 +1,5 @@
 import io
 import json
-from datetime import datetime, timezone
 
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 

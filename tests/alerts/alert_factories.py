@@ -9,6 +9,8 @@ from bot.storage.db import Store, to_iso
 from fakes import FakeClock, FakeSender  # tests/ is on sys.path (the root conftest's folder)
 from foundation_helpers import make_post
 
+__all__ = ["FakeClock", "FakeSender", "make_post"]  # re-exported for the alert tests
+
 _outbox_ids = itertools.count(1)
 
 

@@ -9,7 +9,7 @@ alone in test_ratelimit.py; through SQLite it would take too long for a unit tes
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 

@@ -15,16 +15,16 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from foundation_helpers import repeated_sample, replay_command
+
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "config" / "rules.toml"
-SAMPLE = REPO / "bot" / "sample" / "posts.jsonl"
 SEED = 20261125
 KILLS = 20
 COPIES = 120  # 83 sample posts x 120 = 9,960 posts, about a third of them matching
@@ -37,20 +37,8 @@ def environment(tmp_path: Path) -> dict:
 
 
 def write_replay(tmp_path: Path) -> Path:
-    """The built-in sample repeated under new message ids."""
-    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-    path = tmp_path / "replay.jsonl"
-    with path.open("w", encoding="utf-8") as out:
-        for copy in range(COPIES):
-            for line in lines:
-                record = json.loads(line)
-                record["id"] = record["id"] * 1000 + copy
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return path
+    return repeated_sample(tmp_path / "replay.jsonl", COPIES)
 
-
-def command(replay: Path, alerts: Path) -> list[str]:
-    return [sys.executable, "-m", "bot", "run", "--replay", str(replay), "--alerts-to", str(alerts)]
 
 
 def run_and_kill(cmd: list[str], env: dict, cwd: Path, seconds: float) -> bool:
@@ -98,8 +86,8 @@ def killed_run(tmp_path_factory):
     landed = []
     for _ in range(KILLS):
         moment = rng.uniform(0.3, 1.0)
-        landed.append((round(moment, 2), run_and_kill(command(replay, alerts), env, tmp_path, moment)))
-    done = subprocess.run(command(replay, alerts), env=env, cwd=tmp_path, capture_output=True, text=True,
+        landed.append((round(moment, 2), run_and_kill(replay_command(replay, alerts), env, tmp_path, moment)))
+    done = subprocess.run(replay_command(replay, alerts), env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)
     seen, cut = alert_lines(alerts)
     matched, check, statuses = database_facts(tmp_path / "data" / "dozor.db")

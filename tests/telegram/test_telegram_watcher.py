@@ -1,7 +1,7 @@
 """The watcher on the real Telethon code: hand-built updates through `_dispatch_update`."""
 from __future__ import annotations
 
-from telethon import errors, functions, types, utils
+from telethon import errors, functions, utils
 
 from bot.storage import channels as db
 from bot.telegram.budget import Budget
