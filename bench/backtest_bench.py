@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.backtest import query_target, rule_target, run_backtest  # noqa: E402
+from bot.history.backtest import query_target, rule_target, run_backtest  # noqa: E402
 from bot.rules import parse_rules_toml  # noqa: E402
-from bot.search import search_posts  # noqa: E402
+from bot.history.search import search_posts  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from bot.storage.lemma_index import STATE_KEY  # noqa: E402
 from bot.text import lemma_text  # noqa: E402

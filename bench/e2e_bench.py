@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bot.delivery import TelegramAlertSink  # noqa: E402
+from bot.delivery.telegram_sink import TelegramAlertSink  # noqa: E402
 from bot.models import Outgoing, Post  # noqa: E402
-from bot.outbox import OutboxWorker  # noqa: E402
+from bot.delivery.worker import OutboxWorker  # noqa: E402
 from bot.pipeline import Pipeline  # noqa: E402
 from bot.rules import compile_rules, load_rule_file  # noqa: E402
 from bot.settings import load_settings  # noqa: E402

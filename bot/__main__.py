@@ -1,53 +1,23 @@
 """The `dozor` command line. Logging is set up here and nowhere else.
 
-Each feature module registers its own subcommands; a handler is
-`fn(args, settings) -> int` set with `set_defaults(handler=fn)`. User errors
-(DozorError) print one line on stderr and exit 2, never a traceback.
+The parser is built in bot/cli/ (one module per command group). This is the one
+place that turns a DozorError into one line "dozor: …" on stderr and exit 2,
+never a traceback.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import logging
 import os
 import sys
 from typing import Sequence
 
-from bot import runner
+from bot.cli import build_parser
 from bot.errors import DozorError
 from bot.settings import load_settings
 
 log = logging.getLogger("bot")
 EXIT_USAGE = 2
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # the parent package is missing
-        return False
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="dozor",
-        description="Dozor watches public Telegram channels and alerts you when a post matches your rules.",
-        epilog="Start with `dozor run` (replays the built-in sample without Telegram credentials). "
-               "`dozor COMMAND --help` explains each command.",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    runner.register(subparsers)
-    rules_subparsers = None
-    if _module_exists("bot.rules.cli"):
-        rules_subparsers = importlib.import_module("bot.rules.cli").register(subparsers)
-    for name in ("bot.digest_cli", "bot.telegram.cli"):
-        if _module_exists(name):
-            importlib.import_module(name).register(subparsers)
-    if _module_exists("bot.commands.cli"):
-        importlib.import_module("bot.commands.cli").register(subparsers, rules_subparsers)
-    return parser
 
 
 def setup_logging(level_name: str, verbose: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.storage import Store
-from foundation_helpers import SHARED, make_post, shared_file
+from tests.factories import SHARED, make_post, shared_file
 
 shared_path = shared_file  # the name the early tests use
 __all__ = ["SHARED", "make_post", "shared_path"]

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from bot.models import Deletion
 from bot.pipeline import Pipeline
 
-from foundation_helpers import WordRules, default_rules, make_post
+from tests.factories import WordRules, default_rules, make_post
 
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 

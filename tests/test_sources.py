@@ -93,7 +93,7 @@ def test_json_that_is_not_an_export_is_a_source_error(tmp_path):
 
 
 def test_built_in_sample_is_valid_and_sized_as_promised():
-    from bot.runner import sample_path
+    from bot.app.replay import sample_path
 
     posts, report = read(sample_path())
     assert report.skipped == [] and 60 <= len(posts) <= 150

@@ -1,6 +1,6 @@
 """Inline-button data (Telegram allows 64 bytes).
 
-Alert buttons are built by bot/alerts.py:alert_buttons — `fb:+:<post_id>:<rule>`,
+Alert buttons are built by bot/delivery/alert_html.py:alert_buttons — `fb:+:<post_id>:<rule>`,
 `fb:-:<post_id>:<rule>` (rule "*" = every rule of that alert) and `mute:<rule>`;
 the rest (access decisions, search pages) are built here. All are parsed here.
 """

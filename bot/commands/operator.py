@@ -99,7 +99,7 @@ async def handle_rule_del(ctx: Ctx, cmd: p.RuleDel) -> Reply:
 
 
 async def handle_rule_test(ctx: Ctx, cmd: p.RuleTest) -> Reply:
-    from bot.backtest import resolve_target
+    from bot.history.backtest import resolve_target
 
     target = await resolve_target(ctx.store, cmd.target)
     spans = target.spans(cmd.text, None, None)
@@ -117,7 +117,7 @@ async def handle_rule_test(ctx: Ctx, cmd: p.RuleTest) -> Reply:
 
 
 async def handle_backtest(ctx: Ctx, cmd: p.Backtest) -> Reply:
-    from bot.backtest import backtest_lines, resolve_target, run_backtest
+    from bot.history.backtest import backtest_lines, resolve_target, run_backtest
 
     target = await resolve_target(ctx.store, cmd.target)
     result = await run_backtest(ctx.store, target, ctx.now, cmd.days, lemmatize=ctx.lemmatize)

@@ -194,10 +194,10 @@ async def handle_digest(ctx: Ctx, cmd: p.Digest) -> Reply:
 
 
 async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
-    """The one place that knows how a digest is made (ctx.digest, or bot.digest_jobs)."""
+    """The one place that knows how a digest is made (ctx.digest, or bot.digest.jobs)."""
     if ctx.digest is not None:
         return Reply(await ctx.digest(sub, day))
-    from bot.digest_jobs import build_day_digest, digest_messages
+    from bot.digest.jobs import build_day_digest, digest_messages
 
     digest = await build_day_digest(ctx.store, day, ctx.now, sub.tz, sub.digest_time, sub.id)
     messages = digest_messages(digest, sub.chat_id)
@@ -207,8 +207,8 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
 
 
 async def handle_search(ctx: Ctx, cmd: p.Search, page: int = 1) -> Reply:
-    from bot.backtest import query_target
-    from bot.search import search_posts
+    from bot.history.backtest import query_target
+    from bot.history.search import search_posts
 
     target = query_target(cmd.query)  # RuleSyntaxError -> the router answers with the caret
     found = await search_posts(ctx.store, target, page, lemmatize=ctx.lemmatize)

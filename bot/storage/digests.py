@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import aiosqlite
 
-from bot.digest import HISTORY_DAYS, DigestData, MatchRow, PostRow
+from bot.digest.build import HISTORY_DAYS, DigestData, MatchRow, PostRow
 from bot.models import Subscriber
 from bot.storage.db import Store, from_iso, to_iso
 

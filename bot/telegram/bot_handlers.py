@@ -14,7 +14,7 @@ from telethon import events
 
 from bot.commands import Ctx, Reply, dispatch, dispatch_callback
 from bot.models import Button
-from bot.sender import Sender
+from bot.delivery.senders import Sender
 from bot.storage.db import Store
 
 log = logging.getLogger(__name__)

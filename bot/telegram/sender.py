@@ -1,4 +1,4 @@
-"""The real senders: Telethon behind bot.sender.Sender, errors translated where they come in.
+"""The real senders: Telethon behind bot.delivery.senders.Sender, errors translated where they come in.
 
 `TelegramSender(client)` is for a client logged in as the bot: it sends to the
 subscriber's chat. `TelegramUserSender(client, alert_chat)` is for the user
@@ -52,7 +52,7 @@ _SESSION_DEAD = _errors(
 
 
 class TelegramSender:
-    """bot.sender.Sender over a Telethon client logged in as the bot."""
+    """bot.delivery.senders.Sender over a Telethon client logged in as the bot."""
 
     buttons_allowed = True
 

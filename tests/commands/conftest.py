@@ -6,7 +6,7 @@ import pytest
 from bot.commands.context import Ctx
 from bot.settings import load_settings
 from bot.storage import access
-from cmd_helpers import ADMIN, NOW, OPERATOR, SUBSCRIBER
+from tests.commands.cmd_helpers import ADMIN, NOW, OPERATOR, SUBSCRIBER
 
 
 @pytest.fixture

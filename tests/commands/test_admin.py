@@ -3,7 +3,7 @@ import json
 
 from bot.commands import dispatch
 from bot.storage.access import get_subscriber
-from cmd_helpers import ADMIN, NOW, OPERATOR, STRANGER, SUBSCRIBER
+from tests.commands.cmd_helpers import ADMIN, NOW, OPERATOR, STRANGER, SUBSCRIBER
 
 
 async def test_invite_makes_a_code_that_starts_an_operator(store, make_ctx, people):

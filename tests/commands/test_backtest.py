@@ -1,11 +1,11 @@
 """Backtest and search over stored posts through the lemma index."""
 from datetime import datetime, timedelta, timezone
 
-from bot.backtest import query_target, run_backtest
+from bot.history.backtest import query_target, run_backtest
 from bot.commands import dispatch, dispatch_callback
-from bot.search import search_posts
+from bot.history.search import search_posts
 from bot.storage.lemma_index import indexed_up_to, refresh_lemma_index
-from cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, lower_words, make_post
+from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, lower_words, make_post
 
 
 def day(n: int, hour: int = 9) -> datetime:
@@ -92,7 +92,7 @@ async def test_backtest_counts_what_matching_every_post_finds(store):
 
 
 async def test_backtest_of_a_query_without_indexable_words_says_it_read_only_the_newest(store, monkeypatch):
-    import bot.backtest as backtest
+    import bot.history.backtest as backtest
     monkeypatch.setattr(backtest, "SCAN_LIMIT", 3)
     await add_posts(store, [make_post(text=f"мобилизация {i}", date=day(1, i + 1)) for i in range(5)])
     result = await run_backtest(store, query_target("/мобилизац\\w+/"), NOW)

@@ -3,8 +3,8 @@ from telethon import TelegramClient
 from telethon.sessions import MemorySession
 
 from bot.telegram.bot_handlers import install_bot_handlers
-from cmd_helpers import ADMIN, NOW, STRANGER
-from fakes import FakeSender
+from tests.commands.cmd_helpers import ADMIN, NOW, STRANGER
+from tests.fakes import FakeSender
 
 
 class FakeEvent:

@@ -4,7 +4,7 @@ import json
 from bot.commands import dispatch
 from bot.storage import access
 from bot.storage.rules import get_rule, load_rule_defs
-from cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, make_post
+from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, make_post
 
 
 def reloads():

@@ -6,7 +6,7 @@ from datetime import date
 from bot.commands import dispatch, dispatch_callback
 from bot.storage import access
 from bot.storage.access import get_subscriber, list_subscriptions
-from cmd_helpers import ADMIN, GROUP, NOW, STRANGER, SUBSCRIBER, add_posts, add_rule, make_post
+from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, STRANGER, SUBSCRIBER, add_posts, add_rule, make_post
 
 
 async def subs_of(store, chat_id):

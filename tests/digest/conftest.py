@@ -1,7 +1,6 @@
 """A small SQL factory for digest tests: channels, posts, matches, subscribers, outbox rows."""
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 from datetime import datetime, timezone
@@ -11,20 +10,11 @@ import pytest
 
 from bot.models import Subscriber
 from bot.storage.db import to_iso
+from tests.fakes import FakeSender
 
 CREATED = "2024-01-01T00:00:00+00:00"
 
 
-def _load_fakes():
-    """tests/fakes.py, whether or not the checkout root is on sys.path."""
-    path = Path(__file__).resolve().parents[1] / "fakes.py"
-    spec = importlib.util.spec_from_file_location("dozor_test_fakes", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FakeSender = _load_fakes().FakeSender
 
 
 def utc(*args) -> datetime:

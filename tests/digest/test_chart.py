@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from PIL import Image
 
-from bot.chart import MAX_TOPICS, pick_topics, render_chart, transliterate
+from bot.digest.chart import MAX_TOPICS, pick_topics, render_chart, transliterate
 
 DAYS = [date(2024, 5, 1) + timedelta(days=n) for n in range(14)]
 

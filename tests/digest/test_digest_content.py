@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.digest import build_digest, excerpt, render_html, render_text, split_message
-from bot.digest_jobs import digest_text_for_period
+from bot.digest.build import build_digest, excerpt, render_html, render_text, split_message
+from bot.digest.jobs import digest_text_for_period
 from bot.storage.digests import load_digest_data
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from bot.digest_jobs import digest_period, last_due_day, send_digest
+from bot.digest.jobs import digest_period, last_due_day, send_digest
 
 DAY = date(2024, 5, 10)
 NOW = datetime(2024, 5, 10, 6, 0, 5, tzinfo=timezone.utc)
@@ -80,7 +80,7 @@ def test_last_due_day_is_yesterday_before_the_digest_time():
 
 
 async def test_digest_command_returns_html_without_recording_the_day(store, rows):
-    from bot.digest_jobs import digest_command
+    from bot.digest.jobs import digest_command
     from bot.storage.digests import digest_was_sent
     sub = await rows.subscriber()
     await rows.matched_post(utc(2024, 5, 9, 12), text="Повестки & ТЦК")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.scheduler import DigestScheduler, digest_trigger
+from bot.digest.scheduler import DigestScheduler, digest_trigger
 from bot.settings import load_settings
 from bot.storage import Store
 
@@ -90,7 +90,7 @@ async def test_digest_missed_within_grace_is_sent_on_start(store, rows, sender, 
 
 async def test_digest_missed_beyond_grace_is_skipped_with_a_log_line(store, rows, sender, make_scheduler, caplog):
     sub = await rows.subscriber()
-    with caplog.at_level(logging.INFO, logger="bot.scheduler"):
+    with caplog.at_level(logging.INFO, logger="bot.digest.scheduler"):
         await make_scheduler(MOSCOW_NINE + timedelta(hours=7)).start()
     assert sender.to(sub.chat_id) == []
     assert any("skipping the digest" in r.getMessage() for r in caplog.records)

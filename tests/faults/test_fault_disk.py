@@ -16,7 +16,6 @@ ignores file modes, so chmod proves nothing):
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -28,10 +27,10 @@ import pytest
 
 from bot.errors import StorageError
 from bot.models import Post, RuleDef
-from bot.outbox import OutboxWorker
+from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline
 from bot.rules import compile_rules
-from bot.sinks import JsonlSink
+from bot.delivery.local_sinks import JsonlSink
 from bot.storage.db import to_iso
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,12 +153,6 @@ async def test_delivery_on_a_full_disk_keeps_the_row_pending_then_sends_it(store
     assert await store.fetchval("SELECT status FROM outbox") == "sent"
 
 
-def _offline_module():
-    path = REPO / "tests" / "telegram" / "offline.py"
-    spec = importlib.util.spec_from_file_location("dozor_fault_offline", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 async def test_watcher_sweeps_up_a_live_post_it_could_not_store_on_a_full_disk(store, pipeline):
@@ -170,7 +163,7 @@ async def test_watcher_sweeps_up_a_live_post_it_could_not_store_on_a_full_disk(s
     from bot.telegram.budget import Budget
     from bot.telegram.watcher import Watcher
 
-    offline = _offline_module()
+    from tests.telegram import offline
     channel = offline.make_channel()
     cid = utils.get_peer_id(channel)
     client = offline.OfflineClient(channel)

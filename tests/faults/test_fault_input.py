@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts import format_alert as telegram_html
+from bot.delivery.alert_html import format_alert as telegram_html
 from bot.models import Post
-from bot.outbox import OutboxWorker
+from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline
 from bot.rules import RuleSyntaxError, compile_rules, load_rule_file, parse_rules_toml
-from bot.sinks import JsonlSink, alert_record
-from bot.sinks import format_alert as terminal_text
+from bot.delivery.local_sinks import JsonlSink, alert_record
+from bot.delivery.local_sinks import format_alert as terminal_text
 from bot.sources import ReadReport, read_posts
 from bot.storage import Store
 from bot.storage.subscribers import ensure_local_subscriber
@@ -295,9 +295,9 @@ async def test_hostile_posts_go_through_the_telegram_alert_sink_without_a_failed
     """The real TelegramAlertSink (shingles, repost grouping, alert log) on 500 hostile posts."""
     from telethon.extensions import html as telethon_html
 
-    from bot.delivery import TelegramAlertSink
+    from bot.delivery.telegram_sink import TelegramAlertSink
     from bot.settings import load_settings
-    from fakes import FakeSender
+    from tests.fakes import FakeSender
 
     records = hostile_posts(seed=9)[BIG_POSTS:BIG_POSTS + 500]
     with tempfile.TemporaryDirectory() as folder:

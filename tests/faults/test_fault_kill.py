@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from foundation_helpers import repeated_sample, replay_command
+from tests.factories import repeated_sample, replay_command
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "config" / "rules.toml"

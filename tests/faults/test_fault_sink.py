@@ -16,16 +16,16 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.delivery import LimitedSender, TelegramAlertSink
+from bot.delivery.telegram_sink import LimitedSender, TelegramAlertSink
 from bot.errors import Forbidden, RetryLater
 from bot.models import Post, RuleDef
-from bot.outbox import OutboxWorker
+from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline
-from bot.ratelimit import RateLimiter
+from bot.delivery.ratelimit import RateLimiter
 from bot.rules import compile_rules
 from bot.settings import load_settings
 from bot.storage.db import to_iso
-from fakes import FakeClock, FakeSender
+from tests.fakes import FakeClock, FakeSender
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 FLOOD, FORBIDDEN, HEALTHY = 101, 102, (103, 104, 105)

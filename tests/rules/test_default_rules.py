@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.rules import compile_rules, load_rule_file
-from foundation_helpers import shared_file as shared_path
+from tests.factories import shared_file as shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "config" / "rules.toml"

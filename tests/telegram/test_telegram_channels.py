@@ -10,12 +10,12 @@ from telethon import functions, utils
 from bot.errors import SourceError
 from bot.settings import load_settings
 from bot.storage import channels as db
-from bot.telegram import cli
+from bot.cli import channels as cli
 from bot.telegram.budget import Budget
 from bot.telegram.channels import ChannelRef, parse_channel_ref, resolve
 from bot.telegram.client import make_client, session_path
 from bot.telegram.errors import ChannelUnavailable
-from offline import OfflineClient, make_channel
+from tests.telegram.offline import OfflineClient, make_channel
 
 CHANNEL = make_channel()
 CID = utils.get_peer_id(CHANNEL)

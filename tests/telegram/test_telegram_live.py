@@ -15,7 +15,7 @@ from bot.telegram.live import run_live, spread, watch_until_stopped
 from bot.telegram.silence import is_silent
 from bot.telegram.watcher import Watcher
 from bot.telegram.budget import Budget
-from offline import T0, OfflineClient, RecordingPipeline, make_channel, make_message
+from tests.telegram.offline import T0, OfflineClient, RecordingPipeline, make_channel, make_message
 
 CHANNEL = make_channel()
 CID = utils.get_peer_id(CHANNEL)

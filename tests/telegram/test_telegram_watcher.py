@@ -6,7 +6,7 @@ from telethon import errors, functions, utils
 from bot.storage import channels as db
 from bot.telegram.budget import Budget
 from bot.telegram.watcher import Watcher
-from offline import OfflineClient, RecordingPipeline, forward_from, make_channel, make_message, photo
+from tests.telegram.offline import OfflineClient, RecordingPipeline, forward_from, make_channel, make_message, photo
 
 CHANNEL = make_channel()
 CID = utils.get_peer_id(CHANNEL)

@@ -1,0 +1,1 @@
+"""Wiring: replay mode, live mode, housekeeping, live rule loading."""

@@ -1,0 +1,164 @@
+"""Housekeeping for the live app: what operators must hear about, and digests following subscribers.
+
+`AdminNotices.run_once()` sends the admins, once, the channel warnings the
+watcher left (silent, private, banned, not found) and the alerts the outbox
+parked (a chat that blocked the bot, or too many failures). Each is marked in
+the database when at least one admin got it, so a restart does not repeat it.
+
+`SubscriberSync.sync()` re-reads the subscribers and re-schedules the digest
+of any that were added, changed (/tz, /start) or deactivated since last time.
+"""
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable, Sequence
+
+from bot.errors import Forbidden
+from bot.models import Outgoing, Subscriber
+from bot.delivery.senders import Sender
+from bot.storage.channels import ChannelWarning, mark_warnings_sent, pending_warnings
+from bot.storage.db import Store, to_iso
+from bot.storage.digests import active_subscribers
+
+log = logging.getLogger(__name__)
+MAX_LISTED = 15  # lines per kind in one notice; the rest are counted
+WARNING_TEXT = {
+    "silent": "has gone silent (much longer than its usual gap between posts)",
+    "private": "became private or removed the account",
+    "banned": "is banned or unavailable",
+    "not_found": "does not exist any more",
+    "too_many": "cannot be joined (500 channels); it is polled",
+}
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def warning_line(warning: ChannelWarning) -> str:
+    title = f" ({esc(warning.title)})" if warning.title else ""
+    what = WARNING_TEXT.get(warning.kind, esc(warning.kind))
+    return f"• {esc(warning.label)}{title} {what}"
+
+
+def parked_line(row) -> str:
+    return f"• alert #{row['id']} to chat {row['chat_id']}: {esc((row['last_error'] or 'no error recorded')[:200])}"
+
+
+def notice_html(warnings: Sequence[ChannelWarning], parked: Sequence, parked_total: int) -> str:
+    """The admins' message: channel warnings, then parked alerts (at most MAX_LISTED lines each)."""
+    parts = []
+    if warnings:
+        lines = [warning_line(w) for w in warnings[:MAX_LISTED]]
+        if len(warnings) > MAX_LISTED:
+            lines.append(f"… and {len(warnings) - MAX_LISTED} more (/channels)")
+        parts.append("⚠️ <b>Channels</b>\n" + "\n".join(lines))
+    if parked_total:
+        lines = [parked_line(r) for r in parked[:MAX_LISTED]]
+        if parked_total > len(lines):
+            lines.append(f"… and {parked_total - len(lines)} more (/stats)")
+        parts.append(f"📭 <b>{parked_total} alert(s) could not be delivered</b> (parked)\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
+class AdminNotices:
+    """Channel warnings and parked alerts to the admins' chats, once each.
+
+    `record=False` (dry run) keeps them pending in the database and only
+    remembers in memory what was shown."""
+
+    def __init__(self, store: Store, sender: Sender, chats: Sequence[int], clock: Callable[[], datetime],
+                 record: bool = True):
+        self.store = store
+        self.sender = sender
+        self.chats = list(chats)
+        self.clock = clock
+        self.record = record
+        self._shown_channels: set[int] = set()
+        self._shown_rows: set[int] = set()
+
+    async def run_once(self) -> int:
+        """Send what is pending; returns how many chats received it."""
+        warnings = [w for w in await pending_warnings(self.store) if w.channel_id not in self._shown_channels]
+        parked = [r for r in await self._parked() if r["id"] not in self._shown_rows]
+        if not warnings and not parked:
+            return 0
+        text = notice_html(warnings, parked, len(parked))
+        if not self.chats:
+            log.warning("no DOZOR_ADMINS to tell: %s", text)
+            reached = 0
+        else:
+            reached = await self._send(text)
+            if not reached:
+                return 0
+        await self._mark(warnings, parked)
+        return reached
+
+    async def _send(self, text: str) -> int:
+        """Send to every admin chat; 0 if none got it and a later pass should try again."""
+        reached = forbidden = 0
+        for chat_id in self.chats:
+            try:
+                await self.sender.send(Outgoing(chat_id=chat_id, html=text, silent=False))
+                reached += 1
+            except Forbidden:
+                forbidden += 1
+                log.warning("admin chat %s cannot be written to (start the bot from it)", chat_id)
+            except Exception as exc:  # RetryLater, network: the next pass tries again
+                log.warning("telling admin chat %s failed: %s", chat_id, exc)
+        if not reached and forbidden == len(self.chats):
+            log.warning("no admin chat can be written to; the notice stays in this log only: %s", text)
+            return len(self.chats)  # nobody can ever receive it: do not retry forever
+        return reached
+
+    async def _parked(self) -> list:
+        return await self.store.fetchall(
+            "SELECT o.id, o.last_error, s.chat_id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+            " WHERE o.status = 'parked' AND o.reported_at IS NULL ORDER BY o.id"
+        )
+
+    async def _mark(self, warnings: Sequence[ChannelWarning], parked: Sequence) -> None:
+        channel_ids, row_ids = [w.channel_id for w in warnings], [r["id"] for r in parked]
+        if not self.record:
+            self._shown_channels.update(channel_ids)
+            self._shown_rows.update(row_ids)
+            return
+        now = self.clock()
+        if channel_ids:
+            await mark_warnings_sent(self.store, channel_ids, now)
+        if row_ids:
+            await self.store.write(lambda conn: conn.executemany(
+                "UPDATE outbox SET reported_at = ? WHERE id = ?", [(to_iso(now), i) for i in row_ids]))
+
+
+class SubscriberSync:
+    """Keeps the digest scheduler in step with the subscribers table (commands and the CLI change it)."""
+
+    def __init__(self, store: Store, scheduler, include_local: bool = False):
+        self.store = store
+        self.scheduler = scheduler  # bot.digest.scheduler.DigestScheduler
+        self.include_local = include_local
+        self.known: dict[int, Subscriber] = {}
+
+    async def current(self) -> dict[int, Subscriber]:
+        return {sub.id: sub for sub, _ in await active_subscribers(self.store)
+                if self.include_local or sub.kind != "local"}
+
+    async def prime(self) -> None:
+        """What the scheduler scheduled at start."""
+        self.known = await self.current()
+
+    async def sync(self) -> int:
+        """Re-schedule subscribers added, changed or gone since the last call; returns how many."""
+        now = await self.current()
+        changed = [sub for sub_id, sub in now.items() if self.known.get(sub_id) != sub]
+        gone = [replace(sub, active=False) for sub_id, sub in self.known.items() if sub_id not in now]
+        for sub in [*changed, *gone]:
+            self.scheduler.reschedule(sub)
+            log.info("digest of subscriber %s %s", sub.id,
+                     f"at {sub.digest_time} {sub.tz}" if sub.active else "dropped")
+        self.known = now
+        return len(changed) + len(gone)

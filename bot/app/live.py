@@ -1,0 +1,306 @@
+"""`dozor run` with credentials: the watcher, the pipeline, delivery, commands and digests, together.
+
+    watcher (user accounts) ─► Pipeline ─► outbox ─► OutboxWorker ─► TelegramAlertSink ─► sender
+                                  │ edits, deletions (after commit) ──────────┘ (alert edits)
+    bot client ─► commands (a rule change recompiles the pipeline's rules)
+    DigestScheduler ─► sender;  housekeeping: operator warnings and parked alerts ─► admins,
+    and the lemma index that backtests and /search read
+
+The sender is the bot (TG_BOT_TOKEN) or, without a token, the user account
+writing to DOZOR_ALERT_CHAT. `--dry-run` sends nothing: a local subscriber
+(chat 0) gets every alert, printed as the HTML that would be sent, and the
+real subscribers' rows stay pending for a later real run; commands, digests
+and edits of real alerts are off. Stop (SIGINT/SIGTERM, or `stop` set): the
+current post finishes, the worker finishes its row, the scheduler stops,
+clients disconnect; the caller closes the database.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Callable, TextIO
+
+from bot.delivery.telegram_sink import DryRunSender, LimitedSender, TelegramAlertSink
+from bot.app.housekeeping import AdminNotices, SubscriberSync
+from bot.errors import SessionInvalid
+from bot.models import Deletion, Match, Outgoing, Post
+from bot.delivery.worker import OutboxWorker
+from bot.pipeline import Pipeline, utc_clock
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.local_sinks import TerminalSink
+from bot.storage.db import Store
+from bot.storage.subscribers import ensure_local_subscriber
+from bot.telegram.client import make_client
+
+log = logging.getLogger(__name__)
+LOCAL_CHAT_ID = 0
+PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
+FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
+
+
+@dataclass
+class LiveOptions:
+    """What `dozor run` decides, and the seams tests replace (clients, clock, sleeps, output)."""
+
+    dry_run: bool = False
+    alert_backfill: bool = False
+    client_factory: Callable | None = None  # (settings, session name) -> user client; None = make_client
+    bot_factory: Callable | None = None  # async (settings) -> connected bot client; None = start_bot
+    clock: Callable[[], datetime] = utc_clock
+    sleep: Callable = asyncio.sleep
+    tick: float = 5.0  # the watcher's loop
+    chunk_wait: float = 1.0
+    housekeeping_every: float = 30.0  # operator notices and digest re-scheduling
+    out: TextIO | None = None  # where --dry-run prints (default stdout)
+    digests: bool = True
+
+
+class SessionGuard:
+    """The sending client's session died: stop the app with that message rather than park every alert."""
+
+    def __init__(self, sender):
+        self.sender = sender
+        self.error: SessionInvalid | None = None
+        self.stop: asyncio.Event | None = None
+
+    async def send(self, message: Outgoing) -> int:
+        try:
+            return await self.sender.send(message)
+        except SessionInvalid as exc:
+            if self.error is None:
+                log.error("the sending session stopped working: %s", exc)
+            self.error = exc
+            if self.stop is not None:
+                self.stop.set()
+            raise
+
+
+class DryRunFollowups:
+    """--dry-run: say what would happen to real alerts on an edit or deletion; write nothing."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream
+
+    async def follow_up_edit(self, post: Post, still_matches: bool, now: datetime,
+                             matches: list[Match] | None = None) -> int:
+        state = "still matches" if still_matches else "no longer matches"
+        self._say(f"--- post {post.channel_id}/{post.message_id} edited: {state}; its alerts would be edited")
+        return 0
+
+    async def follow_up_deletion(self, deletion: Deletion) -> int:
+        ids = ", ".join(str(i) for i in deletion.message_ids)
+        self._say(f"--- posts {ids} of {deletion.channel_id} deleted; their alerts would say so")
+        return 0
+
+    def _say(self, line: str) -> None:
+        print(line, file=self.stream or sys.stdout, flush=True)
+
+
+@dataclass
+class LiveApp:
+    """Everything `dozor run` runs live, built by `build_live_app`; `run(stop)` until stopped."""
+
+    settings: object
+    store: Store
+    options: LiveOptions
+    pipeline: Pipeline
+    worker: OutboxWorker
+    notices: AdminNotices
+    subscribers: SubscriberSync | None = None
+    scheduler: object | None = None  # bot.digest.scheduler.DigestScheduler
+    bot: object | None = None  # the bot's Telethon client, when commands are on
+    user_client: object | None = None  # the user account's client when it sends the alerts
+    guard: SessionGuard | None = None
+    tasks: list = field(default_factory=list)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from bot.telegram.live import run_live
+
+        if self.guard is not None:
+            self.guard.stop = stop
+        try:
+            await self.start_background(stop)
+            await run_live(self.settings, self.store, self.pipeline, stop, self.options.alert_backfill,
+                           client_factory=self.client_factory, sleep=self.options.sleep,
+                           tick=self.options.tick, chunk_wait=self.options.chunk_wait)
+        finally:
+            stop.set()
+            await self.shutdown()
+        if self.guard is not None and self.guard.error is not None:
+            raise self.guard.error
+
+    async def start_background(self, stop: asyncio.Event) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.start()
+            await self.subscribers.prime()
+        self.tasks = [asyncio.create_task(self.worker.run(stop), name="outbox"),
+                      asyncio.create_task(self.housekeep(stop), name="housekeeping")]
+
+    def client_factory(self, settings, name: str | None = None):
+        """run_live's clients: the one already connected to send alerts is reused."""
+        if self.user_client is not None and name in (None, settings.tg_session):
+            return self.user_client
+        return user_client_factory(self.options)(settings, name)
+
+    async def housekeep(self, stop: asyncio.Event) -> None:
+        """Now and then: tell admins about channel warnings and parked alerts; follow subscriber changes."""
+        while not stop.is_set():
+            await self.housekeep_once()
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.options.housekeeping_every)
+            except asyncio.TimeoutError:
+                pass
+
+    async def housekeep_once(self) -> None:
+        jobs = (self.notices.run_once, self.subscribers.sync if self.subscribers else None, self.index_lemmas)
+        for job in jobs:
+            if job is None:
+                continue
+            try:
+                await job()
+            except Exception:  # one failed pass never stops the next
+                log.exception("housekeeping step %s failed", getattr(job, "__qualname__", job))
+
+    async def index_lemmas(self) -> None:
+        """Keep the backtest/search index current, so the first /backtest after a busy day does not wait."""
+        from bot.storage.lemma_index import refresh_lemma_index
+
+        await refresh_lemma_index(self.store)
+
+    async def shutdown(self) -> None:
+        for task in self.tasks:
+            if task.get_name() == "housekeeping":
+                task.cancel()
+        for task in self.tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("background task %s failed", task.get_name())
+        self.tasks = []
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        for client in (self.bot, self.user_client):
+            if client is not None:
+                await _disconnect(client)
+        log.info("live app stopped")
+
+
+def user_client_factory(options: LiveOptions) -> Callable:
+    return options.client_factory or make_client
+
+
+async def _disconnect(client) -> None:
+    try:
+        await client.disconnect()
+    except Exception:  # closing anyway; nothing left to save
+        log.debug("disconnecting a client failed", exc_info=True)
+
+
+async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveApp:
+    """Wire the parts; connects the client that sends (bot, or the user account) before returning."""
+    from bot.app.replay import load_live_rules
+
+    rules = await load_live_rules(store, settings)
+    if options.dry_run:
+        return await _build_dry_run(settings, store, options, rules)
+    sender, bot, user_client = await open_sender(settings, options)
+    try:
+        return await _build_real(settings, store, options, rules, SessionGuard(sender), bot, user_client)
+    except BaseException:
+        for client in (bot, user_client):
+            if client is not None:
+                await _disconnect(client)
+        raise
+
+
+async def open_sender(settings, options: LiveOptions):
+    """(sender, bot client or None, user client or None): the bot when a token is set, else the user account."""
+    from bot.telegram.sender import make_sender
+
+    if settings.tg_bot_token:
+        if options.bot_factory is not None:
+            bot = await options.bot_factory(settings)
+        else:
+            from bot.telegram.bot_client import start_bot
+            bot = await start_bot(settings, client_factory=user_client_factory(options))
+        return make_sender(settings, bot), bot, None
+    from bot.telegram.live import connect
+
+    user = user_client_factory(options)(settings, settings.tg_session)
+    await connect(user, settings.tg_session)
+    log.info("no TG_BOT_TOKEN: alerts go from the user account to %s; bot commands are off", settings.alert_chat)
+    return make_sender(settings, user), None, user
+
+
+async def _build_real(settings, store, options, rules, sender, bot, user_client) -> LiveApp:
+    limiter = RateLimiter.from_settings(settings)
+    alerts = LimitedSender(sender, limiter)
+    patient = LimitedSender(sender, limiter, max_wait=PATIENT_WAIT)
+    sink = TelegramAlertSink(store, alerts, settings, options.clock)
+    terminal = TerminalSink()
+    worker = OutboxWorker(store, lambda sub: terminal if sub.kind == "local" else sink, options.clock,
+                          settings.max_attempts)
+    followups = TelegramAlertSink(store, LimitedSender(sender, limiter, max_wait=FOLLOW_UP_WAIT), settings,
+                                  options.clock)  # the same alert log; edits wait a little for their slot
+    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=followups)
+    notice_chats = list(settings.admins) if settings.tg_bot_token else [LOCAL_CHAT_ID]  # user sender: one chat
+    app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
+                  bot=bot, user_client=user_client, guard=sender)
+    if options.digests:
+        from bot.digest.scheduler import DigestScheduler
+
+        app.scheduler = DigestScheduler(store, patient, settings, options.clock)
+        app.subscribers = SubscriberSync(store, app.scheduler)
+    if bot is not None:
+        from bot.telegram.bot_handlers import install_bot_handlers
+
+        install_bot_handlers(bot, store, settings, patient, on_rules_changed=rules_reloader(store, pipeline),
+                             clock=options.clock)
+        log.info("bot commands are on")
+    return app
+
+
+async def _build_dry_run(settings, store, options, rules) -> LiveApp:
+    """Only the local subscriber is served, through the real alert sink over a printing sender."""
+    printer = DryRunSender(options.out)
+    await ensure_local_subscriber(store, options.clock(), LOCAL_CHAT_ID, tz=settings.tz)
+    sink = TelegramAlertSink(store, printer, settings, options.clock)
+    worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=("local",))
+    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=DryRunFollowups(options.out))
+    notices = AdminNotices(store, printer, list(settings.admins) or [LOCAL_CHAT_ID], options.clock, record=False)
+    log.warning("dry run: nothing is sent to Telegram; alerts are printed; subscriber chats' alerts stay "
+                "queued; commands and digests are off")
+    return LiveApp(settings, store, replace(options, digests=False), pipeline, worker, notices)
+
+
+def rules_reloader(store: Store, pipeline: Pipeline) -> Callable:
+    """The commands' on_rules_changed: recompile the rules table into the pipeline; a failure keeps the old set."""
+    from bot.rules import compile_rules
+    from bot.storage.rules import load_rule_defs
+
+    async def reload_rules() -> None:
+        try:
+            rules = compile_rules(await load_rule_defs(store))
+        except Exception:
+            log.exception("the changed rules did not compile; the previous rule set stays live")
+            return
+        pipeline.set_rules(rules)
+        log.info("rules reloaded from the database")
+
+    return reload_rules
+
+
+async def run_live_app(settings, stop: asyncio.Event, options: LiveOptions) -> int:
+    """Open the database, build the app, run it until `stop`, close the database."""
+    store = await Store.open(settings.db_path)
+    try:
+        app = await build_live_app(settings, store, options)
+        await app.run(stop)
+    finally:
+        await store.close()
+    return 0

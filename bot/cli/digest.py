@@ -1,0 +1,105 @@
+"""`dozor digest [--date YYYY-MM-DD] [--chat ID] [--print]`: a day's digest on demand."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from bot.digest.jobs import digest_for_day, last_due_day
+from bot.storage.db import Store
+from bot.storage.digests import find_subscriber_by_chat
+
+EXIT_USAGE = 2
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "digest", help="print (or send) the daily digest for a day",
+        description="Build the digest of the 24 hours ending at the digest time on DATE "
+                    "(default: the latest digest due). Without --chat it covers every rule in DOZOR_TZ.",
+    )
+    parser.add_argument("--date", help="the digest's day, YYYY-MM-DD (default: the latest due)")
+    parser.add_argument("--chat", type=int, help="a subscriber's chat id: its rules, time zone and digest time")
+    parser.add_argument("--print", dest="print_only", action="store_true",
+                        help="print the text and write the chart PNG into the data folder; send nothing")
+    parser.set_defaults(handler=handle_digest)
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"--date {text!r} is not a date: write YYYY-MM-DD, e.g. 2024-05-01") from None
+
+
+def handle_digest(args: argparse.Namespace, settings, now: datetime | None = None) -> int:
+    """Print the digest text and write its chart; returns the exit code."""
+    now = now or datetime.now(timezone.utc)
+    try:
+        day = parse_day(args.date) if args.date else None
+    except ValueError as exc:
+        print(f"dozor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(_print_digest(args, settings, day, now))
+
+
+async def _print_digest(args: argparse.Namespace, settings, day: date | None, now: datetime) -> int:
+    store = await Store.open(settings.db_path)
+    try:
+        tz, digest_time, subscriber_id = settings.tz, settings.digest_time, None
+        if args.chat is not None:
+            subscriber = await find_subscriber_by_chat(store, args.chat)
+            if subscriber is None:
+                print(f"dozor: no subscriber with chat id {args.chat}", file=sys.stderr)
+                return EXIT_USAGE
+            tz, digest_time, subscriber_id = subscriber.tz, subscriber.digest_time, subscriber.id
+        day = day or last_due_day(now, digest_time, tz)
+        text, png = await digest_for_day(store, day, now, tz, digest_time, subscriber_id)
+    finally:
+        await store.close()
+    print(text)
+    chart = Path(settings.data_dir) / f"digest-{day.isoformat()}{'' if args.chat is None else f'-{args.chat}'}.png"
+    chart.parent.mkdir(parents=True, exist_ok=True)
+    chart.write_bytes(png)
+    print(f"Chart: {chart}")
+    if not args.print_only:
+        return await _send_or_explain(args, settings, day, now)
+    return 0
+
+
+async def _send_or_explain(args: argparse.Namespace, settings, day: date, now: datetime) -> int:
+    """Send the digest to --chat through Telegram, when that can be done from here."""
+    from bot.telegram.live import live_is_running
+
+    why = None
+    if not settings.has_telegram:
+        why = "no Telegram credentials are set"
+    elif args.chat is None:
+        why = "give --chat ID to send one subscriber's digest"
+    elif live_is_running(settings):
+        why = "`dozor run` is running and owns the Telegram session: use /digest in the chat"
+    if why:
+        print(f"Not sent: {why}.")
+        return 0
+    sent = await send_digest_now(settings, args.chat, day, now)
+    print("Sent." if sent else f"Not sent: the digest for {day} was already sent to chat {args.chat}.")
+    return 0
+
+
+async def send_digest_now(settings, chat_id: int, day: date, now: datetime) -> bool:
+    """Log in as the bot (or the user account), send one digest once, disconnect."""
+    from bot.digest.jobs import send_digest
+    from bot.app.live import LiveOptions, open_sender
+
+    store = await Store.open(settings.db_path)
+    sender, bot, user = await open_sender(settings, LiveOptions(digests=False))
+    try:
+        subscriber = await find_subscriber_by_chat(store, chat_id)
+        return await send_digest(store, sender, subscriber, day, now)
+    finally:
+        for client in (bot, user):
+            if client is not None:
+                await client.disconnect()
+        await store.close()

@@ -1,0 +1,125 @@
+"""The delivery worker: takes due outbox rows and hands each alert to its subscriber's sink.
+
+A row is marked sent only after the sink returned, so a crash in between
+delivers it again on the next start (at least once, never lost).
+RetryLater(s) postpones that row only; Forbidden deactivates the subscriber
+and parks the row; any other error retries with exponential backoff and
+parks the row after `max_attempts`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Callable, Sequence
+
+from bot.errors import Forbidden, RetryLater
+from bot.models import Subscriber
+from bot.delivery.local_sinks import Sink
+from bot.storage.db import Store
+from bot.storage.outbox import due_rows, load_alert, mark_sent, next_due_at, park, postpone
+from bot.storage.subscribers import deactivate_subscriber
+
+log = logging.getLogger(__name__)
+BACKOFF_BASE = 2.0  # seconds; attempt n waits BASE * 2**(n-1), capped
+BACKOFF_CAP = 3600.0
+IDLE_POLL = 5.0  # the live loop also looks for due rows this often without a notify()
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Wait before the next try after `attempts` failures (2, 4, 8, … up to an hour)."""
+    return min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+
+
+class OutboxWorker:
+    def __init__(self, store: Store, sink_for: Callable[[Subscriber], Sink], clock: Callable[[], datetime],
+                 max_attempts: int = 8, kinds: Sequence[str] | None = None, batch: int = 100):
+        self.store = store
+        self.sink_for = sink_for
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.kinds = tuple(kinds) if kinds else None  # deliver only to these subscriber kinds
+        self.batch = batch
+        self.delivered = 0
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """New rows were enqueued: wake the live loop now."""
+        self._wake.set()
+
+    async def run_until_idle(self) -> int:
+        """Deliver every row that is due now (each tried once per call); return how many were sent."""
+        delivered, tried = 0, set()
+        while True:
+            rows = [r for r in await due_rows(self.store, self.clock(), self.batch + len(tried), self.kinds)
+                    if r["id"] not in tried]
+            if not rows:
+                return delivered
+            for row in rows:
+                tried.add(row["id"])
+                delivered += await self.deliver_row(row)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Live loop: deliver what is due, then sleep until notified, a retry is due, or stop."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.run_until_idle()
+            except Exception:  # a broken database read must not kill delivery for good
+                log.exception("outbox pass failed")
+            await self._sleep(stop, await self._seconds_to_next())
+
+    async def deliver_row(self, row) -> int:
+        """Deliver one outbox row; 1 if it was sent, 0 if postponed or parked."""
+        alert = await load_alert(self.store, row)
+        if alert is None:
+            await self.store.write(lambda conn: park(conn, row["id"], row["attempts"], "post or subscriber gone"))
+            return 0
+        try:
+            message_id = await self.sink_for(alert.subscriber).deliver(alert)
+        except RetryLater as exc:
+            until, reason = self.clock() + timedelta(seconds=exc.seconds), str(exc)
+            log.warning("outbox %s: retry after %gs", row["id"], exc.seconds)
+            await self.store.write(lambda conn: postpone(conn, row["id"], until, row["attempts"], reason))
+            return 0
+        except Forbidden as exc:
+            log.warning("outbox %s: chat %s forbids us; subscriber deactivated", row["id"], exc.chat_id)
+            reason = str(exc)
+            await self.store.write(lambda conn: self._forbid(conn, row, reason))
+            return 0
+        except Exception as exc:
+            await self._record_failure(row, exc)
+            return 0
+        now = self.clock()
+        await self.store.write(lambda conn: mark_sent(conn, row["id"], message_id, now))
+        self.delivered += 1
+        return 1
+
+    async def _forbid(self, conn, row, error: str) -> None:
+        await deactivate_subscriber(conn, row["subscriber_id"])
+        await park(conn, row["id"], row["attempts"], error)
+
+    async def _record_failure(self, row, exc: Exception) -> None:
+        attempts = row["attempts"] + 1
+        error = f"{type(exc).__name__}: {exc}"
+        if attempts >= self.max_attempts:
+            log.error("outbox %s: parked after %d attempts: %s", row["id"], attempts, error)
+            await self.store.write(lambda conn: park(conn, row["id"], attempts, error))
+            return
+        until = self.clock() + timedelta(seconds=backoff_seconds(attempts))
+        log.warning("outbox %s: attempt %d failed (%s); retry at %s", row["id"], attempts, error, until)
+        await self.store.write(lambda conn: postpone(conn, row["id"], until, attempts, error))
+
+    async def _seconds_to_next(self) -> float:
+        due = await next_due_at(self.store, self.kinds)
+        if due is None:
+            return IDLE_POLL
+        return max(0.05, min(IDLE_POLL, (due - self.clock()).total_seconds()))
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()

@@ -1,0 +1,1 @@
+"""The daily digest: build (pure), render, chart, jobs, scheduler (APScheduler)."""

@@ -1,0 +1,105 @@
+"""Digest glue: load the period's rows, build the digest, send it through a Sender, record it once."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from typing import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+from bot.digest.chart import render_chart
+from bot.digest.build import Digest, build_digest, render_html, render_text
+from bot.models import Outgoing, Subscriber
+from bot.delivery.senders import Sender
+from bot.storage.db import Store
+from bot.storage.digests import claim_digest, load_digest_data, release_digest
+
+log = logging.getLogger(__name__)
+CHART_CAPTION = "Matched posts per topic, last 14 days"
+
+
+def digest_period(day: date, digest_time: str, tz: str) -> tuple[datetime, datetime]:
+    """The 24 hours that end at `digest_time` on `day` in `tz`, as aware datetimes."""
+    zone = ZoneInfo(tz)
+    hours, minutes = (int(part) for part in digest_time.split(":"))
+    end = datetime.combine(day, time(hours, minutes), tzinfo=zone)
+    start = datetime.combine(day - timedelta(days=1), time(hours, minutes), tzinfo=zone)
+    return start, end
+
+
+def last_due_day(now: datetime, digest_time: str, tz: str) -> date:
+    """The local day of the most recent digest time at or before `now`."""
+    local = now.astimezone(ZoneInfo(tz))
+    day = local.date()
+    _, end = digest_period(day, digest_time, tz)
+    return day if end <= now else day - timedelta(days=1)
+
+
+async def digest_text_for_period(store: Store, start: datetime, end: datetime, tz: str) -> str:
+    """Plain-text digest of everything matched in [start, end), all rules (terminal, no HTML)."""
+    data = await load_digest_data(store, start, end)
+    return render_text(build_digest(data, end, tz))
+
+
+async def build_day_digest(store: Store, day: date, now: datetime, tz: str, digest_time: str,
+                           subscriber_id: int | None = None) -> Digest:
+    """The digest of the 24 hours ending at `digest_time` on `day`; all rules unless a subscriber is given."""
+    start, end = digest_period(day, digest_time, tz)
+    data = await load_digest_data(store, start, end, subscriber_id)
+    return build_digest(data, now, tz)
+
+
+def digest_messages(digest: Digest, chat_id: int) -> list[Outgoing]:
+    """The text parts, then the chart as a photo (only when the 14 days had any match)."""
+    messages = [Outgoing(chat_id, part, silent=False) for part in render_html(digest)]
+    if any(sum(values) for values in digest.chart_series.values()):
+        png = render_chart(digest.chart_days, digest.chart_series)
+        messages.append(Outgoing(chat_id, CHART_CAPTION, silent=True, photo=png))
+    return messages
+
+
+async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day: date, now: datetime) -> bool:
+    """Send the subscriber's digest for `day` once; False if it was already sent.
+
+    The (subscriber, day) record is written before sending, so two callers or a
+    restart never send it twice. If nothing at all could be sent, the record is
+    removed and the error raised, so a later attempt may try again.
+    """
+    if not await claim_digest(store, subscriber.id, day, now):
+        log.info("digest for subscriber %s on %s was already sent", subscriber.id, day)
+        return False
+    sent = 0
+    try:
+        digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id)
+        for message in digest_messages(digest, subscriber.chat_id):
+            await sender.send(message)
+            sent += 1
+    except BaseException:
+        if sent == 0:
+            await release_digest(store, subscriber.id, day)
+        log.exception("digest for subscriber %s on %s failed after %d messages", subscriber.id, day, sent)
+        raise
+    log.info("digest for subscriber %s on %s sent in %d messages (%d matched posts)",
+             subscriber.id, day, sent, digest.posts_matched)
+    return True
+
+
+async def digest_for_day(store: Store, day: date, now: datetime, tz: str, digest_time: str,
+                         subscriber_id: int | None = None) -> tuple[str, bytes]:
+    """Plain text and chart PNG of one day's digest, without sending or recording (CLI)."""
+    digest = await build_day_digest(store, day, now, tz, digest_time, subscriber_id)
+    return render_text(digest), render_chart(digest.chart_days, digest.chart_series)
+
+
+async def digest_html_parts(store: Store, subscriber: Subscriber, day: date, now: datetime) -> list[str]:
+    """The subscriber's digest for `day` as HTML messages, without sending or recording (/digest)."""
+    digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id)
+    return render_html(digest)
+
+
+def digest_command(store: Store, clock: Callable[[], datetime]) -> Callable[[Subscriber, date], Awaitable[str]]:
+    """The `Ctx.digest` callable for /digest: the day's digest as one HTML text (parts joined by a line)."""
+
+    async def digest(subscriber: Subscriber, day: date) -> str:
+        return "\n".join(await digest_html_parts(store, subscriber, day, clock()))
+
+    return digest

@@ -1,0 +1,1 @@
+"""The read side over stored posts: backtest, search, export, rematch."""

@@ -1,0 +1,108 @@
+"""`dozor digest`: argument parsing, printing, the chart file, errors as one line."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.cli.digest import handle_digest, register
+from bot.settings import load_settings
+from bot.storage import Store
+
+NOW = datetime(2024, 5, 10, 12, tzinfo=timezone.utc)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="dozor")
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["digest", *argv])
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(env={"DOZOR_DATA_DIR": str(tmp_path)}, env_file=None, config_file=None)
+
+
+def seed_matched_post(settings, text: str = "Повестки у метро") -> None:
+    async def seed():
+        store = await Store.open(settings.db_path)
+        try:
+            async def insert(conn):
+                cursor = await conn.execute(
+                    "INSERT INTO posts(channel_id, message_id, date, text, stored_at) VALUES (?, ?, ?, ?, ?)",
+                    (-1001, 1, "2024-05-09T12:00:00+00:00", text, "2024-05-09T12:00:00+00:00"))
+                await conn.execute("INSERT INTO matches(post_id, rule_id, tags, created_at) VALUES (?, ?, ?, ?)",
+                                   (cursor.lastrowid, "mob", json.dumps(["mobilization"]), "2024-05-09T12:00:00+00:00"))
+            await store.write(insert)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+
+
+def test_print_shows_the_text_and_writes_the_chart(settings, capsys):
+    seed_matched_post(settings)
+    assert handle_digest(parse("--date", "2024-05-10", "--print"), settings, NOW) == 0
+    out = capsys.readouterr().out
+    assert "Повестки у метро" in out and "matched: 1" in out
+    assert (settings.data_dir / "digest-2024-05-10.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_without_print_and_telegram_it_prints_and_says_it_did_not_send(settings, capsys):
+    assert handle_digest(parse("--date", "2024-05-10"), settings, NOW) == 0
+    assert "Not sent: no Telegram credentials" in capsys.readouterr().out
+
+
+def test_default_date_is_the_latest_digest_due(settings, capsys):
+    handle_digest(parse("--print"), settings, NOW)
+    assert "09.05.2024 09:00 – 10.05.2024 09:00" in capsys.readouterr().out
+
+
+def test_bad_date_is_a_one_line_error_with_exit_2(settings, capsys):
+    assert handle_digest(parse("--date", "10.05.2024"), settings, NOW) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "YYYY-MM-DD" in err
+
+
+def test_unknown_chat_is_an_error_with_exit_2(settings, capsys):
+    assert handle_digest(parse("--chat", "12345", "--print"), settings, NOW) == 2
+    assert "no subscriber with chat id 12345" in capsys.readouterr().err
+
+
+def add_subscriber(settings, chat_id: int) -> None:
+    async def add():
+        store = await Store.open(settings.db_path)
+        try:
+            async def insert(conn):
+                cursor = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (?, ?)",
+                                            (chat_id, "2024-05-01T00:00:00+00:00"))
+                await conn.execute("INSERT INTO subscriptions(subscriber_id, kind) VALUES (?, 'all')",
+                                   (cursor.lastrowid,))
+            await store.write(insert)
+        finally:
+            await store.close()
+
+    asyncio.run(add())
+
+
+def test_with_credentials_and_a_chat_the_digest_is_sent_once(tmp_path, capsys, monkeypatch, sender):
+    settings = load_settings(env={"DOZOR_DATA_DIR": str(tmp_path), "TG_API_ID": "1", "TG_API_HASH": "h" * 32},
+                             env_file=None, config_file=None)
+    seed_matched_post(settings)
+    add_subscriber(settings, 777)
+    fake = sender
+
+    async def fake_open_sender(_settings, _options):
+        return fake, None, None
+
+    monkeypatch.setattr("bot.app.live.open_sender", fake_open_sender)
+    assert handle_digest(parse("--date", "2024-05-10", "--chat", "777"), settings, NOW) == 0
+    assert "Sent." in capsys.readouterr().out
+    assert fake.to(777) and "Повестки" in "".join(m.html for m in fake.to(777))
+    sent_before = len(fake.sent)
+    assert handle_digest(parse("--date", "2024-05-10", "--chat", "777"), settings, NOW) == 0
+    assert "already sent" in capsys.readouterr().out
+    assert len(fake.sent) == sent_before

@@ -1,0 +1,134 @@
+"""`dozor` end to end, in-process: replay of the built-in sample, errors as one line and exit 2.
+
+(Named test_dozor_cli.py, not test_cli.py: tests/commands/test_cli.py has that basename and
+pytest's default import mode cannot hold two modules of one name.)
+"""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+
+REPO = Path(__file__).resolve().parents[2]
+RULES = REPO / "config" / "rules.toml"
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A clean folder (no .env, no config) with data in tmp and the repo's rule file."""
+    if not RULES.is_file():
+        pytest.skip("config/rules.toml is not there yet")
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("DOZOR_", "TG_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DOZOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DOZOR_RULES", str(RULES))
+    return tmp_path
+
+
+def test_help_lists_the_run_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0 and "run" in capsys.readouterr().out
+
+
+def test_run_without_credentials_replays_the_sample_with_alerts_digest_and_summary(workdir, capsys):
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("● ") >= 1 and "**" in out
+    assert "posts read" in out and str(workdir / "data" / "dozor.db") in out
+    assert "dozor login" in out
+
+
+def test_second_run_prints_no_new_alert(workdir, capsys):
+    main(["run"])
+    capsys.readouterr()
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert "● " not in out and "0 new" in out
+
+
+def test_alerts_to_writes_one_line_per_alert(workdir, capsys):
+    assert main(["run", "--alerts-to", "a.jsonl"]) == 0
+    out = capsys.readouterr().out
+    lines = (workdir / "a.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == out.count("● ") > 0
+    assert json.loads(lines[0])["rules"]
+
+
+def test_bad_lines_are_reported_with_their_number_and_the_rest_is_processed(workdir, capsys, caplog):
+    path = workdir / "p.jsonl"
+    path.write_text('{"text": "one", "id": 1}\nnot json\n{"id": 3}\n{"text": "four", "id": 4}\n', encoding="utf-8")
+    assert main(["run", "--replay", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "line 2 skipped: not JSON" in caplog.text and "line 3 skipped" in caplog.text
+    assert "2 posts read" in captured.out and "2 lines skipped" in captured.out
+
+
+def test_missing_replay_file_is_one_line_and_exit_2(workdir, capsys):
+    assert main(["run", "--replay", "missing.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "missing.jsonl" in err
+
+
+def test_unreadable_database_is_one_line_and_exit_2(workdir, capsys, monkeypatch):
+    bad = workdir / "bad.db"
+    bad.write_bytes(b"not a database" * 100)
+    monkeypatch.setenv("DOZOR_DB", str(bad))
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "bad.db" in err
+
+
+def test_malformed_setting_is_one_line_naming_it_and_exit_2(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("DOZOR_MAX_ATTEMPTS", "many")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "DOZOR_MAX_ATTEMPTS" in err and "Traceback" not in err
+
+
+def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, monkeypatch):
+    import asyncio
+
+    import bot.telegram.live
+    from tests.factories import make_post
+
+    seen = {}
+
+    async def fake_run_live(settings, store, pipeline, stop, alert_backfill=False, **seams):
+        async def subscribe(conn):
+            cur = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (42, '2024-01-01')")
+            await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
+
+        await store.write(subscribe)
+        seen["new"] = await pipeline.on_post(make_post(text="В военкомат вызвали мобилизованных"))
+        for _ in range(200):
+            if await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'"):
+                break
+            await asyncio.sleep(0.01)
+        seen["backfill"] = alert_backfill
+        seen["pending"] = await store.fetchval(  # --dry-run: the real chat's alert waits for a real run
+            "SELECT count(*) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+            " WHERE s.chat_id = 42 AND o.status = 'pending'")
+        stop.set()
+
+    monkeypatch.setattr(bot.telegram.live, "run_live", fake_run_live)
+    monkeypatch.setenv("TG_API_ID", "1")
+    monkeypatch.setenv("TG_API_HASH", "x" * 32)
+    assert main(["run", "--dry-run", "--alert-backfill"]) == 0
+    assert seen == {"new": True, "backfill": True, "pending": 1}
+    assert "<b>" in capsys.readouterr().out  # the HTML a Telegram chat would get
+
+
+def test_rule_file_with_a_syntax_error_exits_2_and_seeds_nothing(workdir, capsys, monkeypatch):
+    bad = workdir / "bad.toml"
+    bad.write_text('[[rule]]\nid = "x"\nquery = "(a OR"\n', encoding="utf-8")
+    monkeypatch.setenv("DOZOR_RULES", str(bad))
+    assert main(["run"]) == 2
+    assert "rule 'x'" in capsys.readouterr().err
+    monkeypatch.setenv("DOZOR_RULES", str(RULES))
+    assert main(["run"]) == 0
+    assert "● " in capsys.readouterr().out

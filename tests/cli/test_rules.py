@@ -1,0 +1,82 @@
+"""CLI handlers called directly with argparse namespaces (no __main__ needed)."""
+import argparse
+import json
+from pathlib import Path
+
+from bot.cli.rules import check_rules, explain_text, match_posts, register, try_text
+
+
+class FakeSettings:
+    def __init__(self, rules):
+        self.rules = Path(rules)
+
+
+def write_rules(tmp_path, query="повестка", rule_id="mob"):
+    path = tmp_path / "rules.toml"
+    path.write_text(f'[[rule]]\nid = "{rule_id}"\nquery = \'{query}\'\ntags = ["mobilization"]\n',
+                    encoding="utf-8")
+    return path
+
+
+def test_register_adds_match_and_rules_and_returns_rules_subparsers():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    rules_sub = register(sub)
+    rules_sub.add_parser("export")  # another module can add more
+    args = parser.parse_args(["rules", "explain", "mob", "текст", "--rules", "x.toml"])
+    assert args.handler is explain_text and args.rule == "mob" and args.rules == "x.toml"
+    assert parser.parse_args(["match", "-"]).handler is match_posts
+
+
+def test_match_writes_one_line_per_post_in_input_order(tmp_path, capsys):
+    settings = FakeSettings(write_rules(tmp_path))
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"id": 7, "text": "Пришла повестка"}\n{"text": "погода"}\n', encoding="utf-8")
+    assert match_posts(argparse.Namespace(file=str(posts), rules=None), settings) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines == [{"id": 7, "matches": [{"rule": "mob", "tags": ["mobilization"], "spans": [[7, 15]]}]},
+                     {"id": 2, "matches": []}]
+
+
+def test_rules_option_overrides_the_settings_file(tmp_path, capsys):
+    other = write_rules(tmp_path, rule_id="other")
+    settings = FakeSettings(tmp_path / "missing.toml")
+    assert try_text(argparse.Namespace(text="повестка", rules=str(other)), settings) == 0
+    assert capsys.readouterr().out.startswith("other\t")
+
+
+def test_check_prints_ids_and_summary(tmp_path, capsys):
+    path = write_rules(tmp_path)
+    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mob\t") and "ok: 1 rules" in out
+
+
+def test_bad_rule_file_is_one_message_and_exit_2(tmp_path, capsys):
+    path = write_rules(tmp_path, query="(повестка")
+    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: rule 'mob'") and "Traceback" not in err
+
+
+def test_match_bad_input_line_is_a_user_error(tmp_path, capsys):
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text("not json\n", encoding="utf-8")
+    settings = FakeSettings(write_rules(tmp_path))
+    assert match_posts(argparse.Namespace(file=str(posts), rules=None), settings) == 2
+    assert "line 1" in capsys.readouterr().err
+
+
+def test_explain_prints_the_verdict(tmp_path, capsys):
+    settings = FakeSettings(write_rules(tmp_path))
+    assert explain_text(argparse.Namespace(rule="mob", text="повестка", rules=None), settings) == 0
+    assert "MATCH" in capsys.readouterr().out
+
+
+def test_query_error_points_at_the_line_and_column_in_the_file(tmp_path, capsys):
+    path = tmp_path / "rules.toml"
+    path.write_text("[[rule]]\nid = \"a\"\nquery = '''\n  повестка\n  OR (военкомат AND\n'''\n",
+                    encoding="utf-8")
+    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "line 5, column 20" in err[0] and err[2].index("^") == err[1].index("AND") + 3

@@ -1,0 +1,185 @@
+from datetime import datetime, timedelta, timezone
+
+from bot.errors import Forbidden, RetryLater
+from bot.delivery.worker import OutboxWorker, backoff_seconds
+from bot.pipeline import Pipeline
+from tests.factories import default_rules, make_post
+
+NOW = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    def __init__(self):
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+class RecordingSink:
+    """Records delivered alerts; can be told to raise for the next deliveries."""
+
+    def __init__(self, *errors):
+        self.alerts = []
+        self.errors = list(errors)
+
+    async def deliver(self, alert):
+        if self.errors:
+            raise self.errors.pop(0)
+        self.alerts.append(alert)
+        return 100 + len(self.alerts)
+
+
+async def subscribe(store, chat_id):
+    async def add(conn):
+        cur = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (?, ?)", (chat_id, NOW.isoformat()))
+        await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
+        return cur.lastrowid
+
+    return await store.write(add)
+
+
+async def enqueue_posts(store, clock, *texts):
+    pipeline = Pipeline(store, default_rules(), clock)
+    for text in texts:
+        await pipeline.on_post(make_post(text=text))
+
+
+def worker_for(store, clock, sinks, max_attempts=3):
+    return OutboxWorker(store, lambda subscriber: sinks[subscriber.chat_id], clock, max_attempts)
+
+
+async def status_of(store):
+    return [tuple(r) for r in await store.fetchall("SELECT status, attempts, sent_message_id FROM outbox ORDER BY id")]
+
+
+async def test_due_rows_are_delivered_and_marked_sent_with_message_id(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация", "отказ")
+    sink = RecordingSink()
+    assert await worker_for(store, clock, {1: sink}).run_until_idle() == 2
+    assert await status_of(store) == [("sent", 0, 101), ("sent", 0, 102)]
+    assert [a.matches[0].rule_id for a in sink.alerts] == ["mobilization", "refusals"]
+
+
+async def test_alert_carries_post_subscriber_and_spans(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "Идёт мобилизация")
+    sink = RecordingSink()
+    await worker_for(store, clock, {1: sink}).run_until_idle()
+    alert = sink.alerts[0]
+    assert alert.post.text == "Идёт мобилизация" and alert.post.channel == "pskovgubernia"
+    assert alert.subscriber.chat_id == 1 and alert.matches[0].spans == ((5, 12),)
+
+
+async def test_sent_rows_are_not_delivered_again(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация")
+    sink = RecordingSink()
+    worker = worker_for(store, clock, {1: sink})
+    await worker.run_until_idle()
+    assert await worker.run_until_idle() == 0
+    assert len(sink.alerts) == 1
+
+
+async def test_retry_later_postpones_only_that_row(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await subscribe(store, 2)
+    await enqueue_posts(store, clock, "мобилизация")
+    slow, fine = RecordingSink(RetryLater(30)), RecordingSink()
+    worker = worker_for(store, clock, {1: slow, 2: fine})
+    assert await worker.run_until_idle() == 1
+    assert len(fine.alerts) == 1 and slow.alerts == []
+    clock.now += timedelta(seconds=29)
+    assert await worker.run_until_idle() == 0
+    clock.now += timedelta(seconds=1)
+    assert await worker.run_until_idle() == 1 and len(slow.alerts) == 1
+
+
+async def test_retry_later_does_not_count_as_a_failed_attempt(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация")
+    await worker_for(store, clock, {1: RecordingSink(RetryLater(5))}).run_until_idle()
+    assert await status_of(store) == [("pending", 0, None)]
+
+
+async def test_forbidden_parks_the_row_and_deactivates_the_subscriber(store):
+    clock = Clock()
+    sid = await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация")
+    await worker_for(store, clock, {1: RecordingSink(Forbidden(1))}).run_until_idle()
+    assert (await status_of(store))[0][0] == "parked"
+    assert await store.fetchval("SELECT active FROM subscribers WHERE id = ?", (sid,)) == 0
+
+
+async def test_failures_back_off_exponentially(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация")
+    worker = worker_for(store, clock, {1: RecordingSink(TimeoutError(), TimeoutError())}, max_attempts=5)
+    await worker.run_until_idle()
+    first = await store.fetchval("SELECT next_attempt_at FROM outbox")
+    clock.now += timedelta(seconds=backoff_seconds(1))
+    await worker.run_until_idle()
+    second = await store.fetchval("SELECT next_attempt_at FROM outbox")
+    assert first == (NOW + timedelta(seconds=2)).isoformat()
+    assert second == (clock.now + timedelta(seconds=4)).isoformat()
+
+
+async def test_row_is_parked_with_last_error_after_max_attempts(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация")
+    worker = worker_for(store, clock, {1: RecordingSink(*[ValueError("boom")] * 3)}, max_attempts=3)
+    for _ in range(3):
+        await worker.run_until_idle()
+        clock.now += timedelta(hours=2)
+    row = await store.fetchone("SELECT status, attempts, last_error FROM outbox")
+    assert tuple(row) == ("parked", 3, "ValueError: boom")
+
+
+async def test_pending_rows_resume_with_a_new_worker(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация", "отказ")
+    crashed = RecordingSink(RuntimeError("crash"))
+    await worker_for(store, clock, {1: crashed}).run_until_idle()
+    clock.now += timedelta(hours=1)
+    restarted = RecordingSink()
+    await worker_for(store, clock, {1: restarted}).run_until_idle()
+    delivered = [a.post.text for a in crashed.alerts + restarted.alerts]
+    assert sorted(delivered) == ["мобилизация", "отказ"]
+
+
+async def test_kinds_limits_delivery_to_those_subscribers(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация")
+    worker = OutboxWorker(store, lambda s: RecordingSink(), clock, 3, kinds=("local",))
+    assert await worker.run_until_idle() == 0
+    assert (await status_of(store))[0][0] == "pending"
+
+
+async def test_live_loop_delivers_after_notify_and_stops(store):
+    import asyncio
+
+    clock = Clock()
+    await subscribe(store, 1)
+    sink = RecordingSink()
+    worker = worker_for(store, clock, {1: sink})
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    pipeline = Pipeline(store, default_rules(), clock, notify=worker.notify)
+    await pipeline.on_post(make_post(text="мобилизация"))
+    for _ in range(100):
+        if sink.alerts:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(sink.alerts) == 1

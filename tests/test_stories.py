@@ -1,0 +1,51 @@
+"""bot/stories.py: copies of a story across channels are recognised; different posts are not."""
+from __future__ import annotations
+
+from bot.stories import origin, pack, same_origin, shingles, similarity, unpack
+from tests.delivery.alert_factories import make_post
+
+STORY = ("В Псковской области объявили частичную мобилизацию резервистов, повестки раздают "
+         "прямо у проходной завода, сообщают местные жители")
+
+
+def test_copy_with_a_header_and_a_link_is_nearly_the_same():
+    copy = "❗️Срочно: " + STORY.replace("ё", "е") + "\n\nПодписывайтесь: https://t.me/other @other"
+    assert similarity(shingles(STORY), shingles(copy)) >= 0.7
+
+
+def test_invisible_characters_and_case_do_not_matter():
+    copy = STORY.upper().replace("мобилизацию".upper(), "МОБИ\u00adЛИЗАЦИЮ")
+    assert similarity(shingles(STORY), shingles(copy)) == 1.0
+
+
+def test_a_different_story_on_the_same_topic_is_not_similar():
+    other = "В Пскове прошёл митинг против мобилизации, задержаны трое участников, сообщают правозащитники"
+    assert similarity(shingles(STORY), shingles(other)) < 0.3
+
+
+def test_short_texts_never_group_by_text():
+    assert shingles("Срочно! Мобилизация") == frozenset()
+    assert similarity(shingles("Срочно! Мобилизация"), shingles("Срочно! Мобилизация")) == 0.0
+
+
+def test_packed_shingles_round_trip():
+    sig = shingles(STORY)
+    assert unpack(pack(sig)) == sig
+
+
+def test_a_forward_shares_the_origin_of_its_source():
+    source = make_post(channel_id=-1001, message_id=10)
+    forward = make_post(channel_id=-1002, message_id=77, fwd_from_channel_id=-1001, fwd_from_message_id=10)
+    assert origin(forward) == (-1001, 10)
+    assert same_origin(forward, (source.channel_id, source.message_id), None)
+    assert same_origin(source, (forward.channel_id, forward.message_id), (-1001, 10))
+
+
+def test_two_forwards_of_one_post_share_an_origin():
+    first = make_post(channel_id=-1002, message_id=5, fwd_from_channel_id=-1001, fwd_from_message_id=10)
+    assert same_origin(first, (-1003, 8), (-1001, 10))
+
+
+def test_unrelated_posts_do_not_share_an_origin():
+    post = make_post(channel_id=-1002, message_id=5)
+    assert not same_origin(post, (-1003, 5), None)
