@@ -55,6 +55,7 @@ class OfflineClient(TelegramClient):
         self.online = False
         self.connect_errors: deque = deque()  # raised by connect() in turn (an outage)
         self.check_hashes = False  # refuse a channel request whose access hash is not this account's
+        self._sender._transport_connected = lambda: self.online  # what connection_alive reads
         self.session.process_entities(types.contacts.ResolvedPeer(None, list(channels), []))
 
     # canned data
@@ -164,7 +165,8 @@ class OfflineClient(TelegramClient):
         """channels.getMessages: the messages asked for by id; deleted ones come back empty."""
         peer = utils.get_peer_id(request.channel)
         by_id = {m.id: m for m in self.history.get(peer, [])}
-        messages = [by_id.get(i.id) or types.MessageEmpty(id=i.id) for i in request.id]
+        empty = types.PeerChannel(request.channel.channel_id)
+        messages = [by_id[i.id] if i.id in by_id else types.MessageEmpty(id=i.id, peer_id=empty) for i in request.id]
         return types.messages.ChannelMessages(pts=1, count=len(messages), messages=messages, topics=[],
                                               chats=[], users=[])
 
