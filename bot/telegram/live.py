@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Callable
 
 from bot.errors import RetryLater, SessionInvalid, SourceError
+from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.telegram.budget import Budget
-from bot.storage import accounts as access
 from bot.telegram.channels import ChannelRef, join, parse_channel_ref, resolve, resolve_for_account
 from bot.telegram.client import make_client
 from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translated
-from bot.telegram.outage import AccountLink, connection_alive, raise_if_dead  # noqa: F401 (re-exported)
+from bot.telegram.outage import AccountLink
 from bot.telegram.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,10 @@ async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, inte
             pass
         due = clock() >= next_sweep
         if due and store is not None:
-            await refresh(watchers, store, join_channels)
+            try:
+                await refresh(watchers, store, join_channels)
+            except NETWORK_ERRORS as exc:  # offline: the next refresh picks the changes up
+                log.info("picking up channel changes waits for the connection: %s", exc or type(exc).__name__)
         for watcher, link in zip(watchers, links):
             back = await link.check()
             if link.offline_since is not None:

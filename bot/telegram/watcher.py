@@ -29,10 +29,10 @@ from telethon import events
 
 from bot.errors import SessionInvalid
 from bot.models import Post
+from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.storage.channels import ChannelRow
 from bot.telegram.budget import Budget
-from bot.storage import accounts as access
 from bot.telegram.channels import input_peer, resolve_again
 from bot.telegram.convert import channel_link, group_albums, is_post, make_deletion, messages_to_post
 from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translated

@@ -190,6 +190,29 @@ async def test_channel_one_account_cannot_read_goes_to_another(store):
     assert (await db.get_channel(store, CID)).status == "private"  # no account can read it
 
 
+async def test_resumed_channel_may_be_tried_again_by_every_account(store):
+    await saved(store)
+    await access.save_access(store, "dozor", CID, None, T0, "private")
+    await db.set_status(store, CID, "private")
+    await db.set_status(store, CID, "active", actor="cli")  # `dozor channels resume`
+    assert await access.accounts_refused(store, CID) == set()
+
+
+async def test_refresh_while_offline_waits_for_the_connection(store):
+    await saved(store)
+    client = OfflineClient(CHANNEL)
+    await client.connect()
+    await db.add_request(store, "other")
+    client.fail(functions.contacts.ResolveUsernameRequest, ConnectionError("disconnected"))
+    watcher = watcher_for(store, client)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(watch_until_stopped([watcher], stop, interval=0, tick=0.001, store=store))
+    await asyncio.sleep(0.03)
+    assert not loop.done()
+    stop.set()
+    await loop
+
+
 async def test_channels_refresh_resolves_again_and_reactivates(tmp_path, store):
     await db.save_channel(store, CID, username=CHANNEL.username, access_hash=1)
     await db.set_status(store, CID, "unavailable")
