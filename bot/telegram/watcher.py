@@ -58,6 +58,7 @@ class Watcher:
         self.poll_floor, self.poll_ceiling = poll_floor, poll_ceiling
         self.accounts, self.main = tuple(accounts) or (account,), main  # every account, to hand channels on
         self._next_poll: dict[int, float] = {}  # monotonic time each polled channel is due
+        self._next_recheck: dict[int, float] = {}  # and when its recent window is re-read next
         self.backfill_limit, self.alert_backfill = backfill_limit, alert_backfill
         self.silence_factor, self.album_delay, self.chunk_wait = silence_factor, album_delay, chunk_wait
         self.now = now
@@ -277,7 +278,13 @@ class Watcher:
         """Sweep (and re-check) the polled channels whose turn has come; schedule each one's next turn."""
         polled = [r for r in self.channels.values() if not r.joined]
         due = [r for r in polled if self._next_poll.get(r.id, 0.0) <= mono_now]
-        fed = await self.sweep(recheck=True, only=lambda r: r in due) if due else 0
+        if not due:
+            return 0
+        reread = [r for r in due if self._next_recheck.get(r.id, 0.0) <= mono_now]  # at most every ceiling
+        fed = await self.sweep(recheck=True, only=lambda r: r in reread)
+        fed += await self.sweep(only=lambda r: r in due and r not in reread)
+        for row in reread:
+            self._next_recheck[row.id] = mono_now + self.poll_ceiling
         for row in due:
             dates = await db.recent_post_dates(self.store, row.id)
             self._next_poll[row.id] = mono_now + poll_interval(
