@@ -126,7 +126,8 @@ async def main() -> None:
     args = parser.parse_args()
     print(summary(await join_mode(args.posts), 1000, "join mode, update -> outbox row committed (ms)"))
     print(summary(await polling_mode(120), 1, "polling, busy channel (a post every ~2 min: polled every 60 s) (s)"))
-    print(summary(await polling_mode(7200), 1, "polling, quiet channel (a post every ~2 h: polled every 300 s, the ceiling) (s)"))
+    print(summary(await polling_mode(7200), 1,
+                  "polling, quiet channel (a post every ~2 h: polled every 300 s, the ceiling) (s)"))
 
 
 if __name__ == "__main__":

@@ -74,7 +74,8 @@ async def add_account_notice(store: Store, account: str, kind: str, since: datet
 
 async def pending_account_notices(store: Store) -> list[AccountNotice]:
     rows = await store.fetchall("SELECT * FROM account_notices WHERE sent_at IS NULL ORDER BY id")
-    return [AccountNotice(r["id"], r["account"], r["kind"], from_iso(r["since"]), from_iso(r["at"]))  # type: ignore[arg-type]
+    return [AccountNotice(r["id"], r["account"], r["kind"],
+                          from_iso(r["since"]), from_iso(r["at"]))  # type: ignore[arg-type]
             for r in rows]
 
 

@@ -136,7 +136,8 @@ async def recheck_window(store: Store, channel_id: int, since: datetime,
     Every post dated after `since`, and the alerted ones (an outbox row) dated after
     `alerted_since`; deleted posts are left out, oldest first."""
     rows = await store.fetchall(
-        "SELECT p.message_id, p.edit_date, p.grouped_id, p.text FROM posts p WHERE p.channel_id = ? AND p.deleted_at IS NULL"
+        "SELECT p.message_id, p.edit_date, p.grouped_id, p.text FROM posts p"
+        " WHERE p.channel_id = ? AND p.deleted_at IS NULL"
         " AND (p.date >= ? OR (p.date >= ? AND EXISTS (SELECT 1 FROM outbox o WHERE o.post_id = p.id)))"
         " ORDER BY p.message_id",
         (channel_id, to_iso(since), to_iso(alerted_since)),

@@ -230,7 +230,8 @@ async def _rows_to_refresh(store, refs: list[ChannelRef]) -> list:
         return await db.list_channels(store, ("private", "banned", "unavailable"))
     rows = []
     for ref in refs:
-        row = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
+        row = await (db.find_by_username(store, ref.username) if ref.username
+                     else db.get_channel(store, ref.channel_id))
         if row is not None:
             rows.append(row)
     return rows
