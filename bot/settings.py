@@ -110,8 +110,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOZOR_ACCOUNTS", (), _str_list, "Extra user-account session names to spread channels across."),
     Setting("DOZOR_ADMINS", (), _int_list, "Telegram user ids of the admins, comma-separated."),
     # Watching channels
-    Setting("DOZOR_JOIN_CHANNELS", False, _bool, "Join watched channels (pushed updates) instead of polling them."),
-    Setting("DOZOR_SWEEP_INTERVAL", 300, _int, "Seconds between history sweeps that close gaps."),
+    Setting("DOZOR_JOIN_CHANNELS", True, _bool, "Join watched channels (pushed updates); false polls their history instead."),
+    Setting("DOZOR_SWEEP_INTERVAL", 300, _int, "Seconds between history sweeps that close gaps; the longest poll interval."),
+    Setting("DOZOR_POLL_FLOOR", 30.0, _float, "Shortest poll interval (seconds) of a busy channel that is not joined."),
+    Setting("DOZOR_LATE_AFTER", 120, _int, "A post found this many seconds after it was posted is alerted as late."),
+    Setting("DOZOR_RECHECK_HOURS", 24, _int, "Sweeps re-read posts of the last N hours for edits and deletions."),
+    Setting("DOZOR_OFFLINE_NOTICE_AFTER", 300, _int, "Tell admins when an account has been offline this many seconds."),
     Setting("DOZOR_BACKFILL_LIMIT", 50, _int, "Posts read from a newly added channel to seed the database."),
     Setting("DOZOR_SILENCE_FACTOR", 8.0, _float, "Warn when a channel is silent this many times its usual gap between posts."),
     # Alerts

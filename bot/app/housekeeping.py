@@ -1,7 +1,8 @@
 """Housekeeping for the live app: what operators must hear about, and digests following subscribers.
 
 `AdminNotices.run_once()` sends the admins, once, the channel warnings the
-watcher left (silent, private, banned, not found) and the alerts the outbox
+watcher left (silent, private, banned, not found), accounts offline for long
+and back again, and the alerts the outbox
 parked (a chat that blocked the bot, or too many failures). Each is marked in
 the database when at least one admin got it, so a restart does not repeat it.
 
@@ -19,6 +20,7 @@ from typing import Callable, Sequence
 from bot.errors import Forbidden
 from bot.models import Outgoing, Subscriber
 from bot.delivery.senders import Sender
+from bot.storage.accounts import AccountNotice, mark_account_notices_sent, pending_account_notices
 from bot.storage.channels import ChannelWarning, mark_warnings_sent, pending_warnings
 from bot.storage.db import Store, to_iso
 from bot.storage.digests import active_subscribers
@@ -30,6 +32,7 @@ WARNING_TEXT = {
     "private": "became private or removed the account",
     "banned": "is banned or unavailable",
     "not_found": "does not exist any more",
+    "invalid": "is not known to any account under the id we hold (`dozor channels refresh`)",
     "too_many": "cannot be joined (500 channels); it is polled",
 }
 
@@ -48,9 +51,18 @@ def parked_line(row) -> str:
     return f"• alert #{row['id']} to chat {row['chat_id']}: {esc((row['last_error'] or 'no error recorded')[:200])}"
 
 
-def notice_html(warnings: Sequence[ChannelWarning], parked: Sequence, parked_total: int) -> str:
-    """The admins' message: channel warnings, then parked alerts (at most MAX_LISTED lines each)."""
-    parts = []
+def account_line(notice: AccountNotice) -> str:
+    since = notice.since.strftime("%Y-%m-%d %H:%M UTC")
+    if notice.kind == "offline":
+        return f"• account {esc(notice.account)} has been offline since {since}; Dozor keeps reconnecting"
+    minutes = round((notice.at - notice.since).total_seconds() / 60)
+    return f"• account {esc(notice.account)} is back (offline since {since}, {minutes} min); missed posts swept"
+
+
+def notice_html(warnings: Sequence[ChannelWarning], parked: Sequence, parked_total: int,
+                accounts: Sequence[AccountNotice] = ()) -> str:
+    """The admins' message: accounts, channel warnings, then parked alerts (at most MAX_LISTED lines each)."""
+    parts = ["📡 <b>Connection</b>\n" + "\n".join(account_line(n) for n in accounts)] if accounts else []
     if warnings:
         lines = [warning_line(w) for w in warnings[:MAX_LISTED]]
         if len(warnings) > MAX_LISTED:
@@ -79,14 +91,16 @@ class AdminNotices:
         self.record = record
         self._shown_channels: set[int] = set()
         self._shown_rows: set[int] = set()
+        self._shown_accounts: set[int] = set()
 
     async def run_once(self) -> int:
         """Send what is pending; returns how many chats received it."""
         warnings = [w for w in await pending_warnings(self.store) if w.channel_id not in self._shown_channels]
         parked = [r for r in await self._parked() if r["id"] not in self._shown_rows]
-        if not warnings and not parked:
+        accounts = [n for n in await pending_account_notices(self.store) if n.id not in self._shown_accounts]
+        if not warnings and not parked and not accounts:
             return 0
-        text = notice_html(warnings, parked, len(parked))
+        text = notice_html(warnings, parked, len(parked), accounts)
         if not self.chats:
             log.warning("no DOZOR_ADMINS to tell: %s", text)
             reached = 0
@@ -95,6 +109,7 @@ class AdminNotices:
             if not reached:
                 return 0
         await self._mark(warnings, parked)
+        await self._mark_accounts([n.id for n in accounts])
         return reached
 
     async def _send(self, text: str) -> int:
@@ -113,6 +128,11 @@ class AdminNotices:
             log.warning("no admin chat can be written to; the notice stays in this log only: %s", text)
             return len(self.chats)  # nobody can ever receive it: do not retry forever
         return reached
+
+    async def _mark_accounts(self, ids: list[int]) -> None:
+        if ids and self.record:
+            await mark_account_notices_sent(self.store, ids, self.clock())
+        self._shown_accounts.update(ids)
 
     async def _parked(self) -> list:
         return await self.store.fetchall(

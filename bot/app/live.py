@@ -275,7 +275,8 @@ async def _build_dry_run(settings, store, options, rules) -> LiveApp:
     notices = AdminNotices(store, printer, list(settings.admins) or [LOCAL_CHAT_ID], options.clock, record=False)
     log.warning("dry run: nothing is sent to Telegram; alerts are printed; subscriber chats' alerts stay "
                 "queued; commands and digests are off")
-    return LiveApp(settings, store, replace(options, digests=False), pipeline, worker, notices)
+    read_only = settings.replace(join_channels=False)  # a dry run writes nothing to Telegram: no joins
+    return LiveApp(read_only, store, replace(options, digests=False), pipeline, worker, notices)
 
 
 def rules_reloader(store: Store, pipeline: Pipeline) -> Callable:

@@ -1,9 +1,14 @@
-"""`dozor login` and `dozor channels add|list|remove|pause|resume`.
+"""`dozor login` and `dozor channels add|list|remove|pause|resume|refresh`.
 
 `channels add` resolves names right away when the account is logged in (each
 name once: the database caches id and access hash). Without credentials, or
 with --offline, a -100… id is stored as "unresolved" and a name is queued;
-both are resolved at the next `dozor run`. Changes are audited (actor "cli").
+both are resolved at the next `dozor run`. While `dozor run` watches with the
+account, the running app picks them up at its next refresh (every
+DOZOR_SWEEP_INTERVAL seconds), and each channel gets one line saying so.
+`channels refresh` resolves channels again by name (a stale id or access hash,
+CHANNEL_INVALID / PEER_ID_INVALID) and lets every account try them again.
+Changes are audited (actor "cli").
 """
 from __future__ import annotations
 
@@ -39,6 +44,11 @@ def register(subparsers) -> None:
     add.set_defaults(handler=channels_add_command)
     listing = actions.add_parser("list", help="show watched channels and names waiting to be resolved")
     listing.set_defaults(handler=channels_list_command)
+    refresh = actions.add_parser("refresh", help="resolve channels again (stale access hash); default: those "
+                                 "no account can read")
+    refresh.add_argument("refs", nargs="*", metavar="CHANNEL")
+    refresh.add_argument("--session", help="account session to resolve with (default TG_SESSION)")
+    refresh.set_defaults(handler=channels_refresh_command)
     for name, text in (("remove", "stop watching"), ("pause", "pause"), ("resume", "resume")):
         sub = actions.add_parser(name, help=f"{text} channels (@name or -100… id)")
         sub.add_argument("refs", nargs="+", metavar="CHANNEL")
@@ -75,18 +85,20 @@ def _report(lines: list[tuple[bool, str]]) -> int:
 def channels_add_command(args: argparse.Namespace, settings) -> int:
     refs = [parse_channel_ref(text) for text in args.refs]  # a typo stops before anything is stored
     online = settings.has_telegram and not args.offline and session_path(settings).exists()
+    when = "at the next `dozor run` with credentials"
     if online and live_is_running(settings):
-        print("dozor run is watching with this account: the channels are handed to it (picked up within "
-              f"{settings.sweep_interval} s)")
+        when = f"by the running `dozor run` within {settings.sweep_interval} s"
         online = False
-    return _report(asyncio.run(_with_store(settings, lambda store: add_channels(settings, store, refs, online))))
+    return _report(asyncio.run(_with_store(settings, lambda store: add_channels(settings, store, refs, online,
+                                                                                   when=when))))
 
 
 async def add_channels(settings, store, refs: list[ChannelRef], online: bool,
-                       client_factory: Callable = make_client) -> list[tuple[bool, str]]:
-    """Resolve and store each channel; (ok, message) per channel."""
+                       client_factory: Callable = make_client,
+                       when: str = "at the next `dozor run` with credentials") -> list[tuple[bool, str]]:
+    """Resolve and store each channel; (ok, message) per channel. `when` says when a stored one is picked up."""
     if not online:
-        return [await store_for_later(store, ref) for ref in refs]
+        return [await store_for_later(store, ref, when) for ref in refs]
     client = client_factory(settings)
     try:
         try:
@@ -108,18 +120,20 @@ async def _resolve_one(client, store, ref: ChannelRef, budget: Budget) -> tuple[
     return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}){note}"
 
 
-async def store_for_later(store, ref: ChannelRef) -> tuple[bool, str]:
-    """No Telegram now: use the cache, or keep the channel to resolve at the next `dozor run`."""
+async def store_for_later(store, ref: ChannelRef,
+                          when: str = "at the next `dozor run` with credentials") -> tuple[bool, str]:
+    """No Telegram now: use the cache, or keep the channel to resolve; `when` says when it is picked up."""
     cached = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
     if cached is not None and cached.access_hash is not None:
         row = await db.save_channel(store, cached.id, actor="cli")
-        return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}; known already, no lookup)"
+        return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}; known already, no lookup): " \
+                     f"picked up {when}"
     if ref.channel_id is not None:
         await db.save_channel(store, ref.channel_id, status="unresolved", actor="cli")
-        return True, f"stored {ref.channel_id} as unresolved: it is looked up at the next `dozor run`"
+        return True, f"stored {ref.channel_id} as unresolved: it is looked up {when}"
     queued = await db.add_request(store, ref.username, actor="cli")
     again = "" if queued else " (queued already)"
-    return True, f"queued @{ref.username}{again}: it is resolved at the next `dozor run` with credentials"
+    return True, f"queued @{ref.username}{again}: it is resolved {when}"
 
 
 def channels_list_command(args: argparse.Namespace, settings) -> int:
@@ -162,3 +176,62 @@ async def change_status(store, refs: list[ChannelRef], action: str) -> list[tupl
         lines.append((True, f"{action}d {row.label}"))
     return lines
 
+
+
+def channels_refresh_command(args: argparse.Namespace, settings) -> int:
+    from bot.telegram.client import require_credentials
+
+    require_credentials(settings)
+    if live_is_running(settings):
+        print("dozor run is using the session: stop it first (it resolves a stale channel again by itself)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    refs = [parse_channel_ref(text) for text in args.refs]
+    account = args.session or settings.tg_session
+    return _report(asyncio.run(_with_store(settings, lambda store: refresh_channels(settings, store, refs, account))))
+
+
+async def refresh_channels(settings, store, refs: list[ChannelRef], account: str,
+                           client_factory: Callable = make_client) -> list[tuple[bool, str]]:
+    """Resolve channels again as `account` and let every account try them again; (ok, message) each.
+
+    Without refs: the channels no account could read (private, banned, unavailable)."""
+    from datetime import datetime, timezone
+
+    from bot.storage.accounts import forget_refusals
+    from bot.telegram.channels import resolve_again
+
+    rows = await _rows_to_refresh(store, refs)
+    if not rows:
+        return [(True, "nothing to refresh: every channel is readable")]
+    client = client_factory(settings, account)
+    budget = Budget(account)
+    lines = []
+    try:
+        await connect(client, account)
+        for row in rows:
+            try:
+                fresh = await resolve_again(client, store, row, account, budget, datetime.now(timezone.utc),
+                                            main=account == settings.tg_session)
+            except SourceError as exc:
+                lines.append((False, f"{row.label}: {exc}"))
+                continue
+            await forget_refusals(store, row.id)
+            if row.status not in ("active", "paused"):
+                await db.set_status(store, row.id, "active", actor="cli")
+            lines.append((True, f"refreshed {fresh.label} ({fresh.title or 'no title'}) for account {account}"))
+    finally:
+        await client.disconnect()
+    return lines
+
+
+async def _rows_to_refresh(store, refs: list[ChannelRef]) -> list:
+    if not refs:
+        return await db.list_channels(store, ("private", "banned", "unavailable"))
+    rows = []
+    for ref in refs:
+        row = await (db.find_by_username(store, ref.username) if ref.username
+                     else db.get_channel(store, ref.channel_id))
+        if row is not None:
+            rows.append(row)
+    return rows

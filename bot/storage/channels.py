@@ -178,6 +178,9 @@ async def set_status(store: Store, channel_id: int, status: str, actor: str = "s
         if before is None or before[0] == status:
             return
         await conn.execute("UPDATE channels SET status = ? WHERE id = ?", (status, channel_id))
+        if status == "active":  # resumed: every account may try it again (bot/storage/accounts.py)
+            await conn.execute("DELETE FROM channel_access WHERE channel_id = ? AND access_hash IS NULL",
+                               (channel_id,))
         await record_audit(conn, actor, "channel.status", "channel", str(channel_id), {"status": before[0]},
                            {"status": status})
 

@@ -259,4 +259,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE outbox ADD COLUMN reported_at TEXT;  -- a parked row told to the admins (bot/live_app.py)
         """,
     ),
+    (
+        "0007_channel_access_and_account_outages",
+        """
+        CREATE TABLE channel_access (           -- access hashes belong to the account that resolved them
+            account     TEXT NOT NULL,
+            channel_id  INTEGER NOT NULL,
+            access_hash INTEGER,                -- NULL: this account cannot read the channel
+            error       TEXT,                   -- why not (private, banned, not_found, invalid)
+            resolved_at TEXT NOT NULL,
+            PRIMARY KEY (account, channel_id)
+        );
+
+        CREATE TABLE account_notices (          -- an account offline for long, and back (for the admins)
+            id       INTEGER PRIMARY KEY,
+            account  TEXT NOT NULL,
+            kind     TEXT NOT NULL,             -- offline | back
+            since    TEXT NOT NULL,             -- when the connection was lost
+            at       TEXT NOT NULL,
+            sent_at  TEXT
+        );
+        """,
+    ),
 ]

@@ -127,3 +127,19 @@ def post_from_row(row, channel: aiosqlite.Row | None = None) -> Post:
         grouped_id=row["grouped_id"], edit_date=from_iso(row["edit_date"]), late=bool(row["late"]),
         lang=row["lang"],
     )
+
+
+async def recheck_window(store: Store, channel_id: int, since: datetime,
+                         alerted_since: datetime) -> list[tuple[int, datetime | None, bool, str]]:
+    """(message_id, edit_date, is_album, text) of the channel's live posts to re-read for edits and deletions.
+
+    Every post dated after `since`, and the alerted ones (an outbox row) dated after
+    `alerted_since`; deleted posts are left out, oldest first."""
+    rows = await store.fetchall(
+        "SELECT p.message_id, p.edit_date, p.grouped_id, p.text FROM posts p"
+        " WHERE p.channel_id = ? AND p.deleted_at IS NULL"
+        " AND (p.date >= ? OR (p.date >= ? AND EXISTS (SELECT 1 FROM outbox o WHERE o.post_id = p.id)))"
+        " ORDER BY p.message_id",
+        (channel_id, to_iso(since), to_iso(alerted_since)),
+    )
+    return [(r[0], from_iso(r[1]), r[2] is not None, r[3]) for r in rows]

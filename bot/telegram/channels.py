@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from telethon import functions, types, utils
 
 from bot.errors import SourceError
+from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.storage.channels import ChannelRow
 from bot.telegram.budget import Budget
@@ -86,6 +88,37 @@ async def resolve(client, store, ref: ChannelRef, budget: Budget, actor: str = "
         channel = await _lookup_id(client, ref.channel_id, budget)
     return await db.save_channel(store, utils.get_peer_id(channel), username=getattr(channel, "username", None),
                                  title=channel.title, access_hash=channel.access_hash, actor=actor)
+
+
+async def resolve_for_account(client, store, row: ChannelRow, account: str, budget: Budget, now: datetime,
+                              main: bool = False) -> ChannelRow:
+    """The row carrying `account`'s own access hash, resolved by that account once and cached.
+
+    The main account (TG_SESSION) may use channels.access_hash, which it resolved.
+    Raises ChannelUnavailable when this account cannot read the channel."""
+    known, access_hash, error = await access.access_for(store, account, row.id)
+    if known and access_hash is None:
+        raise ChannelUnavailable(row.label, error or "private", row.id)
+    if known:
+        return replace(row, access_hash=access_hash)
+    if main and row.access_hash is not None:
+        return row
+    return await resolve_again(client, store, row, account, budget, now, main)
+
+
+async def resolve_again(client, store, row: ChannelRow, account: str, budget: Budget, now: datetime,
+                        main: bool = False) -> ChannelRow:
+    """Ask Telegram again as `account` (a username costs one of the day's lookups); the answer is kept."""
+    try:
+        channel = await (_lookup_username(client, row.username, budget) if row.username
+                         else _lookup_id(client, row.id, budget))
+    except ChannelUnavailable as exc:
+        await access.save_access(store, account, row.id, None, now, exc.kind)
+        raise
+    await access.save_access(store, account, row.id, channel.access_hash, now)
+    if main:
+        await db.save_channel(store, row.id, title=channel.title, access_hash=channel.access_hash, actor="system")
+    return replace(row, access_hash=channel.access_hash, title=channel.title or row.title)
 
 
 async def _lookup_username(client, name: str, budget: Budget) -> types.Channel:

@@ -16,6 +16,7 @@ from bot.errors import ConfigError
 log = logging.getLogger(__name__)
 
 DEVICE_MODEL = "Dozor"
+RETRY_DELAY = 5  # seconds between Telethon's reconnection attempts (it never stops trying)
 
 
 def session_path(settings, session_name: str | None = None) -> Path:
@@ -40,7 +41,9 @@ def make_client(settings, session_name: str | None = None, *, flood_sleep_thresh
     """A client for the account `session_name` (default TG_SESSION); not connected yet.
 
     `flood_sleep_threshold=0`: every FloodWait reaches our code as RetryLater, so
-    waits are logged and paced by us, not slept silently inside Telethon."""
+    waits are logged and paced by us, not slept silently inside Telethon.
+    `connection_retries=-1`: an outage never makes the client give up (Telethon's
+    default of 5 tries ended runs after ~15 s offline); the watch loop notices."""
     require_credentials(settings)
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -48,6 +51,7 @@ def make_client(settings, session_name: str | None = None, *, flood_sleep_thresh
     client = TelegramClient(
         str(path.with_suffix("")), settings.tg_api_id, settings.tg_api_hash,
         device_model=DEVICE_MODEL, flood_sleep_threshold=flood_sleep_threshold,
+        connection_retries=-1, retry_delay=RETRY_DELAY, auto_reconnect=True,
     )
     secure_session_file(path)
     log.debug("telegram client for session %s", path)

@@ -28,7 +28,9 @@ _SESSION_DEAD = tuple(
 _PRIVATE = (tg.ChannelPrivateError, tg.InviteHashExpiredError)
 _BANNED = tuple(getattr(tg, n) for n in ("ChannelBannedError", "UserBannedInChannelError",
                                          "ChannelPublicGroupNaError") if hasattr(tg, n))
-_NOT_FOUND = (tg.UsernameNotOccupiedError, tg.UsernameInvalidError, tg.ChannelInvalidError)
+_NOT_FOUND = (tg.UsernameNotOccupiedError, tg.UsernameInvalidError)
+# The id or access hash is not valid for this account: resolve the name again before giving up.
+_INVALID = (tg.ChannelInvalidError, tg.PeerIdInvalidError)
 
 
 # What a connection that cannot be made raises in Telethon (no route, refused, cut mid-handshake).
@@ -36,13 +38,14 @@ NETWORK_ERRORS = (OSError, EOFError, TimeoutError, ConnectionError)
 
 
 class ChannelUnavailable(SourceError):
-    """A channel cannot be read: `kind` is private, banned, not_found or too_many."""
+    """A channel cannot be read: `kind` is private, banned, not_found, invalid or too_many."""
 
     def __init__(self, what: str, kind: str, channel_id: int | None = None):
         reasons = {
             "private": "is private or the account was removed from it",
             "banned": "is banned or unavailable to this account",
             "not_found": "does not exist (check the name)",
+            "invalid": "is not known to this account under the id and access hash we hold",
             "too_many": "cannot be joined: the account is in 500 channels already",
         }
         super().__init__(f"{what} {reasons.get(kind, kind)}")
@@ -62,6 +65,8 @@ def translate(exc: BaseException, what: str = "", channel_id: int | None = None)
         return ChannelUnavailable(what, "banned", channel_id)
     if isinstance(exc, _NOT_FOUND):
         return ChannelUnavailable(what, "not_found", channel_id)
+    if isinstance(exc, _INVALID):
+        return ChannelUnavailable(what, "invalid", channel_id)
     if isinstance(exc, tg.ChannelsTooMuchError):
         return ChannelUnavailable(what, "too_many", channel_id)
     return exc

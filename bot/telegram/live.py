@@ -2,9 +2,17 @@
 
 Order on start: connect (a session that is not logged in stops here with a
 clear message), resolve names added offline (once each, cached), spread
-channels across accounts (an account joins at most 500), join if configured,
-sweep history above each channel's last seen id, then register live handlers.
-Then sweep on a timer and whenever a connection comes back, until `stop` is set.
+channels across accounts (an account joins at most 500), let each account
+resolve its channels with its own access hash, join (the default; a join that
+fails is logged and retried at the next refresh, the channel is polled
+meanwhile), sweep history above each channel's last seen id and re-read the
+recent window for edits and deletions, then register live handlers.
+
+Then, until `stop` is set: every `tick`, reconnect accounts that lost Telegram
+(never giving up: only a dead session stops Dozor) and poll the channels not
+joined whose turn has come; every `interval` (DOZOR_SWEEP_INTERVAL) pick up
+channels added or removed meanwhile and sweep the joined ones; after every
+reconnection sweep and re-read everything.
 """
 from __future__ import annotations
 
@@ -15,12 +23,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bot.errors import DozorError, RetryLater, SessionInvalid, SourceError
+from bot.errors import RetryLater, SessionInvalid, SourceError
+from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.telegram.budget import Budget
-from bot.telegram.channels import ChannelRef, join, parse_channel_ref, resolve
+from bot.telegram.channels import ChannelRef, join, parse_channel_ref, resolve, resolve_for_account
 from bot.telegram.client import make_client
-from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translate, translated
+from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translated
+from bot.telegram.outage import AccountLink
 from bot.telegram.watcher import Watcher
 
 log = logging.getLogger(__name__)
@@ -31,13 +41,6 @@ MAX_CHANNELS_PER_ACCOUNT = 500  # CHANNELS_TOO_MUCH past this (1,000 with Premiu
 def account_names(settings) -> list[str]:
     names = [settings.tg_session, *settings.accounts]
     return list(dict.fromkeys(n for n in names if n))
-
-
-def connection_alive(client) -> bool:
-    """Connected right now (Telethon reconnects by itself; this sees the gap)."""
-    sender = getattr(client, "_sender", None)
-    transport = getattr(sender, "_transport_connected", None)
-    return bool(client.is_connected() and (transport is None or transport()))
 
 
 def running_marker(settings) -> Path:
@@ -92,13 +95,18 @@ async def resolve_queued(client, store, budget: Budget) -> None:
 
 
 async def spread(store, accounts: list[str]) -> dict[str, list]:
-    """Active channels per account; new ones go to the least loaded account under 500."""
+    """Active channels per account; new ones (and those their account cannot read) go to the least
+    loaded account under 500 that has not been refused them."""
     rows = await db.list_channels(store, ("active",))
     load = {name: [r for r in rows if r.account == name] for name in accounts}
     for row in rows:
-        if row.account in load:
+        refused = await access.accounts_refused(store, row.id) if len(accounts) > 1 else set()
+        if row.account in load and row.account not in refused:
             continue
-        name = min(accounts, key=lambda n: len(load[n]))
+        if row.account in load:
+            load[row.account].remove(row)
+        candidates = [n for n in accounts if n not in refused] or accounts
+        name = min(candidates, key=lambda n: len(load[n]))
         if len(load[name]) >= MAX_CHANNELS_PER_ACCOUNT:
             log.warning("%s not watched: every account has %d channels", row.label, MAX_CHANNELS_PER_ACCOUNT)
             continue
@@ -107,12 +115,32 @@ async def spread(store, accounts: list[str]) -> dict[str, list]:
     return load
 
 
+async def watch_resolved(watcher: Watcher, row) -> bool:
+    """Watch `row` with this account's own access hash (resolved once per account). False if not now."""
+    try:
+        row = await resolve_for_account(watcher.client, watcher.store, row, watcher.account, watcher.budget,
+                                        watcher.now(), main=watcher.main)
+    except ChannelUnavailable as exc:
+        await watcher.report_unavailable(row, exc)
+        return False
+    except (SessionInvalid, asyncio.CancelledError):
+        raise
+    except Exception as exc:  # RetryLater, network, a surprise: the next refresh tries again
+        log.warning("account %s cannot resolve %s now (%s); trying again later", watcher.account, row.label,
+                    exc or type(exc).__name__)
+        return False
+    watcher.watch(row)
+    return True
+
+
 async def join_missing(watcher: Watcher, rows: list) -> None:
+    """Join what is not joined yet. One channel's failure is logged with it and retried at the next refresh."""
     for row in rows:
         if row.joined:
             continue
         try:
             await join(watcher.client, watcher.store, row, watcher.account, watcher.budget)
+            watcher.mark_joined(row.id)
         except ChannelUnavailable as exc:
             if exc.kind != "too_many":
                 await watcher.report_unavailable(row, exc)
@@ -120,6 +148,11 @@ async def join_missing(watcher: Watcher, rows: list) -> None:
                 log.warning("account %s cannot join %s (500 channels already); polling it", watcher.account, row.label)
         except RetryLater as exc:
             log.warning("joining %s postponed: %s", row.label, exc)
+        except (SessionInvalid, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.warning("account %s could not join %s; it is polled and the join retried at the next refresh",
+                        watcher.account, row.label, exc_info=True)
 
 
 async def start_watchers(settings, store, pipeline, clients: dict, alert_backfill: bool,
@@ -131,12 +164,15 @@ async def start_watchers(settings, store, pipeline, clients: dict, alert_backfil
     for name, rows in (await spread(store, list(clients))).items():
         watcher = Watcher(clients[name], store, pipeline, name, budgets[name],
                           backfill_limit=settings.backfill_limit, alert_backfill=alert_backfill,
-                          silence_factor=settings.silence_factor, chunk_wait=chunk_wait)
+                          silence_factor=settings.silence_factor, chunk_wait=chunk_wait,
+                          late_after=settings.late_after, recheck_hours=settings.recheck_hours,
+                          poll_floor=settings.poll_floor, poll_ceiling=settings.sweep_interval,
+                          accounts=tuple(clients), main=name == first)
         for row in rows:
-            watcher.watch(row)
+            await watch_resolved(watcher, row)
         if settings.join_channels:
-            await join_missing(watcher, rows)
-        fed = await watcher.sweep()
+            await join_missing(watcher, list(watcher.channels.values()))
+        fed = await watcher.sweep(recheck=True)
         log.info("account %s watches %d channels; caught up with %d posts", name, len(watcher.channels), fed)
         watcher.register()
         watchers.append(watcher)
@@ -157,29 +193,16 @@ async def refresh(watchers: list[Watcher], store, join_channels: bool = False) -
             log.info("account %s stops watching %s", name, watcher.channels[channel_id].label)
             watcher.unwatch(channel_id)
         for row in rows:
-            if row.id not in watcher.channels:
+            if row.id not in watcher.channels and await watch_resolved(watcher, row):
                 log.info("account %s starts watching %s", name, row.label)
-                watcher.watch(row)
         if join_channels:
-            await join_missing(watcher, [r for r in rows if not r.joined and r.id in watcher.channels])
-
-
-def raise_if_dead(client, account: str) -> None:
-    """Telethon's update loop stops on a fatal error (e.g. AuthKeyDuplicated): say why, once."""
-    if client.is_connected():
-        return
-    error = getattr(client, "_updates_error", None)
-    ours = translate(error, f"account {account}") if error is not None else None
-    if isinstance(ours, DozorError):
-        raise ours from error
-    raise SourceError(f"account {account} lost its connection to Telegram"
-                      + (f": {error}" if error else "") + "; restart `dozor run`")
+            await join_missing(watcher, [r for r in watcher.channels.values() if not r.joined])
 
 
 async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, interval: float, tick: float = 5.0,
                               clock: Callable[[], float] = time.monotonic, store=None,
-                              join_channels: bool = False) -> None:
-    alive = {w.account: True for w in watchers}
+                              join_channels: bool = False, offline_notice_after: float = 300.0) -> None:
+    links = [AccountLink(w.client, w.store, w.account, offline_notice_after, clock, w.now) for w in watchers]
     next_sweep = clock() + interval
     while not stop.is_set():
         try:
@@ -189,16 +212,19 @@ async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, inte
             pass
         due = clock() >= next_sweep
         if due and store is not None:
-            await refresh(watchers, store, join_channels)
-        for watcher in watchers:
-            raise_if_dead(watcher.client, watcher.account)
-            now_alive = connection_alive(watcher.client)
-            back = now_alive and not alive[watcher.account]
-            alive[watcher.account] = now_alive
+            try:
+                await refresh(watchers, store, join_channels)
+            except NETWORK_ERRORS as exc:  # offline: the next refresh picks the changes up
+                log.info("picking up channel changes waits for the connection: %s", exc or type(exc).__name__)
+        for watcher, link in zip(watchers, links):
+            back = await link.check()
+            if link.offline_since is not None:
+                continue  # nothing can be read; the sweep after the return catches up
             if back:
-                log.info("account %s is connected again; sweeping for missed posts", watcher.account)
-            if (due or back) and now_alive:
-                await watcher.sweep()
+                await watcher.sweep(recheck=True)
+            elif due:
+                await watcher.sweep(only=lambda row: row.joined)
+            await watcher.poll_due(clock())
             if due:
                 await watcher.check_silence()
         if due:
@@ -221,7 +247,8 @@ async def run_live(settings, store, pipeline, stop: asyncio.Event, alert_backfil
         if not any(w.channels for w in watchers):
             log.warning("no channels to watch yet: add some with `dozor channels add @name`")
         await watch_until_stopped(watchers, stop, settings.sweep_interval, tick, store=store,
-                                  join_channels=settings.join_channels)
+                                  join_channels=settings.join_channels,
+                                  offline_notice_after=settings.offline_notice_after)
     finally:
         marker.unlink(missing_ok=True)
         for watcher in watchers:

@@ -2,11 +2,20 @@
 
 Every channel keeps the id of the last post the pipeline accepted
 (channels.last_seen_id). A live post whose id skips ahead of it first sweeps
-the hole (ids Telethon dropped); the periodic sweep reads history above it,
-oldest first, for channels not joined and for updates lost while down. Posts
-found by a sweep are `late`. A channel swept for the first time is seeded with
-its last N posts, without alerts unless asked. Per channel, one thing at a time
-(a lock), so a sweep and a live post never race on last_seen_id.
+the hole (ids Telethon dropped) after the post itself is handed over: a
+failed gap sweep never costs the post in hand. Sweeps read history above it,
+oldest first, for updates lost while down; channels not joined are polled the
+same way, each at its own pace (`polling.poll_interval`). A post found by a
+sweep is `late` only when found more than `late_after` seconds after it was
+posted. Sweeps also re-read the recent window (`recheck`) for edits and
+deletions. A channel swept for the first time is seeded with its last N posts,
+without alerts unless asked. Per channel, one thing at a time (a lock), so a
+sweep and a live post never race on last_seen_id.
+
+A channel this account cannot read is handed to another account that has not
+tried it; it is marked unavailable only when no account can read it. An id or
+hash the account no longer knows (CHANNEL_INVALID, PEER_ID_INVALID) is first
+resolved again by name.
 """
 from __future__ import annotations
 
@@ -20,12 +29,14 @@ from telethon import events
 
 from bot.errors import SessionInvalid
 from bot.models import Post
+from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.storage.channels import ChannelRow
 from bot.telegram.budget import Budget
-from bot.telegram.channels import input_peer
+from bot.telegram.channels import input_peer, resolve_again
 from bot.telegram.convert import channel_link, group_albums, is_post, make_deletion, messages_to_post
 from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translated
+from bot.telegram.polling import poll_interval
 from bot.telegram.silence import is_silent
 
 log = logging.getLogger(__name__)
@@ -38,9 +49,16 @@ def _utcnow() -> datetime:
 class Watcher:
     def __init__(self, client, store, pipeline, account: str, budget: Budget, *, backfill_limit: int = 50,
                  alert_backfill: bool = False, silence_factor: float = 8.0, album_delay: float = 0.5,
-                 chunk_wait: float = 1.0, now: Callable[[], datetime] = _utcnow):
+                 chunk_wait: float = 1.0, now: Callable[[], datetime] = _utcnow, late_after: float = 120.0,
+                 recheck_hours: float = 24.0, poll_floor: float = 30.0, poll_ceiling: float = 300.0,
+                 accounts: tuple[str, ...] = (), main: bool = True):
         self.client, self.store, self.pipeline = client, store, pipeline
         self.account, self.budget = account, budget
+        self.late_after, self.recheck_hours = late_after, recheck_hours
+        self.poll_floor, self.poll_ceiling = poll_floor, poll_ceiling
+        self.accounts, self.main = tuple(accounts) or (account,), main  # every account, to hand channels on
+        self._next_poll: dict[int, float] = {}  # monotonic time each polled channel is due
+        self._next_recheck: dict[int, float] = {}  # and when its recent window is re-read next
         self.backfill_limit, self.alert_backfill = backfill_limit, alert_backfill
         self.silence_factor, self.album_delay, self.chunk_wait = silence_factor, album_delay, chunk_wait
         self.now = now
@@ -59,6 +77,11 @@ class Watcher:
 
     def unwatch(self, channel_id: int) -> None:
         self.channels.pop(channel_id, None)
+        self._next_poll.pop(channel_id, None)
+
+    def mark_joined(self, channel_id: int) -> None:
+        if channel_id in self.channels:
+            self.channels[channel_id] = replace(self.channels[channel_id], joined=True)
 
     def _lock(self, channel_id: int) -> asyncio.Lock:
         return self._locks.setdefault(channel_id, asyncio.Lock())
@@ -150,36 +173,50 @@ class Watcher:
         return [m.id for (cid, _), items in self._albums.items() if cid == channel_id for m in items]
 
     async def _take_live(self, row: ChannelRow, messages: list) -> None:
+        """The post first; then, if ids were skipped, the gap sweep (extra: a failure keeps last seen
+        below the hole so the next sweep fills it and meets this post again, harmlessly)."""
         async with self._lock(row.id):
             first = min(m.id for m in messages)
             seen = self._seen.get(row.id, 0)
             gap = bool(seen) and first > seen + 1
-            if gap and self.budget.blocked():
-                # Telegram asked us to wait: take the post now, keep last seen below the hole
-                # so the next sweep fills it (and meets this post again, harmlessly).
-                await self._feed(row, messages, late=False, alert=True, advance=False)
+            post = await self._feed(row, messages, late=False, alert=True, advance=not gap)
+            if not gap or self.budget.blocked():
                 return
-            if gap:
-                log.info("gap in %s: %d after %d; sweeping the ids between", row.label, first, seen)
+            log.info("gap in %s: %d after %d; sweeping the ids between", row.label, first, seen)
+            try:
                 await self._sweep_locked(row, max_id=first)
-            await self._feed(row, messages, late=False, alert=True)
+            except (SessionInvalid, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # ChannelUnavailable, network, RetryLater: the next sweep fills it
+                log.warning("gap in %s not filled now (%s); the next sweep fills it", row.label,
+                            exc or type(exc).__name__)
+                return
+            await self._advance(row, max(m.id for m in messages), post.date)
 
     async def _feed(self, row: ChannelRow, messages: list, late: bool, alert: bool, advance: bool = True) -> Post:
-        post = messages_to_post(messages, row.username, row.title, late=late)
+        post = messages_to_post(messages, row.username, row.title)
+        if late and (self.now() - post.date).total_seconds() > self.late_after:
+            post = replace(post, late=True)  # found well after it was posted, not merely by a sweep
         await self.pipeline.on_post(post, alert=alert)
         if advance:
-            last = max(m.id for m in messages)
-            await db.advance_last_seen(self.store, row.id, last, post.date)
-            self._seen[row.id] = max(self._seen.get(row.id, 0), last)
+            await self._advance(row, max(m.id for m in messages), post.date)
         return post
 
+    async def _advance(self, row: ChannelRow, last: int, post_at: datetime | None) -> None:
+        await db.advance_last_seen(self.store, row.id, last, post_at)
+        self._seen[row.id] = max(self._seen.get(row.id, 0), last)
+
     # history sweeps
-    async def sweep(self) -> int:
-        """Sweep every watched channel once; returns posts fed. Session errors propagate."""
+    async def sweep(self, recheck: bool = False, only: Callable[[ChannelRow], bool] | None = None) -> int:
+        """Sweep watched channels once (those `only` accepts); returns posts fed. Session errors propagate.
+
+        `recheck`: also re-read each channel's recent window for edits and deletions."""
         fed = 0
-        for row in list(self.channels.values()):
+        for row in [r for r in self.channels.values() if only is None or only(r)]:
             try:
                 fed += await self.sweep_channel(row)
+                if recheck:
+                    await self.recheck(row)
             except ChannelUnavailable as exc:
                 await self.report_unavailable(row, exc)
             except (SessionInvalid, asyncio.CancelledError):
@@ -230,13 +267,63 @@ class Watcher:
         log.info("seeded %s with %d posts", row.label, len(groups))
         return len(groups)
 
+    async def recheck(self, row: ChannelRow) -> int:
+        from bot.telegram.recheck import recheck_channel
+
+        async with self._lock(row.id):
+            return await self.budget.run(lambda: recheck_channel(self, row), "history", f"recheck {row.label}")
+
+    # polling: channels not joined, each at its own pace
+    async def poll_due(self, mono_now: float) -> int:
+        """Sweep (and re-check) the polled channels whose turn has come; schedule each one's next turn."""
+        polled = [r for r in self.channels.values() if not r.joined]
+        due = [r for r in polled if self._next_poll.get(r.id, 0.0) <= mono_now]
+        if not due:
+            return 0
+        reread = [r for r in due if self._next_recheck.get(r.id, 0.0) <= mono_now]  # at most every ceiling
+        fed = await self.sweep(recheck=True, only=lambda r: r in reread)
+        fed += await self.sweep(only=lambda r: r in due and r not in reread)
+        for row in reread:
+            self._next_recheck[row.id] = mono_now + self.poll_ceiling
+        for row in due:
+            dates = await db.recent_post_dates(self.store, row.id)
+            self._next_poll[row.id] = mono_now + poll_interval(
+                dates, self.poll_floor, self.poll_ceiling, len(polled), self.budget.gaps.get("history", 0.0))
+        return fed
+
     # operator warnings
     async def report_unavailable(self, row: ChannelRow, exc: ChannelUnavailable) -> None:
-        status = exc.kind if exc.kind in ("private", "banned") else "unavailable"
+        """Resolve a stale id again; else hand the channel to an account that has not tried it;
+        mark it unavailable (and warn once) only when no account can read it."""
+        if exc.kind == "invalid" and row.username and await self._resolved_again(row):
+            return
         self.unwatch(row.id)
+        if exc.kind == "too_many":
+            return
+        await access.save_access(self.store, self.account, row.id, None, self.now(), exc.kind)
+        refused = await access.accounts_refused(self.store, row.id)
+        others = [a for a in self.accounts if a not in refused]
+        if others:
+            await db.assign_account(self.store, row.id, others[0], joined=False)
+            log.warning("account %s cannot read %s (%s); account %s takes it over", self.account, row.label,
+                        exc.kind, others[0])
+            return
+        status = exc.kind if exc.kind in ("private", "banned") else "unavailable"
         await db.set_status(self.store, row.id, status)
         if await db.warn_once(self.store, row.id, exc.kind, self.now()):
             log.warning("channel %s stopped being readable: %s", row.label, exc)
+
+    async def _resolved_again(self, row: ChannelRow) -> bool:
+        try:
+            fresh = await resolve_again(self.client, self.store, row, self.account, self.budget, self.now(), self.main)
+        except (SessionInvalid, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            log.warning("resolving %s again failed: %s", row.label, exc)
+            return False
+        log.info("account %s resolved %s again (its id or access hash had gone stale)", self.account, row.label)
+        self.channels[row.id] = fresh
+        return True
 
     async def check_silence(self) -> list[int]:
         """Warn once per silence about channels quiet far beyond their usual rhythm."""

@@ -380,3 +380,11 @@ def test_sigterm_stops_dozor_run_cleanly_with_exit_0(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["run"]) == 0
     assert not client.is_connected()
+
+
+async def test_dry_run_writes_nothing_to_telegram_not_even_a_join(tmp_path, store):
+    await watched_channel(store)
+    live = await Live(tmp_path, store, dry_run=True, DOZOR_JOIN_CHANNELS="true").start()
+    await live.finish()
+    assert live.user.sent(functions.channels.JoinChannelRequest) == []
+    assert live.user.sent(functions.messages.SendMessageRequest) == []

@@ -53,6 +53,9 @@ class OfflineClient(TelegramClient):
         self.calls: dict[type, int] = defaultdict(int)
         self.authorized = True
         self.online = False
+        self.connect_errors: deque = deque()  # raised by connect() in turn (an outage)
+        self.check_hashes = False  # refuse a channel request whose access hash is not this account's
+        self._sender._transport_connected = lambda: self.online  # what connection_alive reads
         self.session.process_entities(types.contacts.ResolvedPeer(None, list(channels), []))
 
     # canned data
@@ -94,7 +97,20 @@ class OfflineClient(TelegramClient):
 
     # the network, refused
     async def connect(self) -> None:
+        if self.connect_errors:
+            raise self.connect_errors.popleft()
         self.online = True
+
+    def edit(self, channel: types.Channel, msg_id: int, text: str, edit_date) -> None:
+        """The channel owner edits a post in history (no update pushed)."""
+        for message in self.history[utils.get_peer_id(channel)]:
+            if message.id == msg_id:
+                message.message, message.edit_date = text, edit_date
+
+    def delete(self, channel: types.Channel, msg_id: int) -> None:
+        """The channel owner deletes a post (no update pushed)."""
+        peer = utils.get_peer_id(channel)
+        self.history[peer] = [m for m in self.history[peer] if m.id != msg_id]
 
     def is_connected(self) -> bool:
         return self.online
@@ -114,6 +130,9 @@ class OfflineClient(TelegramClient):
         error = self.failures_at.pop((type(request), self.calls[type(request)]), None)
         if error is not None:
             raise error
+        self._check_hash(request)
+        if isinstance(request, functions.channels.GetMessagesRequest):
+            return self._messages(request)
         if isinstance(request, functions.messages.GetHistoryRequest):
             return self._history(request)
         if isinstance(request, functions.contacts.ResolveUsernameRequest):
@@ -130,6 +149,26 @@ class OfflineClient(TelegramClient):
                 raise AuthKeyUnregisteredError(request=None)
             return [types.User(id=SELF_ID, is_self=True, access_hash=1, first_name="Dozor")]
         raise AssertionError(f"unexpected Telegram request in a test: {type(request).__name__}")
+
+    def _check_hash(self, request) -> None:
+        """Like Telegram: an access hash from another account is refused (CHANNEL_INVALID)."""
+        from telethon.errors import ChannelInvalidError
+
+        peer = getattr(request, "peer", None) or getattr(request, "channel", None)
+        if not self.check_hashes or peer is None or not hasattr(peer, "access_hash"):
+            return
+        channel = self.channels.get(utils.get_peer_id(peer))
+        if channel is None or channel.access_hash != peer.access_hash:
+            raise ChannelInvalidError(request=None)
+
+    def _messages(self, request):
+        """channels.getMessages: the messages asked for by id; deleted ones come back empty."""
+        peer = utils.get_peer_id(request.channel)
+        by_id = {m.id: m for m in self.history.get(peer, [])}
+        empty = types.PeerChannel(request.channel.channel_id)
+        messages = [by_id[i.id] if i.id in by_id else types.MessageEmpty(id=i.id, peer_id=empty) for i in request.id]
+        return types.messages.ChannelMessages(pts=1, count=len(messages), messages=messages, topics=[],
+                                              chats=[], users=[])
 
     def _resolve(self, username: str):
         from telethon.errors import UsernameNotOccupiedError
