@@ -6,7 +6,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.db import utcnow_iso
+from bot.storage.db import Store, utcnow_iso
 
 
 async def record_audit(
@@ -28,4 +28,12 @@ async def record_audit(
             None if before is None else json.dumps(before, ensure_ascii=False, default=str),
             None if after is None else json.dumps(after, ensure_ascii=False, default=str),
         ),
+    )
+
+
+async def recent_audit(store: Store, limit: int) -> list[aiosqlite.Row]:
+    """The newest `limit` audit rows, newest first (at, actor, action, object_kind, object_id, before, after)."""
+    return await store.fetchall(
+        "SELECT at, actor, action, object_kind, object_id, before, after FROM audit_log ORDER BY id DESC LIMIT ?",
+        (limit,),
     )

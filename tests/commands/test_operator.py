@@ -4,6 +4,7 @@ import json
 from bot.commands import dispatch
 from bot.storage import access
 from bot.storage.rules import get_rule, load_rule_defs
+from bot.storage.subscribers import subscriber_by_chat
 from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, make_post
 
 
@@ -87,7 +88,7 @@ async def test_rule_test_with_a_query_reports_no_match(store, make_ctx, people):
 
 async def test_stats_shows_precision_per_rule_from_feedback(store, make_ctx, people):
     post_ids = await add_posts(store, [make_post(), make_post(), make_post()])
-    sub = await access.get_subscriber(store, SUBSCRIBER)
+    sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
     for post_id, relevant in zip(post_ids, (True, True, False)):
         await store.write(lambda c, p=post_id, r=relevant: access.record_feedback(c, sub.id, p, "vdv", r, NOW))
     reply = await dispatch(make_ctx(OPERATOR), "/stats")
