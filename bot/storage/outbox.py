@@ -33,6 +33,15 @@ async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable
     return added
 
 
+async def find_outbox_id(conn: aiosqlite.Connection, subscriber_id: int, post_id: int) -> int | None:
+    """The outbox row id of this subscriber's alert for the post, or None."""
+    async with conn.execute(
+        "SELECT id FROM outbox WHERE subscriber_id = ? AND post_id = ?", (subscriber_id, post_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
 async def due_rows(store: Store, now: datetime, limit: int = 100,
                    kinds: Sequence[str] | None = None) -> list[aiosqlite.Row]:
     """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds)."""

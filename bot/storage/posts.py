@@ -99,6 +99,11 @@ async def mark_deleted(conn: aiosqlite.Connection, channel_id: int, message_ids:
 async def replace_matches(conn: aiosqlite.Connection, post_id: int, matches: Iterable[Match], now: datetime) -> None:
     """Store the post's current matches (an edit may add or remove some)."""
     await conn.execute("DELETE FROM matches WHERE post_id = ?", (post_id,))
+    await add_matches(conn, post_id, matches, now)
+
+
+async def add_matches(conn: aiosqlite.Connection, post_id: int, matches: Iterable[Match], now: datetime) -> None:
+    """Store these matches of the post beside any it has (one row per rule)."""
     await conn.executemany(
         "INSERT OR REPLACE INTO matches(post_id, rule_id, tags, spans, severity, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         [

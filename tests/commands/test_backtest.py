@@ -5,7 +5,9 @@ from bot.history.backtest import query_target, run_backtest
 from bot.commands import dispatch, dispatch_callback
 from bot.history.search import search_posts
 from bot.storage.lemma_index import indexed_up_to, refresh_lemma_index
-from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, lower_words, make_post
+from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER
+from tests.factories import add_posts, add_rule, make_post
+from tests.fakes import lower_words
 
 
 def day(n: int, hour: int = 9) -> datetime:

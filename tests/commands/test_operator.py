@@ -5,7 +5,8 @@ from bot.commands import dispatch
 from bot.storage import access
 from bot.storage.rules import get_rule, load_rule_defs
 from bot.storage.subscribers import subscriber_by_chat
-from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, make_post
+from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER
+from tests.factories import add_posts, add_rule, make_post
 
 
 def reloads():

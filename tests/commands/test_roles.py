@@ -3,7 +3,8 @@ from bot.commands import dispatch, dispatch_callback
 from bot.commands.roles import ACCESS_MESSAGE
 from bot.storage.rules import load_rule_defs
 
-from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, OPERATOR, STRANGER, SUBSCRIBER, add_rule
+from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, OPERATOR, STRANGER, SUBSCRIBER
+from tests.factories import add_rule
 
 
 async def audit_rows(store):

@@ -7,7 +7,8 @@ from bot.commands import dispatch, dispatch_callback
 from bot.storage import access
 from bot.storage.access import list_subscriptions
 from bot.storage.subscribers import subscriber_by_chat
-from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, STRANGER, SUBSCRIBER, add_posts, add_rule, make_post
+from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, STRANGER, SUBSCRIBER
+from tests.factories import add_posts, add_rule, make_post
 
 
 async def subs_of(store, chat_id):

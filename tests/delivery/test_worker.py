@@ -17,7 +17,8 @@ from bot.delivery.telegram_sink import LimitedSender, TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.delivery.ratelimit import RateLimiter
 from bot.settings import load_settings
-from tests.delivery.alert_factories import FakeClock as Clock, FakeSender, add_subscriber, make_post, queue_alert
+from tests.factories import add_subscriber, make_post, queue_alert
+from tests.fakes import FakeClock as Clock, FakeSender
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
