@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.models import Alert, Match, Post, RuleDef, Subscriber
-from bot.storage import Store, access, from_iso
+from bot.storage import Store, access, from_iso, to_iso
 from bot.storage.channels import save_channel
 from bot.storage.outbox import enqueue, find_outbox_id, mark_sent
 from bot.storage.posts import add_matches, ensure_channel, find_post_row, insert_post, mark_deleted
@@ -120,10 +120,26 @@ async def add_posts(store: Store, posts, now: datetime = POSTS_STORED) -> list[i
 
 
 async def add_subscriber(store: Store, chat_id: int = 42, kind: str = "user", tz: str = "Europe/Moscow",
-                         created: datetime = SUBSCRIBER_CREATED) -> Subscriber:
-    """An active subscriber of every rule."""
-    sid = await store.write(lambda c: access.add_subscriber(c, chat_id, "test", created, kind=kind, tz=tz))
-    return await subscriber_by_id(store, sid)
+                         created: datetime = SUBSCRIBER_CREATED, *, subscriptions=(("all", ""),),
+                         digest_time: str | None = None, muted_until: datetime | None = None,
+                         active: bool = True) -> Subscriber:
+    """A subscriber (by default active, of every rule), changed as the bot's commands change one."""
+
+    async def put(conn):
+        sid = await access.add_subscriber(conn, chat_id, "test", created, kind=kind, tz=tz)
+        if tuple(subscriptions) != (("all", ""),):
+            await access.change_subscriptions(conn, sid, list(subscriptions), None, "test", created)
+        if digest_time is not None:
+            await access.update_subscriber(conn, chat_id, "test", created, "subscriber.digest_time",
+                                           digest_time=digest_time)
+        if muted_until is not None:
+            await access.update_subscriber(conn, chat_id, "test", created, "subscription.mute",
+                                           muted_until=to_iso(muted_until))
+        if not active:
+            await access.remove_subscriber(conn, chat_id, "test", created)
+        return sid
+
+    return await subscriber_by_id(store, await store.write(put))
 
 
 async def queue_alert(store: Store, sub: Subscriber, post: Post, matches: tuple[Match, ...] | None = None,
@@ -194,18 +210,8 @@ class Rows:
 
     async def subscriber(self, tz: str = "Europe/Moscow", digest_time: str = "09:00",
                          subscribe=(("all", ""),), created_at: str = CREATED, active: bool = True) -> Subscriber:
-        chat_id, created = next(self._chat), from_iso(created_at)
-
-        async def put(conn):
-            sid = await access.add_subscriber(conn, chat_id, "test", created, tz=tz)
-            await access.update_subscriber(conn, chat_id, "test", created, "subscriber.digest_time",
-                                           digest_time=digest_time)
-            await access.change_subscriptions(conn, sid, list(subscribe), None, "test", created)
-            if not active:
-                await access.remove_subscriber(conn, chat_id, "test", created)
-            return sid
-
-        return await subscriber_by_id(self.store, await self.store.write(put))
+        return await add_subscriber(self.store, next(self._chat), tz=tz, created=from_iso(created_at),
+                                    subscriptions=subscribe, digest_time=digest_time, active=active)
 
     async def alerted(self, subscriber_id: int, post_id: int) -> None:
         """An alert of the post that went out to the subscriber at CREATED."""

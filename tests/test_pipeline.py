@@ -3,22 +3,18 @@ from datetime import datetime, timedelta, timezone
 from bot.models import Deletion
 from bot.pipeline import Pipeline
 
+from bot.storage import access
+from bot.storage.subscribers import deactivate_subscriber
+from tests import factories
 from tests.factories import WordRules, default_rules, make_post
 
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 
 
-async def add_subscriber(store, chat_id, *subscriptions, muted_until=None):
-    async def add(conn):
-        cur = await conn.execute(
-            "INSERT INTO subscribers(chat_id, muted_until, created_at) VALUES (?, ?, ?)",
-            (chat_id, muted_until, NOW.isoformat()),
-        )
-        for kind, value in subscriptions:
-            await conn.execute("INSERT INTO subscriptions VALUES (?, ?, ?)", (cur.lastrowid, kind, value))
-        return cur.lastrowid
-
-    return await store.write(add)
+async def add_subscriber(store, chat_id, *subscriptions, muted_until=None, kind="user"):
+    sub = await factories.add_subscriber(store, chat_id, kind=kind, created=NOW, subscriptions=subscriptions,
+                                         muted_until=muted_until)
+    return sub.id
 
 
 def pipeline_for(store, rules=None):
@@ -69,13 +65,13 @@ async def test_subscriptions_by_tag_and_rule_pick_their_matches(store):
 
 
 async def test_muted_subscriber_gets_no_row(store):
-    await add_subscriber(store, 1, ("all", ""), muted_until=(NOW + timedelta(hours=1)).isoformat())
+    await add_subscriber(store, 1, ("all", ""), muted_until=NOW + timedelta(hours=1))
     await pipeline_for(store).on_post(make_post(text="мобилизация"))
     assert await outbox(store) == []
 
 
 async def test_expired_mute_no_longer_silences(store):
-    await add_subscriber(store, 1, ("all", ""), muted_until=(NOW - timedelta(hours=1)).isoformat())
+    await add_subscriber(store, 1, ("all", ""), muted_until=NOW - timedelta(hours=1))
     await pipeline_for(store).on_post(make_post(text="мобилизация"))
     assert len(await outbox(store)) == 1
 
@@ -83,10 +79,7 @@ async def test_expired_mute_no_longer_silences(store):
 async def test_muted_rule_is_left_out_for_that_subscriber(store):
     sid = await add_subscriber(store, 1, ("all", ""))
 
-    async def mute(conn):
-        await conn.execute("INSERT INTO rule_mutes VALUES (?, 'mobilization', ?)", (sid, (NOW + timedelta(days=1)).isoformat()))
-
-    await store.write(mute)
+    await store.write(lambda conn: access.mute_rule(conn, sid, "mobilization", NOW + timedelta(days=1), "test", NOW))
     pipeline = pipeline_for(store)
     await pipeline.on_post(make_post(text="мобилизация"))
     await pipeline.on_post(make_post(text="мобилизация и отказ"))
@@ -95,7 +88,7 @@ async def test_muted_rule_is_left_out_for_that_subscriber(store):
 
 async def test_inactive_subscriber_gets_no_row(store):
     sid = await add_subscriber(store, 1, ("all", ""))
-    await store.write(lambda conn: conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (sid,)))
+    await store.write(lambda conn: deactivate_subscriber(conn, sid))
     await pipeline_for(store).on_post(make_post(text="мобилизация"))
     assert await outbox(store) == []
 
@@ -224,12 +217,7 @@ async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store)
 async def test_recipient_kinds_limit_who_gets_rows(store):
     await add_subscriber(store, 1, ("all", ""))
 
-    async def local(conn):
-        cur = await conn.execute("INSERT INTO subscribers(chat_id, kind, created_at) VALUES (0, 'local', '2024-01-01')")
-        await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
-        return cur.lastrowid
-
-    local_id = await store.write(local)
+    local_id = await add_subscriber(store, 0, ("all", ""), kind="local")
     pipeline = Pipeline(store, default_rules(), clock=lambda: NOW, recipient_kinds=("local",))
     await pipeline.on_post(make_post(text="мобилизация"))
     assert [r["subscriber_id"] for r in await outbox(store)] == [local_id]

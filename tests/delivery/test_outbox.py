@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from bot.errors import Forbidden, RetryLater
 from bot.delivery.worker import OutboxWorker, backoff_seconds
 from bot.pipeline import Pipeline
-from tests.factories import default_rules, make_post
+from tests.factories import add_subscriber, default_rules, make_post
 
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -31,12 +31,7 @@ class RecordingSink:
 
 
 async def subscribe(store, chat_id):
-    async def add(conn):
-        cur = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (?, ?)", (chat_id, NOW.isoformat()))
-        await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
-        return cur.lastrowid
-
-    return await store.write(add)
+    return (await add_subscriber(store, chat_id, created=NOW)).id
 
 
 async def enqueue_posts(store, clock, *texts):

@@ -31,7 +31,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline
 from bot.rules import compile_rules
 from bot.delivery.local_sinks import JsonlSink
-from bot.storage.db import to_iso
+from tests.factories import add_subscriber
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -48,13 +48,7 @@ def post(message_id: int, text: str = BIG) -> Post:
 
 
 async def local_subscriber(store) -> None:
-    async def insert(conn):
-        cursor = await conn.execute(
-            "INSERT INTO subscribers(chat_id, kind, tz, created_at) VALUES (0, 'local', 'UTC', ?)", (to_iso(T0),))
-        await conn.execute("INSERT INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')",
-                           (cursor.lastrowid,))
-
-    await store.write(insert)
+    await add_subscriber(store, 0, kind="local", tz="UTC", created=T0)
 
 
 @pytest.fixture
