@@ -17,7 +17,7 @@ import pytest
 from bot.models import Alert, Match, Post, RuleDef, Subscriber
 from bot.storage import Store, access, from_iso, to_iso
 from bot.storage.channels import save_channel
-from bot.storage.outbox import enqueue, find_outbox_id, mark_sent
+from bot.storage.outbox import enqueue, find_outbox_id, mark_sent, park
 from bot.storage.posts import add_matches, ensure_channel, find_post_row, insert_post, mark_deleted
 from bot.storage.rules import upsert_rule
 from bot.storage.subscribers import Recipient, subscriber_by_id
@@ -158,6 +158,13 @@ async def queue_alert(store: Store, sub: Subscriber, post: Post, matches: tuple[
 
     outbox_id = await store.write(insert)
     return Alert(outbox_id=outbox_id, subscriber=sub, post=post, matches=matches, edited=edited)
+
+
+async def park_alert(store: Store, sub: Subscriber, post: Post, error: str) -> int:
+    """An alert the worker gave up on (status 'parked', `error` as its last error); its outbox id."""
+    alert = await queue_alert(store, sub, post, matches=())
+    await store.write(lambda c: park(c, alert.outbox_id, 0, error))
+    return alert.outbox_id
 
 
 def _spans(text: str, stem: str) -> tuple[tuple[int, int], ...]:

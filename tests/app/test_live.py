@@ -23,9 +23,10 @@ from bot.app.live import LiveOptions, build_live_app, run_live_app
 from bot.settings import load_settings
 from bot.storage import access
 from bot.storage import channels as db
+from bot.storage.subscribers import subscriber_by_id
 
 from tests.telegram.offline import SELF_ID, OfflineClient, make_channel, make_message
-from tests.factories import make_post
+from tests.factories import make_post, park_alert
 
 CHANNEL = make_channel()
 CID = utils.get_peer_id(CHANNEL)
@@ -266,7 +267,8 @@ async def test_operator_warning_and_parked_alert_reach_the_admins_once(tmp_path,
     await watched_channel(store)
     await db.warn_once(store, CID, "private", NOW)
     sub_id = await subscribe(store, chat_id=READER)
-    row_id = await store.write(lambda c: _parked_row(c, sub_id))
+    row_id = await park_alert(store, await subscriber_by_id(store, sub_id),
+                              make_post(channel_id=CID, message_id=5, text="x", date=NOW), "Forbidden: UserIsBlocked")
     live = Live(tmp_path, store)
     live.app = await build_live_app(live.settings, store, live.options)
     await live.app.housekeep_once()
@@ -274,16 +276,6 @@ async def test_operator_warning_and_parked_alert_reach_the_admins_once(tmp_path,
     [notice] = live.bot.sent(functions.messages.SendMessageRequest, ADMIN)
     assert "@pskovgubernia" in notice.message and "private" in notice.message
     assert f"alert #{row_id}" in notice.message and "UserIsBlocked" in notice.message
-
-
-async def _parked_row(conn, subscriber_id: int) -> int:
-    cur = await conn.execute(
-        "INSERT INTO posts(channel_id, message_id, date, text, stored_at) VALUES (?, 5, ?, 'x', ?)",
-        (CID, NOW.isoformat(), NOW.isoformat()))
-    row = await conn.execute(
-        "INSERT INTO outbox(subscriber_id, post_id, rules, status, last_error, created_at)"
-        " VALUES (?, ?, '[]', 'parked', 'Forbidden: UserIsBlocked', ?)", (subscriber_id, cur.lastrowid, NOW.isoformat()))
-    return row.lastrowid
 
 
 async def test_without_a_bot_token_the_user_account_sends_to_saved_messages(tmp_path, store):

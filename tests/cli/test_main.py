@@ -94,16 +94,12 @@ def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, 
     import asyncio
 
     import bot.telegram.live
-    from tests.factories import make_post
+    from tests.factories import add_subscriber, make_post
 
     seen = {}
 
     async def fake_run_live(settings, store, pipeline, stop, alert_backfill=False, **seams):
-        async def subscribe(conn):
-            cur = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (42, '2024-01-01')")
-            await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
-
-        await store.write(subscribe)
+        await add_subscriber(store, 42)
         seen["new"] = await pipeline.on_post(make_post(text="В военкомат вызвали мобилизованных"))
         for _ in range(200):
             if await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'"):
