@@ -160,6 +160,20 @@ async def queue_alert(store: Store, sub: Subscriber, post: Post, matches: tuple[
     return Alert(outbox_id=outbox_id, subscriber=sub, post=post, matches=matches, edited=edited)
 
 
+async def add_outbox_row(store: Store, subscriber_id: int, post_id: int, at: datetime,
+                         rule_ids: tuple[str, ...] = (), sent: bool = False) -> int:
+    """An outbox row for a stored post, created at `at` (and sent then, when `sent`); its id."""
+
+    async def put(conn):
+        await enqueue(conn, post_id, [Recipient(subscriber_id, tuple(rule_ids), silent=False)], at)
+        outbox_id = await find_outbox_id(conn, subscriber_id, post_id)
+        if sent:
+            await mark_sent(conn, outbox_id, None, at)
+        return outbox_id
+
+    return await store.write(put)
+
+
 async def park_alert(store: Store, sub: Subscriber, post: Post, error: str) -> int:
     """An alert the worker gave up on (status 'parked', `error` as its last error); its outbox id."""
     alert = await queue_alert(store, sub, post, matches=())
@@ -222,10 +236,4 @@ class Rows:
 
     async def alerted(self, subscriber_id: int, post_id: int) -> None:
         """An alert of the post that went out to the subscriber at CREATED."""
-        at = from_iso(CREATED)
-
-        async def put(conn):
-            await enqueue(conn, post_id, [Recipient(subscriber_id, (), silent=False)], at)
-            await mark_sent(conn, await find_outbox_id(conn, subscriber_id, post_id), None, at)
-
-        await self.store.write(put)
+        await add_outbox_row(self.store, subscriber_id, post_id, from_iso(CREATED), sent=True)

@@ -1,8 +1,10 @@
 """Operator commands: rules validated before they are written, audited, reloaded live."""
 import json
+from datetime import datetime, timezone
 
 from bot.commands import dispatch
 from bot.storage import access
+from bot.storage import channels as db
 from bot.storage.rules import get_rule, load_rule_defs
 from bot.storage.subscribers import subscriber_by_chat
 from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER
@@ -98,8 +100,9 @@ async def test_stats_shows_precision_per_rule_from_feedback(store, make_ctx, peo
 
 
 async def test_stats_names_silent_channels(store, make_ctx, people):
-    await add_posts(store, [make_post()])
-    await store.conn.execute("UPDATE channels SET last_post_at = '2024-05-01T00:00:00+00:00'")
+    post = make_post()
+    await add_posts(store, [post])
+    await db.advance_last_seen(store, post.channel_id, post.message_id, datetime(2024, 5, 1, tzinfo=timezone.utc))
     reply = await dispatch(make_ctx(OPERATOR), "/stats")
     assert "Silent for 24h" in reply.html and "@pskovgubernia" in reply.html
 

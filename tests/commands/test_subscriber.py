@@ -1,14 +1,14 @@
 """Subscriber commands: access by invite or approval, subscriptions, mute, tz, digest, export."""
 import csv
 import io
-from datetime import date
+from datetime import date, datetime, timezone
 
 from bot.commands import dispatch, dispatch_callback
 from bot.storage import access
 from bot.storage.access import list_subscriptions
 from bot.storage.subscribers import subscriber_by_chat
 from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, STRANGER, SUBSCRIBER
-from tests.factories import add_posts, add_rule, make_post
+from tests.factories import add_outbox_row, add_posts, add_rule, make_post
 
 
 async def subs_of(store, chat_id):
@@ -128,9 +128,8 @@ async def test_digest_asks_the_digest_function_for_the_local_day(make_ctx, peopl
 async def test_export_gives_a_csv_of_the_chats_alerts(store, make_ctx, people):
     [post_id] = await add_posts(store, [make_post(text="Мобилизация, запятые, \"кавычки\"")])
     sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
-    await store.conn.execute(
-        "INSERT INTO outbox(subscriber_id, post_id, rules, status, created_at) VALUES (?, ?, ?, 'sent', ?)",
-        (sub.id, post_id, '["mobilization"]', "2024-05-09T10:00:00+00:00"))
+    await add_outbox_row(store, sub.id, post_id, datetime(2024, 5, 9, 10, 0, tzinfo=timezone.utc),
+                         ("mobilization",), sent=True)
     reply = await dispatch(make_ctx(), "/export 3")
     name, data = reply.file
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
@@ -141,9 +140,7 @@ async def test_export_gives_a_csv_of_the_chats_alerts(store, make_ctx, people):
 async def test_feedback_button_records_every_rule_of_the_alert(store, make_ctx, people):
     [post_id] = await add_posts(store, [make_post()])
     sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
-    await store.conn.execute(
-        "INSERT INTO outbox(subscriber_id, post_id, rules, created_at) VALUES (?, ?, ?, ?)",
-        (sub.id, post_id, '["a", "b"]', "2024-05-09T10:00:00+00:00"))
+    await add_outbox_row(store, sub.id, post_id, datetime(2024, 5, 9, 10, 0, tzinfo=timezone.utc), ("a", "b"))
     reply = await dispatch_callback(make_ctx(), f"fb:-:{post_id}:*")
     assert "not relevant" in reply.html
     assert await access.rule_precision(store) == {"a": (0, 1), "b": (0, 1)}
