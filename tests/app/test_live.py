@@ -20,9 +20,11 @@ from telethon.sessions import MemorySession
 
 from bot.errors import SessionInvalid
 from bot.app.live import LiveOptions, build_live_app, run_live_app
+from bot.models import RuleDef
 from bot.settings import load_settings
 from bot.storage import access
 from bot.storage import channels as db
+from bot.storage.rules import upsert_rule
 from bot.storage.subscribers import subscriber_by_id
 
 from tests.telegram.offline import SELF_ID, OfflineClient, make_channel, make_message
@@ -329,7 +331,8 @@ async def test_rules_that_fail_to_compile_keep_the_live_set(tmp_path, store):
     live = Live(tmp_path, store)
     app = await build_live_app(live.settings, store, live.options)
     before = app.pipeline.rules
-    await store.write(lambda c: c.execute("UPDATE rules SET query = '(военкомат OR'"))
+    broken = RuleDef(id="mob", title="Mobilization", query="(военкомат OR")  # the one rule of RULES, broken
+    await store.write(lambda c: upsert_rule(c, broken, "test"))
     await rules_reloader(store, app.pipeline)()
     assert app.pipeline.rules is before
 
