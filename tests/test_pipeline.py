@@ -4,6 +4,9 @@ from bot.models import Deletion
 from bot.pipeline import Pipeline
 
 from bot.storage import access
+from bot.storage.channels import list_channels
+from bot.storage.outbox import outbox_rows
+from bot.storage.posts import earlier_texts, matches_of, post_row, stored_counts
 from bot.storage.subscribers import deactivate_subscriber
 from tests import factories
 from tests.factories import WordRules, default_rules, make_post
@@ -22,12 +25,12 @@ def pipeline_for(store, rules=None):
 
 
 async def outbox(store):
-    return await store.fetchall("SELECT * FROM outbox ORDER BY subscriber_id, post_id")
+    return sorted(await outbox_rows(store), key=lambda r: (r["subscriber_id"], r["post_id"]))
 
 
 async def test_new_post_is_stored_and_reported_new(store):
     assert await pipeline_for(store).on_post(make_post()) is True
-    assert await store.fetchval("SELECT count(*) FROM posts") == 1
+    assert (await stored_counts(store))["posts"] == 1
 
 
 async def test_second_delivery_of_a_post_stores_and_enqueues_nothing(store):
@@ -36,20 +39,21 @@ async def test_second_delivery_of_a_post_stores_and_enqueues_nothing(store):
     post = make_post(text="Началась мобилизация")
     assert await pipeline.on_post(post) is True
     assert await pipeline.on_post(post) is False
-    assert await store.fetchval("SELECT count(*) FROM posts") == 1
+    assert (await stored_counts(store))["posts"] == 1
     assert len(await outbox(store)) == 1
 
 
 async def test_matching_post_stores_matches_with_spans(store):
-    await pipeline_for(store).on_post(make_post(text="Новая мобилизация"))
-    row = await store.fetchone("SELECT rule_id, spans FROM matches")
-    assert row["rule_id"] == "mobilization" and row["spans"] == "[[6, 13]]"
+    post = make_post(text="Новая мобилизация")
+    await pipeline_for(store).on_post(post)
+    [match] = await matches_of(store, (await post_row(store, post.channel_id, post.message_id))["id"])
+    assert match.rule_id == "mobilization" and match.spans == ((6, 13),)
 
 
 async def test_alert_false_stores_and_matches_but_enqueues_nothing(store):
     await add_subscriber(store, 1, ("all", ""))
     await pipeline_for(store).on_post(make_post(text="мобилизация"), alert=False)
-    assert await store.fetchval("SELECT count(*) FROM matches") == 1
+    assert (await stored_counts(store))["matches"] == 1
     assert await outbox(store) == []
 
 
@@ -108,9 +112,10 @@ async def test_edit_keeps_earlier_text_and_updates_the_post(store):
     edited = make_post(channel_id=post.channel_id, message_id=post.message_id, text="второй текст",
                        edit_date=NOW)
     await pipeline.on_edit(edited)
-    assert await store.fetchval("SELECT text FROM posts") == "второй текст"
-    assert await store.fetchval("SELECT text FROM post_edits") == "первый текст"
-    assert await store.fetchval("SELECT edit_date FROM posts") == NOW.isoformat()
+    row = await post_row(store, post.channel_id, post.message_id)
+    assert row["text"] == "второй текст"
+    assert await earlier_texts(store, row["id"]) == ["первый текст"]
+    assert row["edit_date"] == NOW.isoformat()
 
 
 async def test_edit_that_now_matches_enqueues_an_edited_row(store):
@@ -138,13 +143,13 @@ async def test_edit_that_removes_the_words_removes_the_matches(store):
     post = make_post(text="мобилизация")
     await pipeline.on_post(post)
     await pipeline.on_edit(make_post(channel_id=post.channel_id, message_id=post.message_id, text="погода"))
-    assert await store.fetchval("SELECT count(*) FROM matches") == 0
+    assert (await stored_counts(store))["matches"] == 0
 
 
 async def test_edit_of_an_unknown_post_stores_it(store):
     await pipeline_for(store).on_edit(make_post(text="мобилизация"))
-    assert await store.fetchval("SELECT count(*) FROM posts") == 1
-    assert await store.fetchval("SELECT count(*) FROM post_edits") == 0
+    assert (await stored_counts(store))["posts"] == 1
+    assert (await stored_counts(store))["post_edits"] == 0
 
 
 async def test_deletion_marks_the_post_and_keeps_its_text(store):
@@ -152,7 +157,7 @@ async def test_deletion_marks_the_post_and_keeps_its_text(store):
     post = make_post(text="улика")
     await pipeline.on_post(post)
     await pipeline.on_delete(Deletion(post.channel_id, (post.message_id, 999999), NOW))
-    row = await store.fetchone("SELECT text, deleted_at FROM posts")
+    row = await post_row(store, post.channel_id, post.message_id)
     assert row["text"] == "улика" and row["deleted_at"] == NOW.isoformat()
 
 
@@ -161,7 +166,7 @@ async def test_set_rules_applies_to_posts_handled_afterwards(store):
     await pipeline.on_post(make_post(text="мобилизация"))
     pipeline.set_rules(default_rules())
     await pipeline.on_post(make_post(text="мобилизация"))
-    assert await store.fetchval("SELECT count(*) FROM matches") == 1
+    assert (await stored_counts(store))["matches"] == 1
 
 
 async def test_a_failing_rule_set_stores_the_post_without_matches(store):
@@ -170,7 +175,7 @@ async def test_a_failing_rule_set_stores_the_post_without_matches(store):
             raise RuntimeError("bad rule")
 
     assert await pipeline_for(store, Broken()).on_post(make_post(text="мобилизация")) is True
-    assert await store.fetchval("SELECT count(*) FROM matches") == 0
+    assert (await stored_counts(store))["matches"] == 0
 
 
 async def test_notify_is_called_when_rows_are_enqueued(store):
@@ -193,8 +198,8 @@ async def test_post_creates_its_channel_row_once(store):
     pipeline = Pipeline(store, WordRules(), clock=lambda: NOW, new_channel_status="replay")
     await pipeline.on_post(make_post())
     await pipeline.on_post(make_post())
-    row = await store.fetchone("SELECT username, title, status FROM channels")
-    assert tuple(row) == ("pskovgubernia", "Псковская губерния", "replay")
+    [row] = await list_channels(store, ("replay",))
+    assert (row.username, row.title, row.status) == ("pskovgubernia", "Псковская губерния", "replay")
 
 
 async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store):
@@ -210,8 +215,8 @@ async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store)
     await store.write(break_outbox)
     with pytest.raises(StorageError):
         await pipeline_for(store).on_post(make_post(text="мобилизация"))
-    assert await store.fetchval("SELECT count(*) FROM posts") == 0
-    assert await store.fetchval("SELECT count(*) FROM matches") == 0
+    assert (await stored_counts(store))["posts"] == 0
+    assert (await stored_counts(store))["matches"] == 0
 
 
 async def test_recipient_kinds_limit_who_gets_rows(store):

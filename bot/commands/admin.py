@@ -7,7 +7,7 @@ from bot.commands.context import Ctx, Reply, esc, join_lines
 from bot.commands.subscriber import new_invite_code
 from bot.models import Outgoing
 from bot.storage import access
-from bot.storage.audit import recent_audit
+from bot.storage.audit import audit_entries
 
 
 async def handle_invite(ctx: Ctx, cmd: p.Invite) -> Reply:
@@ -51,7 +51,7 @@ async def handle_role(ctx: Ctx, cmd: p.SetRole) -> Reply:
 
 
 async def handle_audit(ctx: Ctx, cmd: p.Audit) -> Reply:
-    rows = await recent_audit(ctx.store, cmd.limit)
+    rows = await audit_entries(ctx.store, limit=cmd.limit, newest_first=True)
     if not rows:
         return Reply("The audit log is empty.")
     lines = [f"<b>Last {len(rows)} changes</b>"]

@@ -31,9 +31,16 @@ async def record_audit(
     )
 
 
-async def recent_audit(store: Store, limit: int) -> list[aiosqlite.Row]:
-    """The newest `limit` audit rows, newest first (at, actor, action, object_kind, object_id, before, after)."""
+async def audit_entries(store: Store, *, action: str | None = None, object_kind: str | None = None,
+                        object_id: str | None = None, limit: int | None = None,
+                        newest_first: bool = False) -> list[aiosqlite.Row]:
+    """Audit rows (id, at, actor, action, object_kind, object_id, before, after), optionally filtered."""
+    filters = {"action": action, "object_kind": object_kind, "object_id": object_id}
+    wanted = {column: value for column, value in filters.items() if value is not None}
+    where = " AND ".join(f"{column} = ?" for column in wanted) or "1"
+    order = "DESC" if newest_first else "ASC"
     return await store.fetchall(
-        "SELECT at, actor, action, object_kind, object_id, before, after FROM audit_log ORDER BY id DESC LIMIT ?",
-        (limit,),
+        "SELECT id, at, actor, action, object_kind, object_id, before, after FROM audit_log"
+        f" WHERE {where} ORDER BY id {order} LIMIT ?",
+        (*wanted.values(), -1 if limit is None else limit),
     )

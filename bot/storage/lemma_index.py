@@ -31,6 +31,11 @@ def default_lemmatizer() -> Callable[[str], str]:
     return lemma_text
 
 
+async def indexed_count(store: Store) -> int:
+    """How many posts the lemma index holds."""
+    return await store.fetchval("SELECT count(*) FROM posts_lemmas", (), 0)
+
+
 async def indexed_up_to(store: Store) -> int:
     return await kv.get_int(store, STATE_KEY, 0)
 

@@ -113,6 +113,13 @@ async def park(conn: aiosqlite.Connection, outbox_id: int, attempts: int, error:
     )
 
 
+async def outbox_rows(store: Store, subscriber_id: int | None = None) -> list[aiosqlite.Row]:
+    """Every outbox row (of one subscriber, when given), oldest first."""
+    if subscriber_id is None:
+        return await store.fetchall("SELECT * FROM outbox ORDER BY id")
+    return await store.fetchall("SELECT * FROM outbox WHERE subscriber_id = ? ORDER BY id", (subscriber_id,))
+
+
 async def count_by_status(store: Store) -> dict[str, int]:
     rows = await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
     return {r[0]: r[1] for r in rows}

@@ -25,7 +25,10 @@ from bot.settings import load_settings
 from bot.storage import access
 from bot.storage import channels as db
 from bot.storage.rules import upsert_rule
-from bot.storage.subscribers import subscriber_by_id
+from bot.storage.subscribers import subscriber_by_chat, subscriber_by_id
+from bot.storage.lemma_index import indexed_count
+from bot.storage.outbox import outbox_rows
+from bot.storage.posts import stored_counts
 
 from tests.telegram.offline import SELF_ID, OfflineClient, make_channel, make_message
 from tests.factories import make_post, park_alert
@@ -179,7 +182,7 @@ async def test_a_live_post_reaches_the_subscriber_chat_as_an_html_alert(live):
     kinds = {type(e) for e in request.entities}
     assert types.MessageEntityBold in kinds and types.MessageEntityTextUrl in kinds
     assert request.reply_markup is not None  # feedback buttons under a bot's alert
-    assert await live.store.fetchval("SELECT status FROM outbox") == "sent"
+    assert (await outbox_rows(live.store))[0]["status"] == "sent"
 
 
 async def test_an_edit_that_drops_the_keywords_edits_the_alert(live):
@@ -224,7 +227,7 @@ async def test_a_rule_edited_through_the_bot_changes_what_the_pipeline_matches(l
     await live.finish()
     [alert] = live.bot.sent(functions.messages.SendMessageRequest, READER)
     assert "Погода" in alert.message
-    assert await live.store.fetchval("SELECT count(*) FROM matches") == 1
+    assert (await stored_counts(live.store))["matches"] == 1
 
 
 async def test_housekeeping_keeps_the_lemma_index_current(tmp_path, store):
@@ -234,7 +237,7 @@ async def test_housekeeping_keeps_the_lemma_index_current(tmp_path, store):
     await live.app.pipeline.on_post(make_post(text="Повестки раздают у метро"))
     await live.app.housekeep_once()
     await live.finish()
-    assert await store.fetchval("SELECT count(*) FROM posts_lemmas") == await store.fetchval("SELECT count(*) FROM posts")
+    assert await indexed_count(store) == (await stored_counts(store))["posts"]
 
 
 async def test_tz_command_moves_the_subscribers_digest(tmp_path, store):
@@ -260,8 +263,8 @@ async def test_dry_run_sends_nothing_and_leaves_the_real_chats_alert_pending(tmp
     await live.finish()
     assert live.bot.requests == [] and live.user.sent(functions.messages.SendMessageRequest) == []
     assert '<a href="https://t.me/pskovgubernia/11">post</a>' in live.out.getvalue()
-    status = await store.fetchval("SELECT o.status FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-                                  " WHERE s.chat_id = ?", (READER,))
+    reader = await subscriber_by_chat(store, READER, active_only=False)
+    [status] = [row["status"] for row in await outbox_rows(store, reader.id)]
     assert status == "pending"
 
 
@@ -289,7 +292,7 @@ async def test_without_a_bot_token_the_user_account_sends_to_saved_messages(tmp_
     await live.finish()
     [request] = live.user.sent(functions.messages.SendMessageRequest)
     assert isinstance(request.peer, types.InputPeerSelf) and request.reply_markup is None
-    assert live.bot.requests == [] and await store.fetchval("SELECT status FROM outbox") == "sent"
+    assert live.bot.requests == [] and (await outbox_rows(store))[0]["status"] == "sent"
 
 
 async def test_stop_disconnects_every_client_and_stops_the_scheduler(live):
@@ -314,7 +317,7 @@ async def test_a_dead_bot_session_stops_the_app_with_session_invalid(live):
     with pytest.raises(SessionInvalid):
         await asyncio.wait_for(live.task, 5)
     assert not live.user.is_connected()
-    assert await live.store.fetchval("SELECT status FROM outbox") == "pending"  # sent by the next run
+    assert (await outbox_rows(live.store))[0]["status"] == "pending"  # sent by the next run
 
 
 async def test_a_watcher_session_not_logged_in_stops_the_app_and_disconnects_the_bot(tmp_path, store):

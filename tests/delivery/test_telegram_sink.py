@@ -11,6 +11,7 @@ from bot.errors import ChatMigrated, RetryLater
 from bot.models import Deletion, Match, Outgoing
 from bot.delivery.ratelimit import RateLimiter
 from bot.settings import load_settings
+from bot.storage.subscribers import subscriber_by_id
 from tests.factories import add_rule, add_subscriber, make_post, queue_alert
 from tests.fakes import FakeSender
 
@@ -255,7 +256,7 @@ async def test_migrated_group_moves_the_subscriber_and_gets_the_alert(store, sin
     sender.fail(-555, ChatMigrated(-555, -1000000000999))
     await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
     assert [m.chat_id for m in sender.sent] == [-1000000000999]
-    assert await store.fetchval("SELECT chat_id FROM subscribers WHERE id = ?", (sub.id,)) == -1000000000999
+    assert (await subscriber_by_id(store, sub.id)).chat_id == -1000000000999
 
 
 async def test_dry_run_prints_the_html_and_edits_instead_of_sending(store, settings):
