@@ -132,6 +132,13 @@ async def mute_rule(conn, subscriber_id: int, rule_id: str, until: datetime, act
                        {"rule_id": rule_id, "until": to_iso(until)}, at=to_iso(now))
 
 
+async def muted_rules(store: Store, subscriber_id: int) -> list[tuple[str, str]]:
+    """(rule id, until) of the subscriber's rule mutes, by rule id (expired ones too)."""
+    rows = await store.fetchall(
+        "SELECT rule_id, until FROM rule_mutes WHERE subscriber_id = ? ORDER BY rule_id", (subscriber_id,))
+    return [(r["rule_id"], r["until"]) for r in rows]
+
+
 # ---- invites and access requests ----------------------------------------------
 
 async def create_invite(conn, code: str, role: str, actor: str, now: datetime) -> None:

@@ -7,6 +7,7 @@ from bot.storage import access
 from bot.storage import channels as db
 from bot.storage.rules import get_rule, load_rule_defs
 from bot.storage.subscribers import subscriber_by_chat
+from bot.storage.audit import audit_entries
 from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER
 from tests.factories import add_posts, add_rule, make_post
 
@@ -25,7 +26,7 @@ async def test_rule_add_writes_audits_and_reloads(store, make_ctx, people):
     reply = await dispatch(make_ctx(OPERATOR, on_rules_changed=hook), "/rule add vdv отказ* AND вдв")
     assert "Added and live" in reply.html and "<code>отказ* AND вдв</code>" in reply.html
     assert (await get_rule(store, "vdv")).query == "отказ* AND вдв" and calls == [1]
-    row = await store.fetchone("SELECT * FROM audit_log WHERE action = 'rule.add'")
+    row = (await audit_entries(store, action="rule.add"))[0]
     assert row["actor"] == f"tg:{OPERATOR}" and row["before"] is None and json.loads(row["after"])["id"] == "vdv"
 
 
@@ -35,7 +36,7 @@ async def test_rule_with_a_syntax_error_answers_with_caret_and_changes_nothing(s
     reply = await dispatch(make_ctx(OPERATOR, on_rules_changed=hook), "/rule edit vdv (отказ AND вдв")
     assert "column" in reply.html and "<pre>" in reply.html and "^" in reply.html
     assert (await get_rule(store, "vdv")).query == "вдв" and calls == []
-    assert await store.fetchval("SELECT count(*) FROM audit_log WHERE action = 'rule.edit'") == 0
+    assert len(await audit_entries(store, action="rule.edit")) == 0
 
 
 async def test_rule_edit_keeps_the_other_fields_and_audits_before_and_after(store, make_ctx, people):
@@ -43,7 +44,7 @@ async def test_rule_edit_keeps_the_other_fields_and_audits_before_and_after(stor
     await dispatch(make_ctx(OPERATOR), "/rule edit vdv вдв OR десант")
     rule = await get_rule(store, "vdv")
     assert rule.query == "вдв OR десант" and rule.tags == ("army",) and rule.title == "ВДВ"
-    row = await store.fetchone("SELECT before, after FROM audit_log WHERE action = 'rule.edit'")
+    row = (await audit_entries(store, action="rule.edit"))[0]
     assert json.loads(row["before"])["query"] == "вдв" and json.loads(row["after"])["query"] == "вдв OR десант"
 
 
@@ -63,7 +64,7 @@ async def test_rule_del_removes_and_audits(store, make_ctx, people):
     await add_rule(store, "vdv", "вдв")
     assert "deleted" in (await dispatch(make_ctx(OPERATOR), "/rule del vdv")).html
     assert await load_rule_defs(store) == []
-    assert await store.fetchval("SELECT count(*) FROM audit_log WHERE action = 'rule.del'") == 1
+    assert len(await audit_entries(store, action="rule.del")) == 1
 
 
 async def test_rule_show_of_a_missing_rule(store, make_ctx, people):
@@ -117,7 +118,7 @@ async def test_channel_pause_and_del(store, make_ctx, people):
     await add_posts(store, [make_post()])
     assert "now paused" in (await dispatch(make_ctx(OPERATOR), "/channel pause @pskovgubernia")).html
     assert "no longer watched" in (await dispatch(make_ctx(OPERATOR), "/channel del pskovgubernia")).html
-    actions = [r[0] for r in await store.fetchall("SELECT action FROM audit_log WHERE object_kind = 'channel'")]
+    actions = [r["action"] for r in await audit_entries(store, object_kind="channel")]
     assert actions == ["channel.status", "channel.remove"]
 
 

@@ -7,6 +7,7 @@ from bot.commands import dispatch, dispatch_callback
 from bot.storage import access
 from bot.storage.access import list_subscriptions
 from bot.storage.subscribers import subscriber_by_chat
+from bot.storage.audit import audit_entries
 from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, STRANGER, SUBSCRIBER
 from tests.factories import add_outbox_row, add_posts, add_rule, make_post
 
@@ -97,7 +98,7 @@ async def test_unsubscribe_one_rule_from_all_keeps_the_others(store, make_ctx, p
 
 async def test_subscription_changes_are_audited(store, make_ctx, people):
     await dispatch(make_ctx(), "/unsubscribe")
-    row = await store.fetchone("SELECT * FROM audit_log WHERE action = 'subscription.set' ORDER BY id DESC")
+    row = (await audit_entries(store, action="subscription.set", newest_first=True))[0]
     assert row["actor"] == f"tg:{SUBSCRIBER}" and row["before"] == '[["all", ""]]' and row["after"] == "[]"
 
 
@@ -148,8 +149,8 @@ async def test_feedback_button_records_every_rule_of_the_alert(store, make_ctx, 
 
 async def test_mute_rule_button_mutes_that_rule_for_a_day(store, make_ctx, people):
     await dispatch_callback(make_ctx(), "mute:refusals")
-    row = await store.fetchone("SELECT rule_id, until FROM rule_mutes")
-    assert tuple(row) == ("refusals", "2024-05-11T12:00:00+00:00")
+    sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
+    assert await access.muted_rules(store, sub.id) == [("refusals", "2024-05-11T12:00:00+00:00")]
 
 
 async def test_unknown_button_data_is_answered(make_ctx, people):

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from bot.models import Post
 from bot.storage import channels as db
 from bot.storage.posts import ensure_channel
+from bot.storage.audit import audit_entries
 
 CID = -1001234567890
 NOW = datetime(2024, 5, 2, 12, 0, tzinfo=timezone.utc)
@@ -59,6 +60,6 @@ async def test_removing_and_adding_back_is_audited(store):
     await db.save_channel(store, CID, username="pskovgubernia", access_hash=1, actor="cli")
     await db.remove_channel(store, "@pskovgubernia", actor="cli")
     await db.save_channel(store, CID, actor="cli")
-    rows = await store.fetchall("SELECT actor, action FROM audit_log WHERE object_id = ? ORDER BY id", (str(CID),))
-    assert [tuple(r) for r in rows] == [("cli", "channel.add"), ("cli", "channel.remove"), ("cli", "channel.add")]
+    rows = await audit_entries(store, object_id=str(CID))
+    assert [(r["actor"], r["action"]) for r in rows] == [("cli", "channel.add"), ("cli", "channel.remove"), ("cli", "channel.add")]
     assert (await db.get_channel(store, CID)).status == "active"
