@@ -202,23 +202,6 @@ async def test_post_creates_its_channel_row_once(store):
     assert (row.username, row.title, row.status) == ("pskovgubernia", "Псковская губерния", "replay")
 
 
-async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store):
-    import pytest
-
-    from bot.errors import StorageError
-
-    await add_subscriber(store, 1, ("all", ""))
-
-    async def break_outbox(conn):
-        await conn.execute("CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END")
-
-    await store.write(break_outbox)
-    with pytest.raises(StorageError):
-        await pipeline_for(store).on_post(make_post(text="мобилизация"))
-    assert (await stored_counts(store))["posts"] == 0
-    assert (await stored_counts(store))["matches"] == 0
-
-
 async def test_recipient_kinds_limit_who_gets_rows(store):
     await add_subscriber(store, 1, ("all", ""))
 
