@@ -76,7 +76,7 @@ def generate(db: Path, total: int) -> dict:
             conn.executemany("INSERT INTO posts_lemmas(rowid, lemmas) VALUES (?, ?)", lemma_rows)
         print(f"  {start + len(posts):>9,} posts stored", file=sys.stderr)
     with conn:
-        conn.execute("INSERT OR REPLACE INTO scheduler_state(key, value, updated_at) VALUES (?, ?, ?)",
+        conn.execute("INSERT OR REPLACE INTO state(key, value, updated_at) VALUES (?, ?, ?)",
                      (STATE_KEY, str(total), NOW.isoformat()))
     conn.execute("PRAGMA optimize")
     conn.close()

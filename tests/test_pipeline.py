@@ -3,22 +3,21 @@ from datetime import datetime, timedelta, timezone
 from bot.models import Deletion
 from bot.pipeline import Pipeline
 
+from bot.storage import access
+from bot.storage.channels import list_channels
+from bot.storage.outbox import outbox_rows
+from bot.storage.posts import earlier_texts, matches_of, post_row, stored_counts
+from bot.storage.subscribers import deactivate_subscriber
+from tests import factories
 from tests.factories import WordRules, default_rules, make_post
 
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 
 
-async def add_subscriber(store, chat_id, *subscriptions, muted_until=None):
-    async def add(conn):
-        cur = await conn.execute(
-            "INSERT INTO subscribers(chat_id, muted_until, created_at) VALUES (?, ?, ?)",
-            (chat_id, muted_until, NOW.isoformat()),
-        )
-        for kind, value in subscriptions:
-            await conn.execute("INSERT INTO subscriptions VALUES (?, ?, ?)", (cur.lastrowid, kind, value))
-        return cur.lastrowid
-
-    return await store.write(add)
+async def add_subscriber(store, chat_id, *subscriptions, muted_until=None, kind="user"):
+    sub = await factories.add_subscriber(store, chat_id, kind=kind, created=NOW, subscriptions=subscriptions,
+                                         muted_until=muted_until)
+    return sub.id
 
 
 def pipeline_for(store, rules=None):
@@ -26,12 +25,12 @@ def pipeline_for(store, rules=None):
 
 
 async def outbox(store):
-    return await store.fetchall("SELECT * FROM outbox ORDER BY subscriber_id, post_id")
+    return sorted(await outbox_rows(store), key=lambda r: (r["subscriber_id"], r["post_id"]))
 
 
 async def test_new_post_is_stored_and_reported_new(store):
     assert await pipeline_for(store).on_post(make_post()) is True
-    assert await store.fetchval("SELECT count(*) FROM posts") == 1
+    assert (await stored_counts(store))["posts"] == 1
 
 
 async def test_second_delivery_of_a_post_stores_and_enqueues_nothing(store):
@@ -40,20 +39,21 @@ async def test_second_delivery_of_a_post_stores_and_enqueues_nothing(store):
     post = make_post(text="Началась мобилизация")
     assert await pipeline.on_post(post) is True
     assert await pipeline.on_post(post) is False
-    assert await store.fetchval("SELECT count(*) FROM posts") == 1
+    assert (await stored_counts(store))["posts"] == 1
     assert len(await outbox(store)) == 1
 
 
 async def test_matching_post_stores_matches_with_spans(store):
-    await pipeline_for(store).on_post(make_post(text="Новая мобилизация"))
-    row = await store.fetchone("SELECT rule_id, spans FROM matches")
-    assert row["rule_id"] == "mobilization" and row["spans"] == "[[6, 13]]"
+    post = make_post(text="Новая мобилизация")
+    await pipeline_for(store).on_post(post)
+    [match] = await matches_of(store, (await post_row(store, post.channel_id, post.message_id))["id"])
+    assert match.rule_id == "mobilization" and match.spans == ((6, 13),)
 
 
 async def test_alert_false_stores_and_matches_but_enqueues_nothing(store):
     await add_subscriber(store, 1, ("all", ""))
     await pipeline_for(store).on_post(make_post(text="мобилизация"), alert=False)
-    assert await store.fetchval("SELECT count(*) FROM matches") == 1
+    assert (await stored_counts(store))["matches"] == 1
     assert await outbox(store) == []
 
 
@@ -69,13 +69,13 @@ async def test_subscriptions_by_tag_and_rule_pick_their_matches(store):
 
 
 async def test_muted_subscriber_gets_no_row(store):
-    await add_subscriber(store, 1, ("all", ""), muted_until=(NOW + timedelta(hours=1)).isoformat())
+    await add_subscriber(store, 1, ("all", ""), muted_until=NOW + timedelta(hours=1))
     await pipeline_for(store).on_post(make_post(text="мобилизация"))
     assert await outbox(store) == []
 
 
 async def test_expired_mute_no_longer_silences(store):
-    await add_subscriber(store, 1, ("all", ""), muted_until=(NOW - timedelta(hours=1)).isoformat())
+    await add_subscriber(store, 1, ("all", ""), muted_until=NOW - timedelta(hours=1))
     await pipeline_for(store).on_post(make_post(text="мобилизация"))
     assert len(await outbox(store)) == 1
 
@@ -83,10 +83,7 @@ async def test_expired_mute_no_longer_silences(store):
 async def test_muted_rule_is_left_out_for_that_subscriber(store):
     sid = await add_subscriber(store, 1, ("all", ""))
 
-    async def mute(conn):
-        await conn.execute("INSERT INTO rule_mutes VALUES (?, 'mobilization', ?)", (sid, (NOW + timedelta(days=1)).isoformat()))
-
-    await store.write(mute)
+    await store.write(lambda conn: access.mute_rule(conn, sid, "mobilization", NOW + timedelta(days=1), "test", NOW))
     pipeline = pipeline_for(store)
     await pipeline.on_post(make_post(text="мобилизация"))
     await pipeline.on_post(make_post(text="мобилизация и отказ"))
@@ -95,7 +92,7 @@ async def test_muted_rule_is_left_out_for_that_subscriber(store):
 
 async def test_inactive_subscriber_gets_no_row(store):
     sid = await add_subscriber(store, 1, ("all", ""))
-    await store.write(lambda conn: conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (sid,)))
+    await store.write(lambda conn: deactivate_subscriber(conn, sid))
     await pipeline_for(store).on_post(make_post(text="мобилизация"))
     assert await outbox(store) == []
 
@@ -115,9 +112,10 @@ async def test_edit_keeps_earlier_text_and_updates_the_post(store):
     edited = make_post(channel_id=post.channel_id, message_id=post.message_id, text="второй текст",
                        edit_date=NOW)
     await pipeline.on_edit(edited)
-    assert await store.fetchval("SELECT text FROM posts") == "второй текст"
-    assert await store.fetchval("SELECT text FROM post_edits") == "первый текст"
-    assert await store.fetchval("SELECT edit_date FROM posts") == NOW.isoformat()
+    row = await post_row(store, post.channel_id, post.message_id)
+    assert row["text"] == "второй текст"
+    assert await earlier_texts(store, row["id"]) == ["первый текст"]
+    assert row["edit_date"] == NOW.isoformat()
 
 
 async def test_edit_that_now_matches_enqueues_an_edited_row(store):
@@ -145,13 +143,13 @@ async def test_edit_that_removes_the_words_removes_the_matches(store):
     post = make_post(text="мобилизация")
     await pipeline.on_post(post)
     await pipeline.on_edit(make_post(channel_id=post.channel_id, message_id=post.message_id, text="погода"))
-    assert await store.fetchval("SELECT count(*) FROM matches") == 0
+    assert (await stored_counts(store))["matches"] == 0
 
 
 async def test_edit_of_an_unknown_post_stores_it(store):
     await pipeline_for(store).on_edit(make_post(text="мобилизация"))
-    assert await store.fetchval("SELECT count(*) FROM posts") == 1
-    assert await store.fetchval("SELECT count(*) FROM post_edits") == 0
+    assert (await stored_counts(store))["posts"] == 1
+    assert (await stored_counts(store))["post_edits"] == 0
 
 
 async def test_deletion_marks_the_post_and_keeps_its_text(store):
@@ -159,7 +157,7 @@ async def test_deletion_marks_the_post_and_keeps_its_text(store):
     post = make_post(text="улика")
     await pipeline.on_post(post)
     await pipeline.on_delete(Deletion(post.channel_id, (post.message_id, 999999), NOW))
-    row = await store.fetchone("SELECT text, deleted_at FROM posts")
+    row = await post_row(store, post.channel_id, post.message_id)
     assert row["text"] == "улика" and row["deleted_at"] == NOW.isoformat()
 
 
@@ -168,7 +166,7 @@ async def test_set_rules_applies_to_posts_handled_afterwards(store):
     await pipeline.on_post(make_post(text="мобилизация"))
     pipeline.set_rules(default_rules())
     await pipeline.on_post(make_post(text="мобилизация"))
-    assert await store.fetchval("SELECT count(*) FROM matches") == 1
+    assert (await stored_counts(store))["matches"] == 1
 
 
 async def test_a_failing_rule_set_stores_the_post_without_matches(store):
@@ -177,7 +175,7 @@ async def test_a_failing_rule_set_stores_the_post_without_matches(store):
             raise RuntimeError("bad rule")
 
     assert await pipeline_for(store, Broken()).on_post(make_post(text="мобилизация")) is True
-    assert await store.fetchval("SELECT count(*) FROM matches") == 0
+    assert (await stored_counts(store))["matches"] == 0
 
 
 async def test_notify_is_called_when_rows_are_enqueued(store):
@@ -200,36 +198,14 @@ async def test_post_creates_its_channel_row_once(store):
     pipeline = Pipeline(store, WordRules(), clock=lambda: NOW, new_channel_status="replay")
     await pipeline.on_post(make_post())
     await pipeline.on_post(make_post())
-    row = await store.fetchone("SELECT username, title, status FROM channels")
-    assert tuple(row) == ("pskovgubernia", "Псковская губерния", "replay")
-
-
-async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store):
-    import pytest
-
-    from bot.errors import StorageError
-
-    await add_subscriber(store, 1, ("all", ""))
-
-    async def break_outbox(conn):
-        await conn.execute("CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END")
-
-    await store.write(break_outbox)
-    with pytest.raises(StorageError):
-        await pipeline_for(store).on_post(make_post(text="мобилизация"))
-    assert await store.fetchval("SELECT count(*) FROM posts") == 0
-    assert await store.fetchval("SELECT count(*) FROM matches") == 0
+    [row] = await list_channels(store, ("replay",))
+    assert (row.username, row.title, row.status) == ("pskovgubernia", "Псковская губерния", "replay")
 
 
 async def test_recipient_kinds_limit_who_gets_rows(store):
     await add_subscriber(store, 1, ("all", ""))
 
-    async def local(conn):
-        cur = await conn.execute("INSERT INTO subscribers(chat_id, kind, created_at) VALUES (0, 'local', '2024-01-01')")
-        await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
-        return cur.lastrowid
-
-    local_id = await store.write(local)
+    local_id = await add_subscriber(store, 0, ("all", ""), kind="local")
     pipeline = Pipeline(store, default_rules(), clock=lambda: NOW, recipient_kinds=("local",))
     await pipeline.on_post(make_post(text="мобилизация"))
     assert [r["subscriber_id"] for r in await outbox(store)] == [local_id]

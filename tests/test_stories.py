@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.stories import origin, pack, same_origin, shingles, similarity, unpack
-from tests.delivery.alert_factories import make_post
+from tests.factories import make_post
 
 STORY = ("В Псковской области объявили частичную мобилизацию резервистов, повестки раздают "
          "прямо у проходной завода, сообщают местные жители")

@@ -22,8 +22,9 @@ from bot.models import Outgoing, Subscriber
 from bot.delivery.senders import Sender
 from bot.storage.accounts import AccountNotice, mark_account_notices_sent, pending_account_notices
 from bot.storage.channels import ChannelWarning, mark_warnings_sent, pending_warnings
-from bot.storage.db import Store, to_iso
-from bot.storage.digests import active_subscribers
+from bot.storage.db import Store
+from bot.storage.subscribers import active_subscribers
+from bot.storage.outbox import mark_reported, unreported_parked
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 15  # lines per kind in one notice; the rest are counted
@@ -135,10 +136,7 @@ class AdminNotices:
         self._shown_accounts.update(ids)
 
     async def _parked(self) -> list:
-        return await self.store.fetchall(
-            "SELECT o.id, o.last_error, s.chat_id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-            " WHERE o.status = 'parked' AND o.reported_at IS NULL ORDER BY o.id"
-        )
+        return await unreported_parked(self.store)
 
     async def _mark(self, warnings: Sequence[ChannelWarning], parked: Sequence) -> None:
         channel_ids, row_ids = [w.channel_id for w in warnings], [r["id"] for r in parked]
@@ -150,8 +148,7 @@ class AdminNotices:
         if channel_ids:
             await mark_warnings_sent(self.store, channel_ids, now)
         if row_ids:
-            await self.store.write(lambda conn: conn.executemany(
-                "UPDATE outbox SET reported_at = ? WHERE id = ?", [(to_iso(now), i) for i in row_ids]))
+            await self.store.write(lambda conn: mark_reported(conn, row_ids, now))
 
 
 class SubscriberSync:
@@ -164,7 +161,7 @@ class SubscriberSync:
         self.known: dict[int, Subscriber] = {}
 
     async def current(self) -> dict[int, Subscriber]:
-        return {sub.id: sub for sub, _ in await active_subscribers(self.store)
+        return {sub.id: sub for sub in await active_subscribers(self.store)
                 if self.include_local or sub.kind != "local"}
 
     async def prime(self) -> None:

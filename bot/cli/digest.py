@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.digest.jobs import digest_for_day, last_due_day
 from bot.storage.db import Store
-from bot.storage.digests import find_subscriber_by_chat
+from bot.storage.subscribers import subscriber_by_chat
 
 EXIT_USAGE = 2
 
@@ -50,7 +50,7 @@ async def _print_digest(args: argparse.Namespace, settings, day: date | None, no
     try:
         tz, digest_time, subscriber_id = settings.tz, settings.digest_time, None
         if args.chat is not None:
-            subscriber = await find_subscriber_by_chat(store, args.chat)
+            subscriber = await subscriber_by_chat(store, args.chat, active_only=False)
             if subscriber is None:
                 print(f"dozor: no subscriber with chat id {args.chat}", file=sys.stderr)
                 return EXIT_USAGE
@@ -96,7 +96,7 @@ async def send_digest_now(settings, chat_id: int, day: date, now: datetime) -> b
     store = await Store.open(settings.db_path)
     sender, bot, user = await open_sender(settings, LiveOptions(digests=False))
     try:
-        subscriber = await find_subscriber_by_chat(store, chat_id)
+        subscriber = await subscriber_by_chat(store, chat_id, active_only=False)
         return await send_digest(store, sender, subscriber, day, now)
     finally:
         for client in (bot, user):

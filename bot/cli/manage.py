@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.errors import DozorError
 from bot.storage import access, open_store
 from bot.storage.rules import delete_rule, load_rule_defs, upsert_rule
+from bot.storage.subscribers import active_subscribers
 
 ACTOR = "cli"
 
@@ -155,7 +156,7 @@ def subscribers(args, settings) -> int:
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             if args.action == "list":
-                for sub in await access.list_subscribers(store):
+                for sub in await active_subscribers(store):
                     print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{sub.title}")
                 return 0
             if args.chat_id is None:

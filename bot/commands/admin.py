@@ -7,6 +7,7 @@ from bot.commands.context import Ctx, Reply, esc, join_lines
 from bot.commands.subscriber import new_invite_code
 from bot.models import Outgoing
 from bot.storage import access
+from bot.storage.audit import audit_entries
 
 
 async def handle_invite(ctx: Ctx, cmd: p.Invite) -> Reply:
@@ -50,10 +51,7 @@ async def handle_role(ctx: Ctx, cmd: p.SetRole) -> Reply:
 
 
 async def handle_audit(ctx: Ctx, cmd: p.Audit) -> Reply:
-    rows = await ctx.store.fetchall(
-        "SELECT at, actor, action, object_kind, object_id, before, after FROM audit_log ORDER BY id DESC LIMIT ?",
-        (cmd.limit,),
-    )
+    rows = await audit_entries(ctx.store, limit=cmd.limit, newest_first=True)
     if not rows:
         return Reply("The audit log is empty.")
     lines = [f"<b>Last {len(rows)} changes</b>"]

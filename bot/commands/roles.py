@@ -7,7 +7,7 @@ from enum import IntEnum
 
 from bot.commands.context import Ctx
 from bot.models import Subscriber
-from bot.storage.access import get_subscriber
+from bot.storage.subscribers import subscriber_by_chat
 
 
 class Role(IntEnum):
@@ -33,12 +33,12 @@ async def user_role(ctx: Ctx) -> Role:
     """The sender's own role (their private chat's row, or admin from settings)."""
     if ctx.user_id in tuple(ctx.settings.admins or ()):
         return Role.ADMIN
-    return role_of_row(await get_subscriber(ctx.store, ctx.user_id))
+    return role_of_row(await subscriber_by_chat(ctx.store, ctx.user_id, active_only=True))
 
 
 async def chat_subscriber(ctx: Ctx) -> Subscriber | None:
     """The subscriber row of the chat the command came from (a user or a group)."""
-    return await get_subscriber(ctx.store, ctx.chat_id)
+    return await subscriber_by_chat(ctx.store, ctx.chat_id, active_only=True)
 
 
 async def effective_role(ctx: Ctx) -> Role:

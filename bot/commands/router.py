@@ -5,7 +5,6 @@ syntax) become a short answer; nothing a user sends raises out of here.
 """
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 from typing import Awaitable, Callable
@@ -17,6 +16,7 @@ from bot.commands.context import Ctx, Reply, esc
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, effective_role, user_role
 from bot.errors import DozorError
 from bot.storage import access
+from bot.storage.outbox import alert_rule_ids
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +122,7 @@ async def _alert_button(ctx: Ctx, action: Feedback | MuteRule) -> Reply:
 
 async def _alert_rules(ctx: Ctx, subscriber_id: int, action: Feedback) -> list[str]:
     """The button's rule, or for "*" every rule of the alert it was under."""
-    raw = await ctx.store.fetchval("SELECT rules FROM outbox WHERE subscriber_id = ? AND post_id = ?",
-                                   (subscriber_id, action.post_id))
-    rules = json.loads(raw) if raw else []
+    rules = await alert_rule_ids(ctx.store, subscriber_id, action.post_id)
     if action.rule_id != "*":
         return [action.rule_id]
     if not rules:

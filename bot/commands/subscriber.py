@@ -14,7 +14,7 @@ from bot.commands.callbacks import decision_buttons, page_buttons
 from bot.commands.context import Ctx, Reply, esc, join_lines
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, may_change_chat, user_role
 from bot.models import Outgoing, Subscriber
-from bot.storage import access
+from bot.storage import access, kv
 from bot.storage.db import to_iso
 from bot.storage.rules import load_rule_defs
 
@@ -212,7 +212,7 @@ async def handle_search(ctx: Ctx, cmd: p.Search, page: int = 1) -> Reply:
 
     target = query_target(cmd.query)  # RuleSyntaxError -> the router answers with the caret
     found = await search_posts(ctx.store, target, page, lemmatize=ctx.lemmatize)
-    await ctx.store.write(lambda c: _remember_search(c, ctx, cmd.query))
+    await ctx.store.write(lambda c: kv.set_text(c, _search_key(ctx), cmd.query, ctx.now))
     if not found.posts:
         return Reply(f"Nothing found for <code>{esc(cmd.query[:200])}</code>"
                      + (f" on page {page}." if page > 1 else "."))
@@ -224,15 +224,12 @@ async def handle_search(ctx: Ctx, cmd: p.Search, page: int = 1) -> Reply:
     return Reply(join_lines(lines), buttons=page_buttons(page, found.has_more))
 
 
-async def _remember_search(conn, ctx: Ctx, query: str) -> None:
-    await conn.execute(
-        "INSERT OR REPLACE INTO scheduler_state(key, value, updated_at) VALUES (?, ?, ?)",
-        (f"search:{ctx.chat_id}", query, to_iso(ctx.now)),
-    )
+def _search_key(ctx: Ctx) -> str:
+    return f"search:{ctx.chat_id}"
 
 
 async def last_search(ctx: Ctx) -> str | None:
-    return await ctx.store.fetchval("SELECT value FROM scheduler_state WHERE key = ?", (f"search:{ctx.chat_id}",))
+    return await kv.get_text(ctx.store, _search_key(ctx))
 
 
 async def handle_export(ctx: Ctx, cmd: p.Export) -> Reply:

@@ -18,7 +18,8 @@ from bot.digest.jobs import digest_period, last_due_day, send_digest
 from bot.models import Subscriber
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
-from bot.storage.digests import active_subscribers, digest_was_sent, load_subscriber
+from bot.storage.digests import digest_was_sent
+from bot.storage.subscribers import active_subscribers_created, subscriber_by_id
 
 log = logging.getLogger(__name__)
 FIRE_TOLERANCE = timedelta(minutes=1)  # a job woken a little early still counts as on time
@@ -52,7 +53,7 @@ class DigestScheduler:
 
     async def start(self) -> None:
         """Schedule every active subscriber, send digests missed while down, start the timer."""
-        for subscriber, created in await active_subscribers(self.store):
+        for subscriber, created in await active_subscribers_created(self.store):
             if subscriber.kind == "local" and not self.include_local:
                 continue
             self._add_job(subscriber)
@@ -90,7 +91,7 @@ class DigestScheduler:
 
     async def run_due(self, subscriber_id: int) -> bool:
         """The job body: send the digest that is due now, if still wanted. Never raises."""
-        subscriber = await load_subscriber(self.store, subscriber_id)
+        subscriber = await subscriber_by_id(self.store, subscriber_id)
         if subscriber is None or not subscriber.active:
             return False
         now = self.clock()

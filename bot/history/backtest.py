@@ -16,14 +16,12 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from bot.models import Span
-from bot.storage.db import Store, to_iso
+from bot.storage.db import Store
+from bot.storage.history import indexed_posts_since, newest_posts_since
 from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.rules import get_rule
 
 SCAN_LIMIT = 3_000  # newest posts checked one by one when a query has no indexable term (~1 ms each)
-POST_COLUMNS = (
-    "p.id, p.date, p.channel_id, p.text, p.link, c.username AS channel, c.title AS channel_title"
-)
 
 
 @dataclass(frozen=True)
@@ -80,15 +78,8 @@ async def resolve_target(store: Store, target: str) -> Target:
 async def candidate_rows(store: Store, target: Target, since: datetime):
     """Posts since `since` that may match: from the lemma index, or the newest SCAN_LIMIT."""
     if target.fts:
-        return await store.fetchall(
-            f"SELECT {POST_COLUMNS} FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
-            " WHERE p.id IN (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?) AND p.date >= ?",
-            (target.fts, to_iso(since)),
-        ), False
-    rows = await store.fetchall(
-        f"SELECT {POST_COLUMNS} FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
-        " WHERE p.date >= ? ORDER BY p.date DESC LIMIT ?", (to_iso(since), SCAN_LIMIT + 1),
-    )
+        return await indexed_posts_since(store, target.fts, since), False
+    rows = await newest_posts_since(store, since, SCAN_LIMIT + 1)
     return rows[:SCAN_LIMIT], len(rows) > SCAN_LIMIT
 
 

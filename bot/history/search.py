@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from bot.history.backtest import POST_COLUMNS, SCAN_LIMIT, Target, post_summary
+from bot.history.backtest import SCAN_LIMIT, Target, post_summary
 from bot.storage.db import Store
+from bot.storage.history import history_posts, indexed_post_ids, newest_post_ids
 from bot.storage.lemma_index import refresh_lemma_index
 
 CHUNK = 200
@@ -26,14 +27,8 @@ class SearchPage:
 
 async def _candidate_ids(store: Store, target: Target) -> list[int]:
     if target.fts:
-        rows = await store.fetchall(
-            "SELECT p.id FROM posts p WHERE p.id IN"
-            " (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?) ORDER BY p.date DESC, p.id DESC",
-            (target.fts,),
-        )
-    else:
-        rows = await store.fetchall("SELECT id FROM posts ORDER BY date DESC, id DESC LIMIT ?", (SCAN_LIMIT,))
-    return [r[0] for r in rows]
+        return await indexed_post_ids(store, target.fts)
+    return await newest_post_ids(store, SCAN_LIMIT)
 
 
 async def search_posts(store: Store, target: Target, page: int = 1, per_page: int = 5,
@@ -45,12 +40,7 @@ async def search_posts(store: Store, target: Target, page: int = 1, per_page: in
     ids = await _candidate_ids(store, target)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows = await store.fetchall(
-            f"SELECT {POST_COLUMNS} FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
-            f" WHERE p.id IN ({marks})", chunk,
-        )
-        by_id = {row["id"]: row for row in rows}
+        by_id = await history_posts(store, chunk)
         for post_id in chunk:
             row = by_id[post_id]
             spans = target.spans(row["text"], row["channel"], row["channel_id"])

@@ -1,7 +1,8 @@
 """Who may use the bot and what they receive: subscribers, roles, invites, access
 requests, subscriptions, mutes and feedback. Every change is audited in the same
 transaction. Write functions take the connection (call them inside Store.write);
-read functions take the Store.
+read functions take the Store. Looking a subscriber up, and what a subscription
+means, is bot/storage/subscribers.py's.
 """
 from __future__ import annotations
 
@@ -9,16 +10,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.models import Subscriber
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, to_iso
-
-
-def subscriber_from_row(row) -> Subscriber:
-    return Subscriber(
-        id=row["id"], chat_id=row["chat_id"], kind=row["kind"], title=row["title"], tz=row["tz"],
-        digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
-    )
 
 
 def _public(row) -> dict | None:
@@ -30,18 +23,6 @@ def _public(row) -> dict | None:
 async def _row(conn: aiosqlite.Connection, chat_id: int):
     async with conn.execute("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,)) as cur:
         return await cur.fetchone()
-
-
-async def get_subscriber(store: Store, chat_id: int, active_only: bool = True) -> Subscriber | None:
-    row = await store.fetchone("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,))
-    if row is None or (active_only and not row["active"]):
-        return None
-    return subscriber_from_row(row)
-
-
-async def list_subscribers(store: Store) -> list[Subscriber]:
-    rows = await store.fetchall("SELECT * FROM subscribers WHERE active = 1 ORDER BY id")
-    return [subscriber_from_row(r) for r in rows]
 
 
 async def add_subscriber(
@@ -149,6 +130,13 @@ async def mute_rule(conn, subscriber_id: int, rule_id: str, until: datetime, act
     )
     await record_audit(conn, actor, "subscription.mute_rule", "subscriber", str(subscriber_id), None,
                        {"rule_id": rule_id, "until": to_iso(until)}, at=to_iso(now))
+
+
+async def muted_rules(store: Store, subscriber_id: int) -> list[tuple[str, str]]:
+    """(rule id, until) of the subscriber's rule mutes, by rule id (expired ones too)."""
+    rows = await store.fetchall(
+        "SELECT rule_id, until FROM rule_mutes WHERE subscriber_id = ? ORDER BY rule_id", (subscriber_id,))
+    return [(r["rule_id"], r["until"]) for r in rows]
 
 
 # ---- invites and access requests ----------------------------------------------

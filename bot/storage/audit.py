@@ -6,7 +6,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.db import utcnow_iso
+from bot.storage.db import Store, utcnow_iso
 
 
 async def record_audit(
@@ -28,4 +28,19 @@ async def record_audit(
             None if before is None else json.dumps(before, ensure_ascii=False, default=str),
             None if after is None else json.dumps(after, ensure_ascii=False, default=str),
         ),
+    )
+
+
+async def audit_entries(store: Store, *, action: str | None = None, object_kind: str | None = None,
+                        object_id: str | None = None, limit: int | None = None,
+                        newest_first: bool = False) -> list[aiosqlite.Row]:
+    """Audit rows (id, at, actor, action, object_kind, object_id, before, after), optionally filtered."""
+    filters = {"action": action, "object_kind": object_kind, "object_id": object_id}
+    wanted = {column: value for column, value in filters.items() if value is not None}
+    where = " AND ".join(f"{column} = ?" for column in wanted) or "1"
+    order = "DESC" if newest_first else "ASC"
+    return await store.fetchall(
+        "SELECT id, at, actor, action, object_kind, object_id, before, after FROM audit_log"
+        f" WHERE {where} ORDER BY id {order} LIMIT ?",
+        (*wanted.values(), -1 if limit is None else limit),
     )

@@ -1,14 +1,17 @@
-"""Queries for the digest: a period's posts and matches, 14 days of history, once-only records."""
+"""Queries for the digest: a period's posts and matches, 14 days of history, once-only records.
+
+Which rules a subscriber wants comes from bot/storage/subscribers.py (`RuleFilter`).
+"""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import aiosqlite
 
 from bot.digest.build import HISTORY_DAYS, DigestData, MatchRow, PostRow
-from bot.models import Subscriber
 from bot.storage.db import Store, from_iso, to_iso
+from bot.storage.subscribers import ALL_RULES, RuleFilter, rule_filter_of
 
 _POST_COLUMNS = (
     "p.id, p.channel_id, p.message_id, p.date, p.text, p.link, p.fwd_from_channel_id,"
@@ -34,29 +37,6 @@ def _post_from_row(row) -> PostRow:
         channel_title=row["channel_title"], fwd_from_channel_id=row["fwd_from_channel_id"],
         fwd_from_message_id=row["fwd_from_message_id"], deleted_at=from_iso(row["deleted_at"]),
         views=row["views"],
-    )
-
-
-class RuleFilter:
-    """Which rules a subscriber receives: everything, or listed tags and rule ids."""
-
-    def __init__(self, everything: bool, tags: set[str] = frozenset(), rules: set[str] = frozenset()):
-        self.everything, self.tags, self.rules = everything, set(tags), set(rules)
-
-    def wants(self, rule_id: str, tags: tuple[str, ...]) -> bool:
-        return self.everything or rule_id in self.rules or bool(self.tags.intersection(tags))
-
-
-ALL_RULES = RuleFilter(True)
-
-
-async def load_rule_filter(store: Store, subscriber_id: int) -> RuleFilter:
-    rows = await store.fetchall("SELECT kind, value FROM subscriptions WHERE subscriber_id = ?", (subscriber_id,))
-    kinds = {(r["kind"], r["value"]) for r in rows}
-    return RuleFilter(
-        everything=any(kind == "all" for kind, _ in kinds),
-        tags={value for kind, value in kinds if kind == "tag"},
-        rules={value for kind, value in kinds if kind == "rule"},
     )
 
 
@@ -96,7 +76,7 @@ async def _deleted_posts(store: Store, start: datetime, end: datetime,
 async def load_digest_data(store: Store, start: datetime, end: datetime,
                            subscriber_id: int | None = None) -> DigestData:
     """Everything a digest of [start, end) needs; `subscriber_id` limits it to that chat's rules."""
-    rules = ALL_RULES if subscriber_id is None else await load_rule_filter(store, subscriber_id)
+    rules = ALL_RULES if subscriber_id is None else await rule_filter_of(store, subscriber_id)
     history_start = min(start, end - timedelta(days=HISTORY_DAYS))
     history = await _match_rows(store, history_start, end, rules)
     in_period = tuple(m for m in history if start <= m.date < end)
@@ -118,39 +98,7 @@ async def load_digest_data(store: Store, start: datetime, end: datetime,
     )
 
 
-# --- subscribers and the once-only record ---------------------------------------------------
-
-def subscriber_from_row(row) -> Subscriber:
-    return Subscriber(
-        id=row["id"], chat_id=row["chat_id"], kind=row["kind"], title=row["title"], tz=row["tz"],
-        digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
-    )
-
-
-async def load_subscriber(store: Store, subscriber_id: int) -> Subscriber | None:
-    row = await store.fetchone("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,))
-    return None if row is None else subscriber_from_row(row)
-
-
-async def find_subscriber_by_chat(store: Store, chat_id: int) -> Subscriber | None:
-    row = await store.fetchone("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,))
-    return None if row is None else subscriber_from_row(row)
-
-
-async def active_subscribers(store: Store) -> list[tuple[Subscriber, datetime | None]]:
-    """Active subscribers with the time each was created (None when unreadable)."""
-    rows = await store.fetchall("SELECT * FROM subscribers WHERE active = 1 ORDER BY id")
-    out = []
-    for row in rows:
-        try:
-            created = from_iso(row["created_at"])
-        except (TypeError, ValueError):
-            created = None
-        if created is not None and created.tzinfo is None:
-            created = created.replace(tzinfo=timezone.utc)
-        out.append((subscriber_from_row(row), created))
-    return out
-
+# --- the once-only record ---------------------------------------------------------------
 
 async def digest_was_sent(store: Store, subscriber_id: int, day: date) -> bool:
     return bool(await store.fetchval(

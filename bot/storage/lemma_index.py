@@ -1,7 +1,7 @@
 """A lazily filled FTS5 index of post lemmas (table posts_lemmas, rowid = posts.id).
 
 Nobody else has to maintain it: `refresh_lemma_index(store)` indexes every post
-with an id above the last indexed one (kept in scheduler_state) and is called
+with an id above the last indexed one (kept in the key-value store, bot/storage/kv.py) and is called
 before each backtest and search. Rows hold `bot.text.lemma_text(text)`, so a
 rule's `Query.fts_query()` selects a superset of the posts it matches.
 Edits after indexing are not re-indexed (the matcher re-checks the stored text).
@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from datetime import datetime, timezone
 from typing import Callable
 
 import aiosqlite
 
-from bot.storage.db import Store, utcnow_iso
+from bot.storage import kv
+from bot.storage.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,13 @@ def default_lemmatizer() -> Callable[[str], str]:
     return lemma_text
 
 
+async def indexed_count(store: Store) -> int:
+    """How many posts the lemma index holds."""
+    return await store.fetchval("SELECT count(*) FROM posts_lemmas", (), 0)
+
+
 async def indexed_up_to(store: Store) -> int:
-    value = await store.fetchval("SELECT value FROM scheduler_state WHERE key = ?", (STATE_KEY,))
-    return int(value or 0)
+    return await kv.get_int(store, STATE_KEY, 0)
 
 
 _refreshing: "weakref.WeakKeyDictionary[Store, asyncio.Lock]" = weakref.WeakKeyDictionary()
@@ -52,9 +58,7 @@ async def _refresh(store: Store, lemmatize: Callable[[str], str]) -> int:
     total = 0
     last = await indexed_up_to(store)
     while True:
-        rows = await store.fetchall(
-            "SELECT id, text FROM posts WHERE id > ? ORDER BY id LIMIT ?", (last, BATCH)
-        )
+        rows = await unindexed_posts(store, last, BATCH)
         if not rows:
             break
         batch = await asyncio.to_thread(lambda rows=rows: [(r["id"], lemmatize(r["text"])) for r in rows])
@@ -66,12 +70,12 @@ async def _refresh(store: Store, lemmatize: Callable[[str], str]) -> int:
     return total
 
 
+async def unindexed_posts(store: Store, after_id: int, limit: int) -> list[aiosqlite.Row]:
+    """(id, text) of up to `limit` posts with an id above `after_id`, in id order."""
+    return await store.fetchall("SELECT id, text FROM posts WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit))
+
+
 async def store_lemmas(conn: aiosqlite.Connection, rows: list[tuple[int, str]]) -> None:
     """Insert (post id, lemma text) rows and move the high-water mark; inside Store.write."""
     await conn.executemany("INSERT INTO posts_lemmas(rowid, lemmas) VALUES (?, ?)", rows)
-    await conn.execute(
-        "INSERT INTO scheduler_state(key, value, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
-        " WHERE CAST(excluded.value AS INTEGER) > CAST(scheduler_state.value AS INTEGER)",
-        (STATE_KEY, str(max(r[0] for r in rows)), utcnow_iso()),
-    )
+    await kv.raise_int(conn, STATE_KEY, max(r[0] for r in rows), datetime.now(timezone.utc))

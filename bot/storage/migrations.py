@@ -281,4 +281,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0008_state_kv",
+        """
+        -- scheduler_state becomes the named key-value store of bot/storage/kv.py
+        -- (keys such as 'lemma_index.last_id', 'search:<chat id>'); rows without a value are dropped
+        CREATE TABLE state (
+            key        TEXT PRIMARY KEY,
+            value      TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        INSERT INTO state(key, value, updated_at)
+            SELECT key, value, updated_at FROM scheduler_state WHERE value IS NOT NULL;
+        DROP TABLE scheduler_state;
+        """,
+    ),
 ]

@@ -15,7 +15,7 @@ import aiosqlite
 from bot.models import Alert
 from bot.storage.db import Store, from_iso, to_iso
 from bot.storage.posts import match_from_row, post_from_row
-from bot.storage.subscribers import Recipient, subscriber_from_row
+from bot.storage.subscribers import Recipient, subscriber_by_id
 
 
 async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable[Recipient], now: datetime,
@@ -31,6 +31,15 @@ async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable
         )
         added += cursor.rowcount
     return added
+
+
+async def find_outbox_id(conn: aiosqlite.Connection, subscriber_id: int, post_id: int) -> int | None:
+    """The outbox row id of this subscriber's alert for the post, or None."""
+    async with conn.execute(
+        "SELECT id FROM outbox WHERE subscriber_id = ? AND post_id = ?", (subscriber_id, post_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
 
 
 async def due_rows(store: Store, now: datetime, limit: int = 100,
@@ -65,16 +74,16 @@ async def next_due_at(store: Store, kinds: Sequence[str] | None = None) -> datet
 
 async def load_alert(store: Store, row: aiosqlite.Row) -> Alert | None:
     """Build the Alert for an outbox row: its subscriber, post and the matches it wants."""
-    subscriber_row = await store.fetchone("SELECT * FROM subscribers WHERE id = ?", (row["subscriber_id"],))
+    subscriber = await subscriber_by_id(store, row["subscriber_id"])
     post_row = await store.fetchone("SELECT * FROM posts WHERE id = ?", (row["post_id"],))
-    if subscriber_row is None or post_row is None:
+    if subscriber is None or post_row is None:
         return None
     channel = await store.fetchone("SELECT * FROM channels WHERE id = ?", (post_row["channel_id"],))
     wanted = set(json.loads(row["rules"]))
     match_rows = await store.fetchall("SELECT * FROM matches WHERE post_id = ? ORDER BY rule_id", (row["post_id"],))
     matches = tuple(match_from_row(m) for m in match_rows if not wanted or m["rule_id"] in wanted)
     return Alert(
-        outbox_id=row["id"], subscriber=subscriber_from_row(subscriber_row), post=post_from_row(post_row, channel),
+        outbox_id=row["id"], subscriber=subscriber, post=post_from_row(post_row, channel),
         matches=matches, edited=bool(row["edited"]), created_at=from_iso(row["created_at"]),
         extra={"silent": bool(row["silent"]), "attempts": row["attempts"]},
     )
@@ -104,6 +113,33 @@ async def park(conn: aiosqlite.Connection, outbox_id: int, attempts: int, error:
     )
 
 
+async def outbox_rows(store: Store, subscriber_id: int | None = None) -> list[aiosqlite.Row]:
+    """Every outbox row (of one subscriber, when given), oldest first."""
+    if subscriber_id is None:
+        return await store.fetchall("SELECT * FROM outbox ORDER BY id")
+    return await store.fetchall("SELECT * FROM outbox WHERE subscriber_id = ? ORDER BY id", (subscriber_id,))
+
+
 async def count_by_status(store: Store) -> dict[str, int]:
     rows = await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
     return {r[0]: r[1] for r in rows}
+
+
+async def alert_rule_ids(store: Store, subscriber_id: int, post_id: int) -> list[str]:
+    """The rule ids of the alert this subscriber got for the post ([] when there is none)."""
+    raw = await store.fetchval("SELECT rules FROM outbox WHERE subscriber_id = ? AND post_id = ?",
+                               (subscriber_id, post_id))
+    return json.loads(raw) if raw else []
+
+
+async def unreported_parked(store: Store) -> list[aiosqlite.Row]:
+    """Parked rows not yet told to the admins (id, last_error, the subscriber's chat_id), oldest first."""
+    return await store.fetchall(
+        "SELECT o.id, o.last_error, s.chat_id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+        " WHERE o.status = 'parked' AND o.reported_at IS NULL ORDER BY o.id"
+    )
+
+
+async def mark_reported(conn: aiosqlite.Connection, outbox_ids: Sequence[int], now: datetime) -> None:
+    """Record that these parked rows were told to the admins."""
+    await conn.executemany("UPDATE outbox SET reported_at = ? WHERE id = ?", [(to_iso(now), i) for i in outbox_ids])

@@ -99,6 +99,11 @@ async def mark_deleted(conn: aiosqlite.Connection, channel_id: int, message_ids:
 async def replace_matches(conn: aiosqlite.Connection, post_id: int, matches: Iterable[Match], now: datetime) -> None:
     """Store the post's current matches (an edit may add or remove some)."""
     await conn.execute("DELETE FROM matches WHERE post_id = ?", (post_id,))
+    await add_matches(conn, post_id, matches, now)
+
+
+async def add_matches(conn: aiosqlite.Connection, post_id: int, matches: Iterable[Match], now: datetime) -> None:
+    """Store these matches of the post beside any it has (one row per rule)."""
     await conn.executemany(
         "INSERT OR REPLACE INTO matches(post_id, rule_id, tags, spans, severity, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         [
@@ -143,3 +148,33 @@ async def recheck_window(store: Store, channel_id: int, since: datetime,
         (channel_id, to_iso(since), to_iso(alerted_since)),
     )
     return [(r[0], from_iso(r[1]), r[2] is not None, r[3]) for r in rows]
+
+
+async def post_row(store: Store, channel_id: int, message_id: int) -> aiosqlite.Row | None:
+    """The stored posts row of (channel_id, message_id), or None (a read, outside any write)."""
+    return await store.fetchone("SELECT * FROM posts WHERE channel_id = ? AND message_id = ?", (channel_id, message_id))
+
+
+async def earlier_texts(store: Store, post_id: int) -> list[str]:
+    """The texts a post had before each of its edits, oldest first."""
+    rows = await store.fetchall("SELECT text FROM post_edits WHERE post_id = ? ORDER BY id", (post_id,))
+    return [r[0] for r in rows]
+
+
+async def matches_of(store: Store, post_id: int) -> list[Match]:
+    """The stored matches of a post, by rule id."""
+    rows = await store.fetchall("SELECT * FROM matches WHERE post_id = ? ORDER BY rule_id", (post_id,))
+    return [match_from_row(r) for r in rows]
+
+
+async def stored_counts(store: Store) -> dict[str, int]:
+    """How many posts, matches and earlier texts (post_edits) are stored."""
+    return {table: await store.fetchval(f"SELECT count(*) FROM {table}", (), 0)
+            for table in ("posts", "matches", "post_edits")}
+
+
+async def matched_post_keys(store: Store) -> set[tuple[int, int]]:
+    """(channel_id, message_id) of every stored post with at least one match."""
+    rows = await store.fetchall(
+        "SELECT DISTINCT p.channel_id, p.message_id FROM posts p JOIN matches m ON m.post_id = p.id")
+    return {(r[0], r[1]) for r in rows}

@@ -1,14 +1,22 @@
-"""Subscribers, their subscriptions, and who receives an alert for a set of matches."""
+"""Subscribers and their subscriptions: the one row type, the lookups, and what a subscriber wants.
+
+`subscriber_from_row` is the only place a subscribers row becomes a `Subscriber`;
+`subscriber_by_id` / `subscriber_by_chat` are the only lookups. `RuleFilter` is
+the one meaning of a subscription (kind 'all' = every rule, 'tag' = rules with
+that tag, 'rule' = that rule id, no rows = nothing), used by alerts (`recipients`)
+and digests (bot/storage/digests.py). Changes that must be audited (add, remove,
+role, settings, subscriptions) live in bot/storage/access.py.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Sequence
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
 
 import aiosqlite
 
 from bot.models import Match, Subscriber
-from bot.storage.db import Store, to_iso
+from bot.storage.db import Store, from_iso, to_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +33,69 @@ def subscriber_from_row(row) -> Subscriber:
         id=row["id"], chat_id=row["chat_id"], kind=row["kind"], title=row["title"], tz=row["tz"],
         digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
     )
+
+
+class RuleFilter:
+    """Which rules a subscriber receives: everything, or listed tags and rule ids."""
+
+    def __init__(self, everything: bool, tags: Iterable[str] = frozenset(), rules: Iterable[str] = frozenset()):
+        self.everything, self.tags, self.rules = everything, set(tags), set(rules)
+
+    @classmethod
+    def from_subscriptions(cls, pairs: Iterable[tuple[str, str]]) -> "RuleFilter":
+        """From (kind, value) subscription rows."""
+        pairs = set(pairs)
+        return cls(
+            everything=any(kind == "all" for kind, _ in pairs),
+            tags={value for kind, value in pairs if kind == "tag"},
+            rules={value for kind, value in pairs if kind == "rule"},
+        )
+
+    def wants(self, rule_id: str, tags: Iterable[str]) -> bool:
+        return self.everything or rule_id in self.rules or bool(self.tags.intersection(tags))
+
+
+ALL_RULES = RuleFilter(True)
+
+
+async def rule_filter_of(store: Store, subscriber_id: int) -> RuleFilter:
+    """What this subscriber's subscriptions want."""
+    rows = await store.fetchall("SELECT kind, value FROM subscriptions WHERE subscriber_id = ?", (subscriber_id,))
+    return RuleFilter.from_subscriptions((r["kind"], r["value"]) for r in rows)
+
+
+async def subscriber_by_id(store: Store, subscriber_id: int) -> Subscriber | None:
+    """The subscriber with this row id, active or not."""
+    row = await store.fetchone("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,))
+    return None if row is None else subscriber_from_row(row)
+
+
+async def subscriber_by_chat(store: Store, chat_id: int, *, active_only: bool) -> Subscriber | None:
+    """The subscriber of this Telegram chat id (or local sink id); None if absent or, with active_only, inactive."""
+    row = await store.fetchone("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,))
+    if row is None or (active_only and not row["active"]):
+        return None
+    return subscriber_from_row(row)
+
+
+async def active_subscribers(store: Store) -> list[Subscriber]:
+    """Every active subscriber, by id."""
+    return [sub for sub, _ in await active_subscribers_created(store)]
+
+
+async def active_subscribers_created(store: Store) -> list[tuple[Subscriber, datetime | None]]:
+    """Active subscribers by id, with the time each was created (None when unreadable)."""
+    rows = await store.fetchall("SELECT * FROM subscribers WHERE active = 1 ORDER BY id")
+    out = []
+    for row in rows:
+        try:
+            created = from_iso(row["created_at"])
+        except (TypeError, ValueError):
+            created = None
+        if created is not None and created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
+        out.append((subscriber_from_row(row), created))
+    return out
 
 
 async def recipients(conn: aiosqlite.Connection, matches: Sequence[Match], now: datetime,
@@ -47,23 +118,19 @@ async def recipients(conn: aiosqlite.Connection, matches: Sequence[Match], now: 
         rows = await cursor.fetchall()
     async with conn.execute("SELECT subscriber_id, rule_id FROM rule_mutes WHERE until > ?", (now_iso,)) as cursor:
         muted = {(r[0], r[1]) for r in await cursor.fetchall()}
-    wanted: dict[int, dict[str, Match]] = {}
+    subscriptions: dict[int, set[tuple[str, str]]] = {}
     for subscriber_id, kind, value in rows:
+        subscriptions.setdefault(subscriber_id, set()).add((kind, value))
+    wanted: dict[int, dict[str, Match]] = {}
+    for subscriber_id, pairs in subscriptions.items():
+        rule_filter = RuleFilter.from_subscriptions(pairs)
         for match in matches:
-            if (subscriber_id, match.rule_id) in muted:
-                continue
-            if kind == "all" or (kind == "tag" and value in match.tags) or (kind == "rule" and value == match.rule_id):
+            if (subscriber_id, match.rule_id) not in muted and rule_filter.wants(match.rule_id, match.tags):
                 wanted.setdefault(subscriber_id, {})[match.rule_id] = match
     return [
         Recipient(sid, tuple(sorted(by_rule)), all(m.severity == "low" for m in by_rule.values()))
         for sid, by_rule in sorted(wanted.items())
     ]
-
-
-async def get_subscriber(conn: aiosqlite.Connection, subscriber_id: int) -> Subscriber | None:
-    async with conn.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else subscriber_from_row(row)
 
 
 async def deactivate_subscriber(conn: aiosqlite.Connection, subscriber_id: int) -> None:

@@ -20,12 +20,18 @@ from telethon.sessions import MemorySession
 
 from bot.errors import SessionInvalid
 from bot.app.live import LiveOptions, build_live_app, run_live_app
+from bot.models import RuleDef
 from bot.settings import load_settings
 from bot.storage import access
 from bot.storage import channels as db
+from bot.storage.rules import upsert_rule
+from bot.storage.subscribers import subscriber_by_chat, subscriber_by_id
+from bot.storage.lemma_index import indexed_count
+from bot.storage.outbox import outbox_rows
+from bot.storage.posts import stored_counts
 
 from tests.telegram.offline import SELF_ID, OfflineClient, make_channel, make_message
-from tests.factories import make_post
+from tests.factories import make_post, park_alert
 
 CHANNEL = make_channel()
 CID = utils.get_peer_id(CHANNEL)
@@ -176,7 +182,7 @@ async def test_a_live_post_reaches_the_subscriber_chat_as_an_html_alert(live):
     kinds = {type(e) for e in request.entities}
     assert types.MessageEntityBold in kinds and types.MessageEntityTextUrl in kinds
     assert request.reply_markup is not None  # feedback buttons under a bot's alert
-    assert await live.store.fetchval("SELECT status FROM outbox") == "sent"
+    assert (await outbox_rows(live.store))[0]["status"] == "sent"
 
 
 async def test_an_edit_that_drops_the_keywords_edits_the_alert(live):
@@ -221,7 +227,7 @@ async def test_a_rule_edited_through_the_bot_changes_what_the_pipeline_matches(l
     await live.finish()
     [alert] = live.bot.sent(functions.messages.SendMessageRequest, READER)
     assert "Погода" in alert.message
-    assert await live.store.fetchval("SELECT count(*) FROM matches") == 1
+    assert (await stored_counts(live.store))["matches"] == 1
 
 
 async def test_housekeeping_keeps_the_lemma_index_current(tmp_path, store):
@@ -231,7 +237,7 @@ async def test_housekeeping_keeps_the_lemma_index_current(tmp_path, store):
     await live.app.pipeline.on_post(make_post(text="Повестки раздают у метро"))
     await live.app.housekeep_once()
     await live.finish()
-    assert await store.fetchval("SELECT count(*) FROM posts_lemmas") == await store.fetchval("SELECT count(*) FROM posts")
+    assert await indexed_count(store) == (await stored_counts(store))["posts"]
 
 
 async def test_tz_command_moves_the_subscribers_digest(tmp_path, store):
@@ -257,8 +263,8 @@ async def test_dry_run_sends_nothing_and_leaves_the_real_chats_alert_pending(tmp
     await live.finish()
     assert live.bot.requests == [] and live.user.sent(functions.messages.SendMessageRequest) == []
     assert '<a href="https://t.me/pskovgubernia/11">post</a>' in live.out.getvalue()
-    status = await store.fetchval("SELECT o.status FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-                                  " WHERE s.chat_id = ?", (READER,))
+    reader = await subscriber_by_chat(store, READER, active_only=False)
+    [status] = [row["status"] for row in await outbox_rows(store, reader.id)]
     assert status == "pending"
 
 
@@ -266,7 +272,8 @@ async def test_operator_warning_and_parked_alert_reach_the_admins_once(tmp_path,
     await watched_channel(store)
     await db.warn_once(store, CID, "private", NOW)
     sub_id = await subscribe(store, chat_id=READER)
-    row_id = await store.write(lambda c: _parked_row(c, sub_id))
+    row_id = await park_alert(store, await subscriber_by_id(store, sub_id),
+                              make_post(channel_id=CID, message_id=5, text="x", date=NOW), "Forbidden: UserIsBlocked")
     live = Live(tmp_path, store)
     live.app = await build_live_app(live.settings, store, live.options)
     await live.app.housekeep_once()
@@ -274,16 +281,6 @@ async def test_operator_warning_and_parked_alert_reach_the_admins_once(tmp_path,
     [notice] = live.bot.sent(functions.messages.SendMessageRequest, ADMIN)
     assert "@pskovgubernia" in notice.message and "private" in notice.message
     assert f"alert #{row_id}" in notice.message and "UserIsBlocked" in notice.message
-
-
-async def _parked_row(conn, subscriber_id: int) -> int:
-    cur = await conn.execute(
-        "INSERT INTO posts(channel_id, message_id, date, text, stored_at) VALUES (?, 5, ?, 'x', ?)",
-        (CID, NOW.isoformat(), NOW.isoformat()))
-    row = await conn.execute(
-        "INSERT INTO outbox(subscriber_id, post_id, rules, status, last_error, created_at)"
-        " VALUES (?, ?, '[]', 'parked', 'Forbidden: UserIsBlocked', ?)", (subscriber_id, cur.lastrowid, NOW.isoformat()))
-    return row.lastrowid
 
 
 async def test_without_a_bot_token_the_user_account_sends_to_saved_messages(tmp_path, store):
@@ -295,7 +292,7 @@ async def test_without_a_bot_token_the_user_account_sends_to_saved_messages(tmp_
     await live.finish()
     [request] = live.user.sent(functions.messages.SendMessageRequest)
     assert isinstance(request.peer, types.InputPeerSelf) and request.reply_markup is None
-    assert live.bot.requests == [] and await store.fetchval("SELECT status FROM outbox") == "sent"
+    assert live.bot.requests == [] and (await outbox_rows(store))[0]["status"] == "sent"
 
 
 async def test_stop_disconnects_every_client_and_stops_the_scheduler(live):
@@ -320,7 +317,7 @@ async def test_a_dead_bot_session_stops_the_app_with_session_invalid(live):
     with pytest.raises(SessionInvalid):
         await asyncio.wait_for(live.task, 5)
     assert not live.user.is_connected()
-    assert await live.store.fetchval("SELECT status FROM outbox") == "pending"  # sent by the next run
+    assert (await outbox_rows(live.store))[0]["status"] == "pending"  # sent by the next run
 
 
 async def test_a_watcher_session_not_logged_in_stops_the_app_and_disconnects_the_bot(tmp_path, store):
@@ -337,7 +334,8 @@ async def test_rules_that_fail_to_compile_keep_the_live_set(tmp_path, store):
     live = Live(tmp_path, store)
     app = await build_live_app(live.settings, store, live.options)
     before = app.pipeline.rules
-    await store.write(lambda c: c.execute("UPDATE rules SET query = '(военкомат OR'"))
+    broken = RuleDef(id="mob", title="Mobilization", query="(военкомат OR")  # the one rule of RULES, broken
+    await store.write(lambda c: upsert_rule(c, broken, "test"))
     await rules_reloader(store, app.pipeline)()
     assert app.pipeline.rules is before
 

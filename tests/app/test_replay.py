@@ -27,13 +27,14 @@ def test_batches_keep_order_and_size():
 async def test_replay_digest_counts_posts_dated_with_fractions_of_a_second(store, capsys):
     from datetime import datetime, timezone
 
-    from bot.storage.posts import insert_post
+    from bot.models import Match
+    from bot.storage.posts import add_matches, insert_post
 
     post = make_post(date=datetime(2024, 5, 1, 9, 30, 0, tzinfo=timezone.utc), text="Повестки раздают у метро")
 
     async def add(conn):
         post_id = await insert_post(conn, post, datetime(2024, 5, 1, 9, 31, tzinfo=timezone.utc))
-        await conn.execute("INSERT INTO matches(post_id, rule_id, tags, created_at) VALUES (?, 'mob', '[\"mobilization\"]', '2024-05-01T09:31:00+00:00')", (post_id,))
+        await add_matches(conn, post_id, [Match("mob", ("mobilization",))], datetime(2024, 5, 1, 9, 31, tzinfo=timezone.utc))
 
     await store.write(add)
     first = last = datetime(2024, 5, 1, 9, 30, 0, 654321, tzinfo=timezone.utc)  # a replay clock with microseconds

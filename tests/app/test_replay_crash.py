@@ -1,4 +1,5 @@
 """SIGKILL during `dozor run --replay`, then the same command again: every matched post alerted, none lost."""
+import asyncio
 import json
 import os
 import signal
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage import open_store
+from bot.storage.posts import matched_post_keys
 from tests.factories import repeated_sample, replay_command, shared_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,13 +47,11 @@ def alerted_keys(alerts: Path) -> set[tuple[int, int]]:
 
 
 def matched_keys(db: Path) -> set[tuple[int, int]]:
-    import sqlite3
+    async def read() -> set[tuple[int, int]]:
+        async with open_store(db) as store:
+            return await matched_post_keys(store)
 
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT p.channel_id, p.message_id FROM posts p JOIN matches m ON m.post_id = p.id"
-        ).fetchall()
-    return {(a, b) for a, b in rows}
+    return asyncio.run(read())
 
 
 def run_with_kills(tmp_path: Path, replay: Path, moments: list[float]) -> tuple[set, set, str]:

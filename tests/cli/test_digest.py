@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from datetime import datetime, timezone
 
 import pytest
@@ -11,6 +10,8 @@ import pytest
 from bot.cli.digest import handle_digest, register
 from bot.settings import load_settings
 from bot.storage import Store
+from tests import factories
+from tests.factories import Rows
 
 NOW = datetime(2024, 5, 10, 12, tzinfo=timezone.utc)
 
@@ -30,13 +31,8 @@ def seed_matched_post(settings, text: str = "Повестки у метро") ->
     async def seed():
         store = await Store.open(settings.db_path)
         try:
-            async def insert(conn):
-                cursor = await conn.execute(
-                    "INSERT INTO posts(channel_id, message_id, date, text, stored_at) VALUES (?, ?, ?, ?, ?)",
-                    (-1001, 1, "2024-05-09T12:00:00+00:00", text, "2024-05-09T12:00:00+00:00"))
-                await conn.execute("INSERT INTO matches(post_id, rule_id, tags, created_at) VALUES (?, ?, ?, ?)",
-                                   (cursor.lastrowid, "mob", json.dumps(["mobilization"]), "2024-05-09T12:00:00+00:00"))
-            await store.write(insert)
+            await Rows(store).matched_post(datetime(2024, 5, 9, 12, 0, tzinfo=timezone.utc), text=text,
+                                           channel_id=-1001, message_id=1)
         finally:
             await store.close()
 
@@ -76,12 +72,7 @@ def add_subscriber(settings, chat_id: int) -> None:
     async def add():
         store = await Store.open(settings.db_path)
         try:
-            async def insert(conn):
-                cursor = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (?, ?)",
-                                            (chat_id, "2024-05-01T00:00:00+00:00"))
-                await conn.execute("INSERT INTO subscriptions(subscriber_id, kind) VALUES (?, 'all')",
-                                   (cursor.lastrowid,))
-            await store.write(insert)
+            await factories.add_subscriber(store, chat_id)
         finally:
             await store.close()
 

@@ -94,25 +94,21 @@ def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, 
     import asyncio
 
     import bot.telegram.live
-    from tests.factories import make_post
+    from bot.storage.outbox import count_by_status, outbox_rows
+    from tests.factories import add_subscriber, make_post
 
     seen = {}
 
     async def fake_run_live(settings, store, pipeline, stop, alert_backfill=False, **seams):
-        async def subscribe(conn):
-            cur = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (42, '2024-01-01')")
-            await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
-
-        await store.write(subscribe)
+        chat = await add_subscriber(store, 42)
         seen["new"] = await pipeline.on_post(make_post(text="В военкомат вызвали мобилизованных"))
         for _ in range(200):
-            if await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'sent'"):
+            if (await count_by_status(store)).get("sent"):
                 break
             await asyncio.sleep(0.01)
         seen["backfill"] = alert_backfill
-        seen["pending"] = await store.fetchval(  # --dry-run: the real chat's alert waits for a real run
-            "SELECT count(*) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-            " WHERE s.chat_id = 42 AND o.status = 'pending'")
+        seen["pending"] = sum(  # --dry-run: the real chat's alert waits for a real run
+            row["status"] == "pending" for row in await outbox_rows(store, chat.id))
         stop.set()
 
     monkeypatch.setattr(bot.telegram.live, "run_live", fake_run_live)

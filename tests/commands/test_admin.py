@@ -2,7 +2,8 @@
 import json
 
 from bot.commands import dispatch
-from bot.storage.access import get_subscriber
+from bot.storage.subscribers import subscriber_by_chat
+from bot.storage.audit import audit_entries
 from tests.commands.cmd_helpers import ADMIN, NOW, OPERATOR, STRANGER, SUBSCRIBER
 
 
@@ -10,8 +11,8 @@ async def test_invite_makes_a_code_that_starts_an_operator(store, make_ctx, peop
     reply = await dispatch(make_ctx(ADMIN), "/invite operator")
     code = reply.html.split("/start ")[1].split("<")[0]
     await dispatch(make_ctx(STRANGER), f"/start {code}")
-    assert (await get_subscriber(store, STRANGER)).role == "operator"
-    actions = [r[0] for r in await store.fetchall("SELECT action FROM audit_log ORDER BY id")]
+    assert (await subscriber_by_chat(store, STRANGER, active_only=True)).role == "operator"
+    actions = [r["action"] for r in await audit_entries(store)]
     assert actions[-2:] == ["invite.create", "subscriber.add"]
 
 
@@ -27,8 +28,8 @@ async def test_approve_without_a_request_says_so(make_ctx, people):
 
 async def test_role_change_is_audited_with_before_and_after(store, make_ctx, people):
     await dispatch(make_ctx(ADMIN), f"/role {SUBSCRIBER} operator")
-    assert (await get_subscriber(store, SUBSCRIBER)).role == "operator"
-    row = await store.fetchone("SELECT * FROM audit_log WHERE action = 'role.set'")
+    assert (await subscriber_by_chat(store, SUBSCRIBER, active_only=True)).role == "operator"
+    row = (await audit_entries(store, action="role.set"))[0]
     assert row["actor"] == f"tg:{ADMIN}" and json.loads(row["before"]) == {"role": "subscriber"}
     assert json.loads(row["after"]) == {"role": "operator"} and row["at"] == NOW.isoformat()
 

@@ -4,8 +4,10 @@ from datetime import datetime, timedelta, timezone
 from bot.history.backtest import query_target, run_backtest
 from bot.commands import dispatch, dispatch_callback
 from bot.history.search import search_posts
-from bot.storage.lemma_index import indexed_up_to, refresh_lemma_index
-from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, lower_words, make_post
+from bot.storage.lemma_index import indexed_count, indexed_up_to, refresh_lemma_index
+from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER
+from tests.factories import add_posts, add_rule, make_post
+from tests.fakes import lower_words
 
 
 def day(n: int, hour: int = 9) -> datetime:
@@ -26,7 +28,7 @@ async def test_concurrent_refreshes_index_each_post_once(store):
     await add_posts(store, [make_post() for _ in range(3)])
     counts = await asyncio.gather(*(refresh_lemma_index(store, lower_words) for _ in range(3)))
     assert sorted(counts) == [0, 0, 3]
-    assert await store.fetchval("SELECT count(*) FROM posts_lemmas") == 3
+    assert await indexed_count(store) == 3
 
 
 async def test_backtest_counts_per_day_and_channel_with_five_newest(store):

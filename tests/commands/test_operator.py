@@ -1,10 +1,15 @@
 """Operator commands: rules validated before they are written, audited, reloaded live."""
 import json
+from datetime import datetime, timezone
 
 from bot.commands import dispatch
 from bot.storage import access
+from bot.storage import channels as db
 from bot.storage.rules import get_rule, load_rule_defs
-from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER, add_posts, add_rule, make_post
+from bot.storage.subscribers import subscriber_by_chat
+from bot.storage.audit import audit_entries
+from tests.commands.cmd_helpers import NOW, OPERATOR, SUBSCRIBER
+from tests.factories import add_posts, add_rule, make_post
 
 
 def reloads():
@@ -21,7 +26,7 @@ async def test_rule_add_writes_audits_and_reloads(store, make_ctx, people):
     reply = await dispatch(make_ctx(OPERATOR, on_rules_changed=hook), "/rule add vdv отказ* AND вдв")
     assert "Added and live" in reply.html and "<code>отказ* AND вдв</code>" in reply.html
     assert (await get_rule(store, "vdv")).query == "отказ* AND вдв" and calls == [1]
-    row = await store.fetchone("SELECT * FROM audit_log WHERE action = 'rule.add'")
+    row = (await audit_entries(store, action="rule.add"))[0]
     assert row["actor"] == f"tg:{OPERATOR}" and row["before"] is None and json.loads(row["after"])["id"] == "vdv"
 
 
@@ -31,7 +36,7 @@ async def test_rule_with_a_syntax_error_answers_with_caret_and_changes_nothing(s
     reply = await dispatch(make_ctx(OPERATOR, on_rules_changed=hook), "/rule edit vdv (отказ AND вдв")
     assert "column" in reply.html and "<pre>" in reply.html and "^" in reply.html
     assert (await get_rule(store, "vdv")).query == "вдв" and calls == []
-    assert await store.fetchval("SELECT count(*) FROM audit_log WHERE action = 'rule.edit'") == 0
+    assert len(await audit_entries(store, action="rule.edit")) == 0
 
 
 async def test_rule_edit_keeps_the_other_fields_and_audits_before_and_after(store, make_ctx, people):
@@ -39,7 +44,7 @@ async def test_rule_edit_keeps_the_other_fields_and_audits_before_and_after(stor
     await dispatch(make_ctx(OPERATOR), "/rule edit vdv вдв OR десант")
     rule = await get_rule(store, "vdv")
     assert rule.query == "вдв OR десант" and rule.tags == ("army",) and rule.title == "ВДВ"
-    row = await store.fetchone("SELECT before, after FROM audit_log WHERE action = 'rule.edit'")
+    row = (await audit_entries(store, action="rule.edit"))[0]
     assert json.loads(row["before"])["query"] == "вдв" and json.loads(row["after"])["query"] == "вдв OR десант"
 
 
@@ -59,7 +64,7 @@ async def test_rule_del_removes_and_audits(store, make_ctx, people):
     await add_rule(store, "vdv", "вдв")
     assert "deleted" in (await dispatch(make_ctx(OPERATOR), "/rule del vdv")).html
     assert await load_rule_defs(store) == []
-    assert await store.fetchval("SELECT count(*) FROM audit_log WHERE action = 'rule.del'") == 1
+    assert len(await audit_entries(store, action="rule.del")) == 1
 
 
 async def test_rule_show_of_a_missing_rule(store, make_ctx, people):
@@ -87,7 +92,7 @@ async def test_rule_test_with_a_query_reports_no_match(store, make_ctx, people):
 
 async def test_stats_shows_precision_per_rule_from_feedback(store, make_ctx, people):
     post_ids = await add_posts(store, [make_post(), make_post(), make_post()])
-    sub = await access.get_subscriber(store, SUBSCRIBER)
+    sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
     for post_id, relevant in zip(post_ids, (True, True, False)):
         await store.write(lambda c, p=post_id, r=relevant: access.record_feedback(c, sub.id, p, "vdv", r, NOW))
     reply = await dispatch(make_ctx(OPERATOR), "/stats")
@@ -96,8 +101,9 @@ async def test_stats_shows_precision_per_rule_from_feedback(store, make_ctx, peo
 
 
 async def test_stats_names_silent_channels(store, make_ctx, people):
-    await add_posts(store, [make_post()])
-    await store.conn.execute("UPDATE channels SET last_post_at = '2024-05-01T00:00:00+00:00'")
+    post = make_post()
+    await add_posts(store, [post])
+    await db.advance_last_seen(store, post.channel_id, post.message_id, datetime(2024, 5, 1, tzinfo=timezone.utc))
     reply = await dispatch(make_ctx(OPERATOR), "/stats")
     assert "Silent for 24h" in reply.html and "@pskovgubernia" in reply.html
 
@@ -112,7 +118,7 @@ async def test_channel_pause_and_del(store, make_ctx, people):
     await add_posts(store, [make_post()])
     assert "now paused" in (await dispatch(make_ctx(OPERATOR), "/channel pause @pskovgubernia")).html
     assert "no longer watched" in (await dispatch(make_ctx(OPERATOR), "/channel del pskovgubernia")).html
-    actions = [r[0] for r in await store.fetchall("SELECT action FROM audit_log WHERE object_kind = 'channel'")]
+    actions = [r["action"] for r in await audit_entries(store, object_kind="channel")]
     assert actions == ["channel.status", "channel.remove"]
 
 

@@ -2,12 +2,14 @@
 from bot.commands import dispatch, dispatch_callback
 from bot.commands.roles import ACCESS_MESSAGE
 from bot.storage.rules import load_rule_defs
+from bot.storage.audit import audit_entries
 
-from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, OPERATOR, STRANGER, SUBSCRIBER, add_rule
+from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, OPERATOR, STRANGER, SUBSCRIBER
+from tests.factories import add_rule
 
 
 async def audit_rows(store):
-    return await store.fetchval("SELECT count(*) FROM audit_log")
+    return len(await audit_entries(store))
 
 
 async def test_stranger_gets_only_the_access_message_for_any_command(store, make_ctx, people):

@@ -1,16 +1,19 @@
 """Subscriber commands: access by invite or approval, subscriptions, mute, tz, digest, export."""
 import csv
 import io
-from datetime import date
+from datetime import date, datetime, timezone
 
 from bot.commands import dispatch, dispatch_callback
 from bot.storage import access
-from bot.storage.access import get_subscriber, list_subscriptions
-from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, STRANGER, SUBSCRIBER, add_posts, add_rule, make_post
+from bot.storage.access import list_subscriptions
+from bot.storage.subscribers import subscriber_by_chat
+from bot.storage.audit import audit_entries
+from tests.commands.cmd_helpers import ADMIN, GROUP, NOW, STRANGER, SUBSCRIBER
+from tests.factories import add_outbox_row, add_posts, add_rule, make_post
 
 
 async def subs_of(store, chat_id):
-    sub = await get_subscriber(store, chat_id)
+    sub = await subscriber_by_chat(store, chat_id, active_only=True)
     return await list_subscriptions(store, sub.id)
 
 
@@ -18,7 +21,7 @@ async def test_start_with_an_invite_makes_a_subscriber_once(store, make_ctx):
     await store.write(lambda c: access.create_invite(c, "code1234", "operator", "tg:1", NOW))
     reply = await dispatch(make_ctx(STRANGER), "/start code1234")
     assert "role: operator" in reply.html
-    assert (await get_subscriber(store, STRANGER)).role == "operator"
+    assert (await subscriber_by_chat(store, STRANGER, active_only=True)).role == "operator"
     again = await dispatch(make_ctx(5), "/start code1234")
     assert "not valid or was used already" in again.html
 
@@ -29,7 +32,7 @@ async def test_start_without_invite_asks_the_admins_with_buttons(store, make_ctx
     [note] = reply.notify
     assert note.chat_id == ADMIN and "Anna" in note.html
     assert [b.data for b in note.buttons[0]] == [f"ap:{STRANGER}", f"dn:{STRANGER}"]
-    assert await get_subscriber(store, STRANGER) is None
+    assert await subscriber_by_chat(store, STRANGER, active_only=True) is None
 
 
 async def test_admin_approves_a_request_with_one_tap(store, make_ctx):
@@ -42,7 +45,7 @@ async def test_admin_approves_a_request_with_one_tap(store, make_ctx):
 async def test_denied_request_adds_nobody(store, make_ctx):
     await dispatch(make_ctx(STRANGER), "/start")
     await dispatch(make_ctx(ADMIN), f"/deny {STRANGER}")
-    assert await get_subscriber(store, STRANGER) is None
+    assert await subscriber_by_chat(store, STRANGER, active_only=True) is None
 
 
 async def test_asking_again_does_not_bother_the_admins_again(store, make_ctx):
@@ -62,7 +65,7 @@ async def test_group_admin_requests_access_for_the_group(store, make_ctx):
     reply = await dispatch(make_ctx(STRANGER, chat_id=GROUP, is_chat_admin=True), "/start")
     assert "sent to the admins" in reply.html
     await dispatch(make_ctx(ADMIN), f"/approve {GROUP}")
-    assert (await get_subscriber(store, GROUP)).kind == "group"
+    assert (await subscriber_by_chat(store, GROUP, active_only=True)).kind == "group"
 
 
 async def test_only_group_admins_change_a_group_subscription(store, make_ctx):
@@ -95,7 +98,7 @@ async def test_unsubscribe_one_rule_from_all_keeps_the_others(store, make_ctx, p
 
 async def test_subscription_changes_are_audited(store, make_ctx, people):
     await dispatch(make_ctx(), "/unsubscribe")
-    row = await store.fetchone("SELECT * FROM audit_log WHERE action = 'subscription.set' ORDER BY id DESC")
+    row = (await audit_entries(store, action="subscription.set", newest_first=True))[0]
     assert row["actor"] == f"tg:{SUBSCRIBER}" and row["before"] == '[["all", ""]]' and row["after"] == "[]"
 
 
@@ -109,7 +112,7 @@ async def test_mute_sets_until_and_off_clears_it(store, make_ctx, people):
 
 async def test_tz_is_stored(store, make_ctx, people):
     await dispatch(make_ctx(), "/tz Asia/Yekaterinburg")
-    assert (await get_subscriber(store, SUBSCRIBER)).tz == "Asia/Yekaterinburg"
+    assert (await subscriber_by_chat(store, SUBSCRIBER, active_only=True)).tz == "Asia/Yekaterinburg"
 
 
 async def test_digest_asks_the_digest_function_for_the_local_day(make_ctx, people):
@@ -125,10 +128,9 @@ async def test_digest_asks_the_digest_function_for_the_local_day(make_ctx, peopl
 
 async def test_export_gives_a_csv_of_the_chats_alerts(store, make_ctx, people):
     [post_id] = await add_posts(store, [make_post(text="Мобилизация, запятые, \"кавычки\"")])
-    sub = await get_subscriber(store, SUBSCRIBER)
-    await store.conn.execute(
-        "INSERT INTO outbox(subscriber_id, post_id, rules, status, created_at) VALUES (?, ?, ?, 'sent', ?)",
-        (sub.id, post_id, '["mobilization"]', "2024-05-09T10:00:00+00:00"))
+    sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
+    await add_outbox_row(store, sub.id, post_id, datetime(2024, 5, 9, 10, 0, tzinfo=timezone.utc),
+                         ("mobilization",), sent=True)
     reply = await dispatch(make_ctx(), "/export 3")
     name, data = reply.file
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
@@ -138,10 +140,8 @@ async def test_export_gives_a_csv_of_the_chats_alerts(store, make_ctx, people):
 
 async def test_feedback_button_records_every_rule_of_the_alert(store, make_ctx, people):
     [post_id] = await add_posts(store, [make_post()])
-    sub = await get_subscriber(store, SUBSCRIBER)
-    await store.conn.execute(
-        "INSERT INTO outbox(subscriber_id, post_id, rules, created_at) VALUES (?, ?, ?, ?)",
-        (sub.id, post_id, '["a", "b"]', "2024-05-09T10:00:00+00:00"))
+    sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
+    await add_outbox_row(store, sub.id, post_id, datetime(2024, 5, 9, 10, 0, tzinfo=timezone.utc), ("a", "b"))
     reply = await dispatch_callback(make_ctx(), f"fb:-:{post_id}:*")
     assert "not relevant" in reply.html
     assert await access.rule_precision(store) == {"a": (0, 1), "b": (0, 1)}
@@ -149,8 +149,8 @@ async def test_feedback_button_records_every_rule_of_the_alert(store, make_ctx, 
 
 async def test_mute_rule_button_mutes_that_rule_for_a_day(store, make_ctx, people):
     await dispatch_callback(make_ctx(), "mute:refusals")
-    row = await store.fetchone("SELECT rule_id, until FROM rule_mutes")
-    assert tuple(row) == ("refusals", "2024-05-11T12:00:00+00:00")
+    sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
+    assert await access.muted_rules(store, sub.id) == [("refusals", "2024-05-11T12:00:00+00:00")]
 
 
 async def test_unknown_button_data_is_answered(make_ctx, people):

@@ -14,7 +14,7 @@ from bot.delivery.alert_html import (
     TELEGRAM_LIMIT, StoryPost, alert_buttons, format_alert, format_excerpt, is_silent, visible_length,
 )
 from bot.models import Alert, Match, Subscriber
-from tests.delivery.alert_factories import make_post
+from tests.factories import make_post
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 SUB = Subscriber(id=1, chat_id=42, tz="Europe/Moscow")

@@ -3,7 +3,9 @@ from datetime import datetime, timedelta, timezone
 from bot.errors import Forbidden, RetryLater
 from bot.delivery.worker import OutboxWorker, backoff_seconds
 from bot.pipeline import Pipeline
-from tests.factories import default_rules, make_post
+from bot.storage.outbox import outbox_rows
+from bot.storage.subscribers import subscriber_by_id
+from tests.factories import add_subscriber, default_rules, make_post
 
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -31,12 +33,7 @@ class RecordingSink:
 
 
 async def subscribe(store, chat_id):
-    async def add(conn):
-        cur = await conn.execute("INSERT INTO subscribers(chat_id, created_at) VALUES (?, ?)", (chat_id, NOW.isoformat()))
-        await conn.execute("INSERT INTO subscriptions VALUES (?, 'all', '')", (cur.lastrowid,))
-        return cur.lastrowid
-
-    return await store.write(add)
+    return (await add_subscriber(store, chat_id, created=NOW)).id
 
 
 async def enqueue_posts(store, clock, *texts):
@@ -50,7 +47,7 @@ def worker_for(store, clock, sinks, max_attempts=3):
 
 
 async def status_of(store):
-    return [tuple(r) for r in await store.fetchall("SELECT status, attempts, sent_message_id FROM outbox ORDER BY id")]
+    return [(r["status"], r["attempts"], r["sent_message_id"]) for r in await outbox_rows(store)]
 
 
 async def test_due_rows_are_delivered_and_marked_sent_with_message_id(store):
@@ -114,7 +111,7 @@ async def test_forbidden_parks_the_row_and_deactivates_the_subscriber(store):
     await enqueue_posts(store, clock, "мобилизация")
     await worker_for(store, clock, {1: RecordingSink(Forbidden(1))}).run_until_idle()
     assert (await status_of(store))[0][0] == "parked"
-    assert await store.fetchval("SELECT active FROM subscribers WHERE id = ?", (sid,)) == 0
+    assert (await subscriber_by_id(store, sid)).active is False
 
 
 async def test_failures_back_off_exponentially(store):
@@ -123,10 +120,10 @@ async def test_failures_back_off_exponentially(store):
     await enqueue_posts(store, clock, "мобилизация")
     worker = worker_for(store, clock, {1: RecordingSink(TimeoutError(), TimeoutError())}, max_attempts=5)
     await worker.run_until_idle()
-    first = await store.fetchval("SELECT next_attempt_at FROM outbox")
+    first = (await outbox_rows(store))[0]["next_attempt_at"]
     clock.now += timedelta(seconds=backoff_seconds(1))
     await worker.run_until_idle()
-    second = await store.fetchval("SELECT next_attempt_at FROM outbox")
+    second = (await outbox_rows(store))[0]["next_attempt_at"]
     assert first == (NOW + timedelta(seconds=2)).isoformat()
     assert second == (clock.now + timedelta(seconds=4)).isoformat()
 
@@ -139,8 +136,8 @@ async def test_row_is_parked_with_last_error_after_max_attempts(store):
     for _ in range(3):
         await worker.run_until_idle()
         clock.now += timedelta(hours=2)
-    row = await store.fetchone("SELECT status, attempts, last_error FROM outbox")
-    assert tuple(row) == ("parked", 3, "ValueError: boom")
+    [row] = await outbox_rows(store)
+    assert (row["status"], row["attempts"], row["last_error"]) == ("parked", 3, "ValueError: boom")
 
 
 async def test_pending_rows_resume_with_a_new_worker(store):

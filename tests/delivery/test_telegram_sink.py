@@ -11,7 +11,9 @@ from bot.errors import ChatMigrated, RetryLater
 from bot.models import Deletion, Match, Outgoing
 from bot.delivery.ratelimit import RateLimiter
 from bot.settings import load_settings
-from tests.delivery.alert_factories import FakeSender, add_rule, add_subscriber, make_post, queue_alert
+from bot.storage.subscribers import subscriber_by_id
+from tests.factories import add_rule, add_subscriber, make_post, queue_alert
+from tests.fakes import FakeSender
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 STORY = ("В Псковской области объявили частичную мобилизацию резервистов, повестки раздают "
@@ -40,7 +42,7 @@ def story_post(channel: str, channel_id: int, message_id: int, text: str = STORY
 
 async def test_first_alert_is_sent_with_buttons_and_rule_title(store, sink, sender):
     sub = await add_subscriber(store)
-    await add_rule(store, "mob", "Мобилизация")
+    await add_rule(store, "mob", title="Мобилизация")
     alert = await queue_alert(store, sub, story_post("pskov", -1001, 1))
     message_id = await sink.deliver(alert)
     [sent] = sender.sent
@@ -254,7 +256,7 @@ async def test_migrated_group_moves_the_subscriber_and_gets_the_alert(store, sin
     sender.fail(-555, ChatMigrated(-555, -1000000000999))
     await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
     assert [m.chat_id for m in sender.sent] == [-1000000000999]
-    assert await store.fetchval("SELECT chat_id FROM subscribers WHERE id = ?", (sub.id,)) == -1000000000999
+    assert (await subscriber_by_id(store, sub.id)).chat_id == -1000000000999
 
 
 async def test_dry_run_prints_the_html_and_edits_instead_of_sending(store, settings):

@@ -17,7 +17,9 @@ from bot.delivery.telegram_sink import LimitedSender, TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.delivery.ratelimit import RateLimiter
 from bot.settings import load_settings
-from tests.delivery.alert_factories import FakeClock as Clock, FakeSender, add_subscriber, make_post, queue_alert
+from bot.storage.outbox import count_by_status, next_due_at, outbox_rows
+from tests.factories import add_subscriber, make_post, queue_alert
+from tests.fakes import FakeClock as Clock, FakeSender
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -53,10 +55,10 @@ async def drain(store, clock: Clock, sender: TimedSender) -> OutboxWorker:
     worker = OutboxWorker(store, lambda sub: sink, clock.now, max_attempts=settings.max_attempts)
     for _ in range(5000):
         await worker.run_until_idle()
-        due = await store.fetchval("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'")
+        due = await next_due_at(store)
         if due is None:
             break
-        clock.seconds = max(clock.seconds + 0.001, (datetime.fromisoformat(due) - T0).total_seconds())
+        clock.seconds = max(clock.seconds + 0.001, (due - T0).total_seconds())
     return worker
 
 
@@ -73,9 +75,8 @@ async def test_burst_is_sent_once_each_within_the_limits(store, burst):
     clock = Clock()
     sender = TimedSender(clock)
     await drain(store, clock, sender)
-    statuses = await store.fetchall("SELECT status, count(*) AS n FROM outbox GROUP BY status")
-    assert {r["status"]: r["n"] for r in statuses} == {"sent": 150}
-    assert await store.fetchval("SELECT count(*) FROM outbox WHERE sent_message_id IS NULL") == 0
+    assert await count_by_status(store) == {"sent": 150}
+    assert sum(r["sent_message_id"] is None for r in await outbox_rows(store)) == 0
     assert len(sender.sent) == 150
     per_chat = defaultdict(list)
     for t, chat in sender.times:

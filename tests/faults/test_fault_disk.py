@@ -31,7 +31,8 @@ from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline
 from bot.rules import compile_rules
 from bot.delivery.local_sinks import JsonlSink
-from bot.storage.db import to_iso
+from bot.storage.posts import stored_counts
+from tests.factories import add_subscriber, default_rules, make_post
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -48,13 +49,7 @@ def post(message_id: int, text: str = BIG) -> Post:
 
 
 async def local_subscriber(store) -> None:
-    async def insert(conn):
-        cursor = await conn.execute(
-            "INSERT INTO subscribers(chat_id, kind, tz, created_at) VALUES (0, 'local', 'UTC', ?)", (to_iso(T0),))
-        await conn.execute("INSERT INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')",
-                           (cursor.lastrowid,))
-
-    await store.write(insert)
+    await add_subscriber(store, 0, kind="local", tz="UTC", created=T0)
 
 
 @pytest.fixture
@@ -219,3 +214,17 @@ def test_dozor_run_on_an_immutable_database_fails_in_one_line_then_runs_once_wri
     again = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert "1 new, 1 matched, 1 alerts" in again.stdout
+
+
+async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store):
+    """An outbox insert that fails (a trigger stands in for the fault) leaves no post and no match."""
+    await add_subscriber(store, 1, created=T0)
+
+    async def break_outbox(conn):
+        await conn.execute("CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END")
+
+    await store.write(break_outbox)
+    with pytest.raises(StorageError):
+        await Pipeline(store, default_rules(), clock=lambda: T0).on_post(make_post(text="мобилизация"))
+    assert (await stored_counts(store))["posts"] == 0
+    assert (await stored_counts(store))["matches"] == 0

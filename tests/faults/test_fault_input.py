@@ -28,6 +28,7 @@ from bot.delivery.local_sinks import format_alert as terminal_text
 from bot.sources import ReadReport, read_posts
 from bot.storage import Store
 from bot.storage.subscribers import ensure_local_subscriber
+from tests.factories import add_subscriber
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2024, 5, 2, 12, 0, tzinfo=timezone.utc)
@@ -303,13 +304,7 @@ async def test_hostile_posts_go_through_the_telegram_alert_sink_without_a_failed
     with tempfile.TemporaryDirectory() as folder:
         posts = posts_through_the_reader(records, Path(folder))
 
-    async def add_chat(conn):
-        cursor = await conn.execute(
-            "INSERT INTO subscribers(chat_id, kind, tz, created_at) VALUES (77, 'user', 'UTC', '2024-05-01T00:00:00')")
-        await conn.execute("INSERT INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')",
-                           (cursor.lastrowid,))
-
-    await store.write(add_chat)
+    await add_subscriber(store, 77, tz="UTC", created=datetime(2024, 5, 1, tzinfo=timezone.utc))
     await Pipeline(store, compile_rules(load_rule_file(REPO / "config" / "rules.toml")), lambda: NOW).on_posts(posts)
     sender = FakeSender()
     sink = TelegramAlertSink(store, sender, load_settings(env={}, env_file=None, config_file=None), clock=lambda: NOW)

@@ -24,7 +24,7 @@ from bot.pipeline import Pipeline
 from bot.delivery.ratelimit import RateLimiter
 from bot.rules import compile_rules
 from bot.settings import load_settings
-from bot.storage.db import to_iso
+from tests import factories
 from tests.fakes import FakeClock, FakeSender
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -60,15 +60,7 @@ def story_text(i: int, rng: random.Random) -> str:
 
 
 async def add_subscriber(store, chat_id: int) -> int:
-    async def insert(conn):
-        cursor = await conn.execute(
-            "INSERT INTO subscribers(chat_id, kind, tz, created_at) VALUES (?, 'user', 'UTC', ?)",
-            (chat_id, to_iso(T0)))
-        await conn.execute("INSERT INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')",
-                           (cursor.lastrowid,))
-        return cursor.lastrowid
-
-    return await store.write(insert)
+    return (await factories.add_subscriber(store, chat_id, tz="UTC", created=T0)).id
 
 
 async def queue_posts(store, clock: Clock) -> None:

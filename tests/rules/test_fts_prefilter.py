@@ -1,10 +1,10 @@
-"""Query.fts_query over a column of lemma_text finds every post the query matches."""
-import sqlite3
-
+"""Query.fts_query over the lemma index (posts_lemmas) finds every post the query matches."""
 import pytest
 
 from bot.rules import compile_query
-from bot.text import lemma_text
+from bot.storage.history import indexed_post_ids
+from bot.storage.lemma_index import refresh_lemma_index
+from tests.factories import add_posts, make_post
 
 TEXTS = [
     "Военкомат рассылает повестки мужчинам до 50 лет.",
@@ -22,22 +22,21 @@ QUERIES = ["повестка", "мобилиз*", '"повестка дня"', "
            '"кавычками"', "#тег OR мужчина", "#повестки", "#повестки_2024"]
 
 
-@pytest.fixture(scope="module")
-def db():
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE VIRTUAL TABLE t USING fts5(lemmas)")
-    conn.executemany("INSERT INTO t(rowid, lemmas) VALUES (?, ?)",
-                     [(i, lemma_text(text)) for i, text in enumerate(TEXTS)])
-    return conn
+@pytest.fixture
+async def indexed(store) -> dict[int, int]:
+    """TEXTS stored and lemma-indexed as the bot does it; post id -> index in TEXTS."""
+    ids = await add_posts(store, [make_post(text=text) for text in TEXTS])
+    await refresh_lemma_index(store)
+    return {post_id: i for i, post_id in enumerate(ids)}
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_fts_query_finds_a_superset_of_matches(db, query):
+async def test_fts_query_finds_a_superset_of_matches(store, indexed, query):
     compiled = compile_query(query)
     matched = {i for i, text in enumerate(TEXTS) if compiled.matches_text(text)}
     fts = compiled.fts_query()
     assert fts is not None
-    found = {row[0] for row in db.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts,))}
+    found = {indexed[post_id] for post_id in await indexed_post_ids(store, fts)}
     assert matched <= found
 
 

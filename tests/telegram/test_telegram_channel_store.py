@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from bot.models import Post
 from bot.storage import channels as db
+from bot.storage.posts import ensure_channel
+from bot.storage.audit import audit_entries
 
 CID = -1001234567890
 NOW = datetime(2024, 5, 2, 12, 0, tzinfo=timezone.utc)
@@ -29,9 +32,9 @@ async def test_a_username_moves_to_the_channel_that_holds_it_now(store):
 
 
 async def test_channel_seen_only_in_a_replay_becomes_watched_when_added(store):
-    await store.write(lambda conn: conn.execute(
-        "INSERT INTO channels(id, username, status, added_at) VALUES (?, 'pskovgubernia', 'replay', '2024-05-01')",
-        (CID,)))
+    replayed = Post(channel_id=CID, message_id=1, text="", date=datetime(2024, 5, 1, tzinfo=timezone.utc),
+                    channel="pskovgubernia")
+    await store.write(lambda conn: ensure_channel(conn, replayed, replayed.date, status="replay"))
     assert await db.list_channels(store) == []
     row = await db.save_channel(store, CID, username="pskovgubernia", access_hash=7)
     assert (row.status, row.access_hash) == ("active", 7)
@@ -57,6 +60,6 @@ async def test_removing_and_adding_back_is_audited(store):
     await db.save_channel(store, CID, username="pskovgubernia", access_hash=1, actor="cli")
     await db.remove_channel(store, "@pskovgubernia", actor="cli")
     await db.save_channel(store, CID, actor="cli")
-    rows = await store.fetchall("SELECT actor, action FROM audit_log WHERE object_id = ? ORDER BY id", (str(CID),))
-    assert [tuple(r) for r in rows] == [("cli", "channel.add"), ("cli", "channel.remove"), ("cli", "channel.add")]
+    rows = await audit_entries(store, object_id=str(CID))
+    assert [(r["actor"], r["action"]) for r in rows] == [("cli", "channel.add"), ("cli", "channel.remove"), ("cli", "channel.add")]
     assert (await db.get_channel(store, CID)).status == "active"

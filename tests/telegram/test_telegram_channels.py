@@ -15,6 +15,7 @@ from bot.telegram.budget import Budget
 from bot.telegram.channels import ChannelRef, parse_channel_ref, resolve
 from bot.telegram.client import make_client, session_path
 from bot.telegram.errors import ChannelUnavailable
+from bot.storage.audit import audit_entries
 from tests.telegram.offline import OfflineClient, make_channel
 
 CHANNEL = make_channel()
@@ -100,8 +101,8 @@ async def test_online_add_resolves_and_audits_as_cli(tmp_path, store):
     [(ok, line)] = await cli.add_channels(settings, store, [ChannelRef(username="pskovgubernia")], True,
                                           client_factory=lambda s, name=None: client)
     assert ok and "@pskovgubernia" in line
-    actors = await store.fetchall("SELECT actor, action FROM audit_log WHERE object_kind = 'channel'")
-    assert [tuple(r) for r in actors] == [("cli", "channel.add")]
+    actors = await audit_entries(store, object_kind="channel")
+    assert [(r["actor"], r["action"]) for r in actors] == [("cli", "channel.add")]
 
 
 async def test_remove_keeps_the_row_and_stops_watching(store):

@@ -8,8 +8,10 @@ import pytest
 from telethon import errors, functions, utils
 
 from bot.errors import SessionInvalid
+from bot.models import Post
 from bot.settings import load_settings
 from bot.storage import channels as db
+from bot.storage.posts import insert_post
 from bot.telegram.errors import translate
 from bot.telegram.live import run_live, spread, watch_until_stopped
 from bot.telegram.silence import is_silent
@@ -135,9 +137,8 @@ def test_silence_far_beyond_the_usual_rhythm_is_flagged():
 async def test_silent_channel_is_warned_once(store):
     await db.save_channel(store, CID, username="pskovgubernia", access_hash=1)
     for hour in range(10):
-        await store.write(lambda conn, h=hour: conn.execute(
-            "INSERT INTO posts(channel_id, message_id, date, text, stored_at) VALUES (?, ?, ?, '', ?)",
-            (CID, h + 1, (T0 + timedelta(hours=h)).isoformat(), T0.isoformat())))
+        post = Post(channel_id=CID, message_id=hour + 1, text="", date=T0 + timedelta(hours=hour))
+        await store.write(lambda conn, post=post: insert_post(conn, post, T0))
     later = T0 + timedelta(days=3)
     watcher = Watcher(OfflineClient(CHANNEL), store, RecordingPipeline(), "dozor", Budget("dozor"), now=lambda: later)
     watcher.watch(await db.get_channel(store, CID))

@@ -1,9 +1,13 @@
 """The watcher on the real Telethon code: hand-built updates through `_dispatch_update`."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from telethon import errors, functions, utils
 
+from bot.models import Post
 from bot.storage import channels as db
+from bot.storage.posts import insert_post
 from bot.telegram.budget import Budget
 from bot.telegram.watcher import Watcher
 from tests.telegram.offline import OfflineClient, RecordingPipeline, forward_from, make_channel, make_message, photo
@@ -197,9 +201,9 @@ async def test_sweep_turns_an_album_into_one_late_post(store):
 
 async def test_caption_edit_on_a_later_album_item_goes_to_the_stored_album(store):
     watcher, client, pipeline = await make_watcher(store, last_seen=9)
-    await store.write(lambda conn: conn.execute(
-        "INSERT INTO posts(channel_id, message_id, date, text, grouped_id, stored_at)"
-        " VALUES (?, 10, '2024-05-01T09:10:00+00:00', '', 7, '2024-05-01T09:10:00+00:00')", (CID,)))
+    at = datetime(2024, 5, 1, 9, 10, tzinfo=timezone.utc)
+    album = Post(channel_id=CID, message_id=10, text="", date=at, grouped_id=7)
+    await store.write(lambda conn: insert_post(conn, album, at))
     await client.push_edit(make_message(CHANNEL, 11, "подпись добавили", media=photo(), grouped_id=7))
     [edit] = pipeline.edits
     assert (edit.message_id, edit.link) == (10, "https://t.me/pskovgubernia/10")
