@@ -10,13 +10,13 @@ of any that were added, changed (/tz, /start) or deactivated since last time.
 """
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Sequence
 
 from bot.errors import Forbidden
+from bot.formatting import escape as esc
 from bot.models import Outgoing, Subscriber
 from bot.delivery.senders import Sender
 from bot.storage.channels import ChannelWarning, mark_warnings_sent, pending_warnings
@@ -32,10 +32,6 @@ WARNING_TEXT = {
     "not_found": "does not exist any more",
     "too_many": "cannot be joined (500 channels); it is polled",
 }
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def warning_line(warning: ChannelWarning) -> str:

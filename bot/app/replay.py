@@ -33,6 +33,7 @@ from bot.sources import ReadReport, read_posts
 from bot.storage.db import Store
 from bot.storage.outbox import count_by_status
 from bot.storage.subscribers import ensure_local_subscriber
+from bot.stories import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -106,7 +107,7 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
         report = ReadReport()
         first, last = await replay_posts(path, report, pipeline, worker, clock())
         await worker.run_until_idle()
-        await print_digest(store, first, last, settings.tz)
+        await print_digest(store, first, last, settings.tz, settings.dedup_threshold)
         await print_summary(store, settings, path, report, pipeline, worker)
     finally:
         if jsonl:
@@ -140,7 +141,8 @@ async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, worke
     return first, last
 
 
-async def print_digest(store: Store, first: datetime | None, last: datetime | None, tz: str) -> None:
+async def print_digest(store: Store, first: datetime | None, last: datetime | None, tz: str,
+                       threshold: float = DEFAULT_THRESHOLD) -> None:
     if first is None or last is None:
         return
     first = first.replace(microsecond=0)  # stored dates are whole seconds
@@ -150,7 +152,7 @@ async def print_digest(store: Store, first: datetime | None, last: datetime | No
         return
     from bot.digest.jobs import digest_text_for_period
 
-    print(await digest_text_for_period(store, first, end, tz))
+    print(await digest_text_for_period(store, first, end, tz, threshold))
     print()
 
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-import unicodedata
-from datetime import timezone
 from pathlib import Path
 from typing import Protocol, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.models import Alert, Match, Span
+from bot.formatting import excerpt, format_time, matched_spans
+from bot.models import Alert
 
 EXCERPT_CHARS = 320
+LOCAL_TIME_PATTERN = "%Y-%m-%d %H:%M"  # then the zone: "2024-05-13 11:15 MSK"
 _BOLD_ON, _BOLD_OFF = "\x1b[1;33m", "\x1b[0m"
 _DIM_ON = "\x1b[2m"
 
@@ -28,62 +27,11 @@ class Sink(Protocol):
         ...
 
 
-def merged_spans(matches: tuple[Match, ...] | list[Match], length: int) -> list[Span]:
-    """All matched spans, clipped to the text, sorted, overlaps joined."""
-    spans = sorted((max(0, s), min(length, e)) for m in matches for s, e in m.spans if s < e)
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(s, e) for s, e in merged]
-
-
-def clean_text(text: str) -> str:
-    """One line, no control or invisible format characters (they would garble a terminal)."""
-    return " ".join(_drop_invisible(text).split())
-
-
-def _drop_invisible(text: str) -> str:
-    out = []
-    for char in text:
-        if char in "\n\r\t":
-            out.append(" ")
-        elif unicodedata.category(char) in ("Cc", "Cf") and char != "\u200d":  # ZWJ joins emoji
-            continue
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def excerpt(text: str, spans: list[Span], width: int = EXCERPT_CHARS, mark: tuple[str, str] = ("**", "**")) -> str:
-    """A window of about `width` characters around the first spans, the spans wrapped in `mark`."""
-    if not text:
-        return ""
-    first = spans[0][0] if spans else 0
-    start = max(0, min(first - width // 3, len(text) - width))
-    end = min(len(text), start + width)
-    pieces, cursor = [], start
-    for s, e in spans:
-        if e <= start or s >= end:
-            continue
-        s, e = max(s, start), min(e, end)
-        pieces.append(_drop_invisible(text[cursor:s]))
-        pieces.append(mark[0] + _drop_invisible(text[s:e]) + mark[1])
-        cursor = e
-    pieces.append(_drop_invisible(text[cursor:end]))
-    body = " ".join("".join(pieces).split())
-    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
-
-
 def format_alert(alert: Alert, color: bool) -> str:
     """The terminal text of one alert (two to four lines)."""
     post = alert.post
     where = post.channel_title or (f"@{post.channel}" if post.channel else str(post.channel_id))
-    when = local_time(post.date, alert.subscriber.tz)
+    when = format_time(post.date, alert.subscriber.tz, LOCAL_TIME_PATTERN)
     rules = ", ".join(m.rule_id for m in alert.matches) or "-"
     flags = "".join([" (edited)" if alert.edited else "", " (found late)" if post.late else ""])
     mark = (_BOLD_ON, _BOLD_OFF) if color else ("**", "**")
@@ -91,17 +39,9 @@ def format_alert(alert: Alert, color: bool) -> str:
     lines = [f"{_BOLD_ON}{head}{_BOLD_OFF}" if color else head]
     if post.link:
         lines.append(f"  {_DIM_ON}{post.link}{_BOLD_OFF}" if color else f"  {post.link}")
-    lines.append("  " + (excerpt(post.text, merged_spans(alert.matches, len(post.text)), mark=mark) or "(no text)"))
+    spans = matched_spans(alert.matches, len(post.text))
+    lines.append("  " + (excerpt(post.text, spans, EXCERPT_CHARS, mark=mark) or "(no text)"))
     return "\n".join(lines)
-
-
-def local_time(moment, tz: str) -> str:
-    """The time in the subscriber's zone, e.g. "2024-05-13 11:15 MSK" (UTC if the zone is unknown)."""
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = timezone.utc
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 class TerminalSink:
