@@ -4,7 +4,9 @@ Live (credentials set, no --replay): bot/app/live.py.
 
 Replay: posts are stored and matched in batches, each batch one transaction;
 after each batch the outbox is drained to the local subscriber (chat 0), whose
-sinks are the terminal and, with --alerts-to, a JSONL file. A killed replay
+sinks are the terminal and, with --alerts-to, a JSONL file. Both group
+reposts of a story already shown by the alert sinks' rule (bot/delivery/local_stories.py):
+the terminal prints a short "also in" line, the JSONL record names the story. A killed replay
 loses nothing: its pending outbox rows are delivered first on the next run,
 and posts already stored are not stored (or alerted) again.
 """
@@ -29,6 +31,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
 from bot.settings import Settings
 from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink
+from bot.delivery.local_stories import LocalStories
 from bot.sources import ReadReport, read_posts
 from bot.storage.db import Store
 from bot.storage.outbox import count_by_status
@@ -95,9 +98,10 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
         raise SourceError(f"replay file not found: {path}")
     clock = utc_clock
     store = await Store.open(settings.db_path)
-    jsonl = JsonlSink(args.alerts_to) if args.alerts_to else None
+    stories = LocalStories.from_settings(settings)  # one for both sinks, so they group alike
+    jsonl = JsonlSink(args.alerts_to, stories) if args.alerts_to else None
     try:
-        terminal = replay_sink(args, store, settings, clock)
+        terminal = replay_sink(args, store, settings, clock, stories)
         sink: Sink = FanoutSink(terminal, jsonl) if jsonl else terminal
         pipeline = Pipeline(store, await load_live_rules(store, settings), clock,
                             new_channel_status="replay", recipient_kinds=("local",))
@@ -116,10 +120,11 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, clock) -> Sink:
+def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, clock,
+                stories: LocalStories | None = None) -> Sink:
     """The terminal; with --dry-run the real alert sink printing the HTML it would send to Telegram."""
     if not getattr(args, "dry_run", False):
-        return TerminalSink()
+        return TerminalSink(stories=stories)
     from bot.delivery.telegram_sink import DryRunSender, TelegramAlertSink
 
     return TelegramAlertSink(store, DryRunSender(), settings, clock)
