@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import backtest_bench  # noqa: E402
 from bot.history.backtest import query_target, rule_target, run_backtest  # noqa: E402
-from bot.digest.build import render_html  # noqa: E402
+from bot.digest.render import render_html  # noqa: E402
 from bot.digest.jobs import build_day_digest, digest_messages  # noqa: E402
 from bot.models import Post  # noqa: E402
 from bot.pipeline import Pipeline  # noqa: E402

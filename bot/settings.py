@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.errors import ConfigError
+from bot.stories import DEFAULT_THRESHOLD
 
 
 def _int(raw: str) -> int:
@@ -124,7 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOZOR_RATE_PER_GROUP", 20, _int, "Messages per minute to one group."),
     Setting("DOZOR_RATE_GLOBAL", 30, _int, "Messages per second in all."),
     Setting("DOZOR_MAX_ATTEMPTS", 8, _int, "Failed sends before an alert is parked for operators."),
-    Setting("DOZOR_DEDUP_THRESHOLD", 0.7, _float, "Similarity (0..1) above which two posts are one story."),
+    Setting("DOZOR_DEDUP_THRESHOLD", DEFAULT_THRESHOLD, _float, "Similarity (0..1) above which two posts are one story."),
     Setting("DOZOR_DEDUP_WINDOW_HOURS", 24, _int, "How far back a repost is grouped with its first alert."),
     # Digest
     Setting("DOZOR_TZ", "Europe/Moscow", _tz, "Default time zone of new subscribers."),

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bot.errors import SourceError
+from bot.formatting import DERIVED_ID_BASE, post_link
 from bot.models import Post
 
 log = logging.getLogger(__name__)
-DERIVED_ID_BASE = 9 * 10**12
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -50,15 +50,6 @@ class ReadReport:
 def derived_channel_id(name: str) -> int:
     """The stable made-up id of a channel known only by name."""
     return -(DERIVED_ID_BASE + zlib.crc32(name.strip().lstrip("@").lower().encode("utf-8")))
-
-
-def post_link(channel: str | None, channel_id: int, message_id: int) -> str | None:
-    if channel:
-        return f"https://t.me/{channel}/{message_id}"
-    marked = str(channel_id)
-    if marked.startswith("-100") and -channel_id < DERIVED_ID_BASE:
-        return f"https://t.me/c/{marked[4:]}/{message_id}"
-    return None
 
 
 def parse_date(value: Any, default: datetime) -> datetime:
@@ -87,7 +78,7 @@ def post_from_record(record: dict, line_no: int, default_date: datetime) -> Post
         channel_id=channel_id, message_id=message_id, text=text,
         date=parse_date(record.get("date"), default_date), channel=channel,
         channel_title=without_surrogates(str(record.get("channel_title") or "")) or channel,
-        link=record.get("link") or post_link(channel, channel_id, message_id),
+        link=record.get("link") or post_link(channel_id, message_id, channel),
         views=_int_or_none(record.get("views")), forwards=_int_or_none(record.get("forwards")),
         lang=record.get("lang"),
     )
@@ -161,7 +152,7 @@ def read_desktop_export(path: Path, report: ReadReport, default_date: datetime) 
         report.posts += 1
         yield Post(
             channel_id=channel_id, message_id=int(message["id"]), text=text, date=date,
-            channel_title=title, link=post_link(None, channel_id, int(message["id"])),
+            channel_title=title, link=post_link(channel_id, int(message["id"])),
             has_media=bool(message.get("photo") or message.get("file") or message.get("media_type")),
             edit_date=parse_date(edited, date) if edited else None,
         )

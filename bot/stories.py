@@ -3,20 +3,25 @@
 Pure. A post's text becomes a set of hashed word shingles (3 words in a row,
 after folding case, ё→е, invisible characters, links and mentions); two posts
 are one story when the Jaccard similarity of their sets reaches the threshold
-(settings.dedup_threshold). Exact Jaccard, not MinHash: the sets compared are
-the few alerts sent to one subscriber in the window, so exactness is cheap.
-A forward of a post, or two forwards of the same original, are one story
-whatever the text.
+(settings.dedup_threshold, passed in as `threshold`). A forward of a post, or
+two forwards of the same original, are one story whatever the text.
+
+This is the one rule: the Telegram alert sink (bot/delivery/telegram_sink.py),
+the local sinks of the replay (bot/delivery/local_stories.py) and the digest
+(bot/digest/build.py) all ask `same_story` or `group_posts`. Exact Jaccard,
+not MinHash; `group_posts` finds the candidate pairs with a prefix filter (each
+set's rarest shingles), which skips no pair reaching the threshold.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from array import array
-from typing import Iterable
+from collections import Counter, defaultdict
+from math import ceil
+from typing import Iterable, Protocol, Sequence, TypeVar
 
-from bot.models import Post
-
+DEFAULT_THRESHOLD = 0.7  # DOZOR_DEDUP_THRESHOLD's default
 SHINGLE_WORDS = 3
 MIN_WORDS = 6  # shorter texts ("Срочно!") never group by text alone
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
@@ -24,6 +29,19 @@ _NOISE = re.compile(r"https?://\S+|t\.me/\S+|@\w+", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 
 PostKey = tuple[int, int]  # (channel_id, message_id)
+
+
+class StoryPost(Protocol):
+    """What the rule reads of a post (bot.models.Post and the digest's PostRow both have it)."""
+
+    channel_id: int
+    message_id: int
+    fwd_from_channel_id: int | None
+    fwd_from_message_id: int | None
+    text: str
+
+
+P = TypeVar("P", bound=StoryPost)
 
 
 def words(text: str) -> list[str]:
@@ -62,17 +80,75 @@ def unpack(blob: bytes | None) -> frozenset[int]:
     return frozenset(values)
 
 
-def origin(post: Post) -> PostKey:
+def origin(post: StoryPost) -> PostKey:
     """The post a forward came from, else the post itself."""
     if post.fwd_from_channel_id is not None and post.fwd_from_message_id is not None:
         return (post.fwd_from_channel_id, post.fwd_from_message_id)
     return (post.channel_id, post.message_id)
 
 
-def same_origin(post: Post, key: PostKey, fwd_from: PostKey | None) -> bool:
+def same_origin(post: StoryPost, key: PostKey, fwd_from: PostKey | None) -> bool:
     """True when `post` and the post `key` (forwarded from `fwd_from`, if so) share an origin."""
     theirs = fwd_from if fwd_from and fwd_from[0] is not None and fwd_from[1] is not None else key
     return origin(post) == theirs or origin(post) == key or (post.channel_id, post.message_id) == theirs
+
+
+def same_story(post: StoryPost, signature: frozenset[int], key: PostKey, fwd_from: PostKey | None,
+               other_signature: frozenset[int], threshold: float) -> bool:
+    """True when `post` (with its shingles) and the post `key` (forwarded from `fwd_from`) are one story."""
+    if same_origin(post, key, fwd_from):
+        return True
+    return bool(signature) and similarity(signature, other_signature) >= threshold
+
+
+def group_posts(posts: Sequence[P], threshold: float, signatures: Sequence[frozenset[int]] | None = None
+                ) -> list[list[P]]:
+    """Posts grouped into stories (forwards with their originals, near-identical texts), in input order.
+
+    Grouping is transitive: A like B and B like C make one story. `signatures`
+    are the posts' shingles if already known.
+    """
+    sets = list(signatures) if signatures is not None else [shingles(p.text) for p in posts]
+    parent = list(range(len(posts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        a, b = find(i), find(j)
+        parent[max(a, b)] = min(a, b)
+
+    by_origin: dict[PostKey, int] = {}
+    for i, post in enumerate(posts):
+        by_origin.setdefault((post.channel_id, post.message_id), i)
+    for i, post in enumerate(posts):
+        union(by_origin.setdefault(origin(post), i), i)
+    for i, j in _candidate_pairs(sets, threshold):
+        if find(i) != find(j) and similarity(sets[i], sets[j]) >= threshold:
+            union(i, j)
+    groups: dict[int, list[P]] = defaultdict(list)
+    for i, post in enumerate(posts):
+        groups[find(i)].append(post)
+    return list(groups.values())
+
+
+def _candidate_pairs(sets: Sequence[frozenset[int]], threshold: float) -> set[tuple[int, int]]:
+    """Pairs that may reach `threshold`: those sharing a shingle among each one's rarest.
+
+    Two sets with Jaccard >= t share a shingle within the first |s| - ceil(t*|s|) + 1
+    of each (shingles ordered rarest first), so no qualifying pair is missed.
+    """
+    frequency = Counter(h for grams in sets for h in grams)
+    index: dict[int, list[int]] = defaultdict(list)
+    for i, grams in enumerate(sets):
+        ordered = sorted(grams, key=lambda h: (frequency[h], h))
+        keep = len(ordered) - ceil(threshold * len(ordered) - 1e-9) + 1
+        for gram in ordered[:max(1, keep)]:
+            index[gram].append(i)
+    return {(a, b) for members in index.values() for n, a in enumerate(members) for b in members[n + 1:]}
 
 
 def _hash(gram: str) -> int:

@@ -1,6 +1,9 @@
 """bot/stories.py: copies of a story across channels are recognised; different posts are not."""
 from __future__ import annotations
 
+from hypothesis import given, settings as hypothesis_settings
+from hypothesis import strategies as st
+
 from bot.stories import origin, pack, same_origin, shingles, similarity, unpack
 from tests.factories import make_post
 
@@ -49,3 +52,32 @@ def test_two_forwards_of_one_post_share_an_origin():
 def test_unrelated_posts_do_not_share_an_origin():
     post = make_post(channel_id=-1002, message_id=5)
     assert not same_origin(post, (-1003, 5), None)
+
+
+def _posts(texts):
+    return [make_post(message_id=n, text=t) for n, t in enumerate(texts, 1)]
+
+
+def test_group_posts_joins_copies_and_forwards_and_leaves_other_posts_alone():
+    from bot.stories import group_posts
+
+    posts = _posts([STORY, "Срочно: " + STORY, "В Пскове прошёл митинг против мобилизации, задержаны трое"])
+    forward = make_post(message_id=99, text="", channel_id=-1002, fwd_from_channel_id=posts[2].channel_id,
+                        fwd_from_message_id=posts[2].message_id)
+    groups = group_posts([*posts, forward], 0.7)
+    assert [[p.message_id for p in g] for g in groups] == [[1, 2], [3, 99]]
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from("а б в г д е ж з".split()), min_size=6, max_size=12), max_size=8),
+       st.sampled_from([0.3, 0.5, 0.6, 0.7, 0.9]))
+def test_group_posts_misses_no_pair_that_reaches_the_threshold(word_lists, threshold):
+    from bot.stories import group_posts
+
+    posts = _posts([" ".join(words) for words in word_lists])
+    groups = group_posts(posts, threshold)
+    story_of = {p.message_id: n for n, g in enumerate(groups) for p in g}
+    for a in posts:
+        for b in posts:
+            if similarity(shingles(a.text), shingles(b.text)) >= threshold:
+                assert story_of[a.message_id] == story_of[b.message_id]

@@ -11,13 +11,13 @@ of any that were added, changed (/tz, /start) or deactivated since last time.
 """
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import replace
 from datetime import datetime
 from typing import Callable, Sequence
 
 from bot.errors import Forbidden
+from bot.formatting import escape as esc
 from bot.models import Outgoing, Subscriber
 from bot.delivery.senders import Sender
 from bot.storage.accounts import AccountNotice, mark_account_notices_sent, pending_account_notices
@@ -36,10 +36,6 @@ WARNING_TEXT = {
     "invalid": "is not known to any account under the id we hold (`dozor channels refresh`)",
     "too_many": "cannot be joined (500 channels); it is polled",
 }
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def warning_line(warning: ChannelWarning) -> str:

@@ -31,6 +31,7 @@ from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.local_sinks import TerminalSink
+from bot.delivery.local_stories import LocalStories
 from bot.storage.db import Store
 from bot.storage.subscribers import ensure_local_subscriber
 from bot.telegram.client import make_client
@@ -242,7 +243,7 @@ async def _build_real(settings, store, options, rules, sender, bot, user_client)
     alerts = LimitedSender(sender, limiter)
     patient = LimitedSender(sender, limiter, max_wait=PATIENT_WAIT)
     sink = TelegramAlertSink(store, alerts, settings, options.clock)
-    terminal = TerminalSink()
+    terminal = TerminalSink(stories=LocalStories.from_settings(settings))
     worker = OutboxWorker(store, lambda sub: terminal if sub.kind == "local" else sink, options.clock,
                           settings.max_attempts)
     followups = TelegramAlertSink(store, LimitedSender(sender, limiter, max_wait=FOLLOW_UP_WAIT), settings,

@@ -4,7 +4,9 @@ Live (credentials set, no --replay): bot/app/live.py.
 
 Replay: posts are stored and matched in batches, each batch one transaction;
 after each batch the outbox is drained to the local subscriber (chat 0), whose
-sinks are the terminal and, with --alerts-to, a JSONL file. A killed replay
+sinks are the terminal and, with --alerts-to, a JSONL file. Both group
+reposts of a story already shown by the alert sinks' rule (bot/delivery/local_stories.py):
+the terminal prints a short "also in" line, the JSONL record names the story. A killed replay
 loses nothing: its pending outbox rows are delivered first on the next run,
 and posts already stored are not stored (or alerted) again.
 """
@@ -29,10 +31,12 @@ from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
 from bot.settings import Settings
 from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink
+from bot.delivery.local_stories import LocalStories
 from bot.sources import ReadReport, read_posts
 from bot.storage.db import Store
 from bot.storage.outbox import count_by_status
 from bot.storage.subscribers import ensure_local_subscriber
+from bot.stories import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -94,9 +98,10 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
         raise SourceError(f"replay file not found: {path}")
     clock = utc_clock
     store = await Store.open(settings.db_path)
-    jsonl = JsonlSink(args.alerts_to) if args.alerts_to else None
+    stories = LocalStories.from_settings(settings)  # one for both sinks, so they group alike
+    jsonl = JsonlSink(args.alerts_to, stories) if args.alerts_to else None
     try:
-        terminal = replay_sink(args, store, settings, clock)
+        terminal = replay_sink(args, store, settings, clock, stories)
         sink: Sink = FanoutSink(terminal, jsonl) if jsonl else terminal
         pipeline = Pipeline(store, await load_live_rules(store, settings), clock,
                             new_channel_status="replay", recipient_kinds=("local",))
@@ -106,7 +111,7 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
         report = ReadReport()
         first, last = await replay_posts(path, report, pipeline, worker, clock())
         await worker.run_until_idle()
-        await print_digest(store, first, last, settings.tz)
+        await print_digest(store, first, last, settings.tz, settings.dedup_threshold)
         await print_summary(store, settings, path, report, pipeline, worker)
     finally:
         if jsonl:
@@ -115,10 +120,11 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, clock) -> Sink:
+def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, clock,
+                stories: LocalStories | None = None) -> Sink:
     """The terminal; with --dry-run the real alert sink printing the HTML it would send to Telegram."""
     if not getattr(args, "dry_run", False):
-        return TerminalSink()
+        return TerminalSink(stories=stories)
     from bot.delivery.telegram_sink import DryRunSender, TelegramAlertSink
 
     return TelegramAlertSink(store, DryRunSender(), settings, clock)
@@ -140,7 +146,8 @@ async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, worke
     return first, last
 
 
-async def print_digest(store: Store, first: datetime | None, last: datetime | None, tz: str) -> None:
+async def print_digest(store: Store, first: datetime | None, last: datetime | None, tz: str,
+                       threshold: float = DEFAULT_THRESHOLD) -> None:
     if first is None or last is None:
         return
     first = first.replace(microsecond=0)  # stored dates are whole seconds
@@ -150,7 +157,7 @@ async def print_digest(store: Store, first: datetime | None, last: datetime | No
         return
     from bot.digest.jobs import digest_text_for_period
 
-    print(await digest_text_for_period(store, first, end, tz))
+    print(await digest_text_for_period(store, first, end, tz, threshold))
     print()
 
 

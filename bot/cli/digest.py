@@ -56,7 +56,8 @@ async def _print_digest(args: argparse.Namespace, settings, day: date | None, no
                 return EXIT_USAGE
             tz, digest_time, subscriber_id = subscriber.tz, subscriber.digest_time, subscriber.id
         day = day or last_due_day(now, digest_time, tz)
-        text, png = await digest_for_day(store, day, now, tz, digest_time, subscriber_id)
+        text, png = await digest_for_day(store, day, now, tz, digest_time, subscriber_id,
+                                         settings.dedup_threshold)
     finally:
         await store.close()
     print(text)
@@ -97,7 +98,7 @@ async def send_digest_now(settings, chat_id: int, day: date, now: datetime) -> b
     sender, bot, user = await open_sender(settings, LiveOptions(digests=False))
     try:
         subscriber = await subscriber_by_chat(store, chat_id, active_only=False)
-        return await send_digest(store, sender, subscriber, day, now)
+        return await send_digest(store, sender, subscriber, day, now, settings.dedup_threshold)
     finally:
         for client in (bot, user):
             if client is not None:

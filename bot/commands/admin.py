@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from bot.commands import parse as p
 from bot.commands.callbacks import decision_buttons
-from bot.commands.context import Ctx, Reply, esc, join_lines
+from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.subscriber import new_invite_code
+from bot.formatting import escape as esc
 from bot.models import Outgoing
 from bot.storage import access
 from bot.storage.audit import audit_entries

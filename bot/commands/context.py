@@ -1,7 +1,6 @@
 """What a command handler gets (Ctx) and what it gives back (Reply)."""
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Awaitable, Callable
@@ -46,10 +45,6 @@ class Ctx:
     @property
     def is_group(self) -> bool:
         return self.chat_kind != "user"
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=False)
 
 
 def clip(text: str, limit: int = MAX_HTML) -> str:

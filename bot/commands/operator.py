@@ -5,7 +5,8 @@ import dataclasses
 from datetime import timedelta
 
 from bot.commands import parse as p
-from bot.commands.context import Ctx, Reply, esc, join_lines
+from bot.commands.context import Ctx, Reply, join_lines
+from bot.formatting import escape as esc
 from bot.models import RuleDef
 from bot.storage import access
 from bot.storage.rules import delete_rule, get_rule, load_rule_defs, upsert_rule

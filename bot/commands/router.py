@@ -12,9 +12,10 @@ from typing import Awaitable, Callable
 from bot.commands import admin, operator, subscriber
 from bot.commands import parse as p
 from bot.commands.callbacks import DecideCallback, Feedback, MuteRule, SearchPage, parse_callback
-from bot.commands.context import Ctx, Reply, esc
+from bot.commands.context import Ctx, Reply
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, effective_role, user_role
 from bot.errors import DozorError
+from bot.formatting import escape as esc
 from bot.storage import access
 from bot.storage.outbox import alert_rule_ids
 

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from bot.commands import parse as p
 from bot.commands.callbacks import decision_buttons, page_buttons
-from bot.commands.context import Ctx, Reply, esc, join_lines
+from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, may_change_chat, user_role
+from bot.formatting import escape as esc
 from bot.models import Outgoing, Subscriber
 from bot.storage import access, kv
 from bot.storage.db import to_iso
@@ -199,7 +200,8 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
         return Reply(await ctx.digest(sub, day))
     from bot.digest.jobs import build_day_digest, digest_messages
 
-    digest = await build_day_digest(ctx.store, day, ctx.now, sub.tz, sub.digest_time, sub.id)
+    digest = await build_day_digest(ctx.store, day, ctx.now, sub.tz, sub.digest_time, sub.id,
+                                    ctx.settings.dedup_threshold)
     messages = digest_messages(digest, sub.chat_id)
     if not messages:
         return Reply(f"No digest for {day.isoformat()}.")

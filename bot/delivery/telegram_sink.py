@@ -161,9 +161,8 @@ class TelegramAlertSink:
         )
         for row in rows:
             fwd = (row["fwd_from_channel_id"], row["fwd_from_message_id"])
-            if dedup.same_origin(post, (row["channel_id"], row["message_id"]), fwd):
-                return row["alert_id"], row["alert_message_id"]
-            if signature and dedup.similarity(signature, dedup.unpack(row["shingles"])) >= self.threshold:
+            if dedup.same_story(post, signature, (row["channel_id"], row["message_id"]), fwd,
+                                dedup.unpack(row["shingles"]), self.threshold):
                 return row["alert_id"], row["alert_message_id"]
         return None
 

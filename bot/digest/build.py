@@ -1,23 +1,22 @@
-"""The daily digest, pure: data for a period in, a Digest and its text/HTML out.
+"""The daily digest, pure: data for a period in, a Digest out (bot/digest/render.py makes its text).
 
 No I/O and no clock: callers pass the rows (bot/storage/digests.py loads
-them) and `now`. A "topic" is a rule's tag; a rule without tags is its own
-topic. Totals count posts; rule and topic lines count posts per rule/topic.
+them), `now` and the "same story" threshold (DOZOR_DEDUP_THRESHOLD). A
+"topic" is a rule's tag; a rule without tags is its own topic. Totals count
+posts; rule and topic lines count posts per rule/topic. Stories group posts
+by bot/stories.py, the rule alerts use too.
 """
 from __future__ import annotations
 
-import html
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.stories import DEFAULT_THRESHOLD, group_posts
+
 DAY = timedelta(days=1)
 HISTORY_DAYS = 14
-MESSAGE_LIMIT = 4096
-SAFE_LIMIT = 4000  # leave room under Telegram's 4,096 for entities and our own slack
-EXCERPT_CHARS = 160
 TOP_STORIES = 10
 TOP_CHANNELS = 5
 
@@ -115,8 +114,11 @@ def topics_of(rule_id: str, tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(tags) if tags else (rule_id,)
 
 
-def build_digest(data: DigestData, now: datetime, tz: str, similarity: float = 0.6) -> Digest:
-    """Turn the period's rows into a Digest. `now` is accepted for symmetry and future use."""
+def build_digest(data: DigestData, now: datetime, tz: str, threshold: float = DEFAULT_THRESHOLD) -> Digest:
+    """Turn the period's rows into a Digest; `threshold` is the "same story" similarity.
+
+    `now` is accepted for symmetry and future use.
+    """
     del now  # the data already fixes the period; kept in the signature so callers pass time in
     zone = ZoneInfo(tz)
     daily = data.end - data.start == DAY
@@ -128,7 +130,7 @@ def build_digest(data: DigestData, now: datetime, tz: str, similarity: float = 0
     matched_ids = {m.post_id for m in data.matches}
     posts = [p for p in data.posts if p.id in matched_ids]
     channels = Counter(p.channel_name for p in posts).most_common(TOP_CHANNELS)
-    stories = group_stories(posts, data.matches, data.rule_titles, similarity)
+    stories = group_stories(posts, data.matches, data.rule_titles, threshold)
     days = Counter(p.date.astimezone(zone).date() for p in posts)
     chart_days = tuple((data.end - k * DAY).astimezone(zone).date() for k in range(HISTORY_DAYS - 1, -1, -1))
     series = {t: tuple(windows["topic"][t].get(k, 0) for k in range(HISTORY_DAYS - 1, -1, -1))
@@ -178,223 +180,20 @@ def _count_lines(posts: dict[str, set[int]], windows: dict[str, dict[int, int]],
     return tuple(sorted(lines, key=lambda line: (-line.count, line.label)))
 
 
-# --- stories: forwards and near-identical texts become one line --------------------------
+# --- stories: forwards and near-identical texts become one line (bot/stories.py's rule) ----------
 
-_PUNCT = re.compile(r"[^\w\s]+")
-_LINKS = re.compile(r"https?://\S+|t\.me/\S+")
-
-
-def normalize_text(text: str) -> list[str]:
-    """Lower-case words without links, punctuation or extra whitespace."""
-    text = _LINKS.sub(" ", text.lower().replace("ё", "е"))
-    return _PUNCT.sub(" ", text).split()
-
-
-def shingles(words: list[str], size: int = 3) -> frozenset:
-    if len(words) < size:
-        return frozenset((" ".join(words),)) if words else frozenset()
-    return frozenset(" ".join(words[i:i + size]) for i in range(len(words) - size + 1))
-
-
-def jaccard(a: frozenset, b: frozenset) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
-
-
-def group_stories(posts, matches, titles: dict[str, str], similarity: float = 0.6) -> list[Story]:
-    """Group forwards with their originals and near-identical texts.
+def group_stories(posts, matches, titles: dict[str, str], threshold: float = DEFAULT_THRESHOLD) -> list[Story]:
+    """Group forwards with their originals and near-identical texts (bot/stories.py).
 
     Ranked by channels, then posts, views and rules matched; ties in time order.
     """
     ordered = sorted(posts, key=lambda p: (p.date, p.id))
-    parent = list(range(len(ordered)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(i: int, j: int) -> None:
-        parent[find(j)] = find(i)
-
-    origin: dict[tuple[int, int], int] = {}
-    for i, p in enumerate(ordered):
-        origin.setdefault((p.channel_id, p.message_id), i)
-    for i, p in enumerate(ordered):
-        if p.fwd_from_channel_id is not None and p.fwd_from_message_id is not None:
-            key = (p.fwd_from_channel_id, p.fwd_from_message_id)
-            union(origin.setdefault(key, i), i)
-    sets = [shingles(normalize_text(p.text)) for p in ordered]
-    for i, j in _candidate_pairs(sets):
-        if find(i) != find(j) and jaccard(sets[i], sets[j]) >= similarity:
-            union(i, j)
-    groups: dict[int, list[PostRow]] = defaultdict(list)
-    for i, p in enumerate(ordered):
-        groups[find(i)].append(p)
     rules_of: dict[int, set[str]] = defaultdict(set)
     for m in matches:
         rules_of[m.post_id].add(m.rule_id)
     stories = []
-    for members in groups.values():
+    for members in group_posts(ordered, threshold):
         rule_ids = sorted({r for p in members for r in rules_of[p.id]})
         stories.append(Story(posts=tuple(members), rules=tuple(titles.get(r) or r for r in rule_ids)))
     return sorted(stories, key=lambda s: (-s.channel_count, -len(s.posts), -s.views, -len(s.rules),
                                           s.first.date, s.first.id))
-
-
-def _candidate_pairs(sets: list[frozenset], common: int = 50) -> list[tuple[int, int]]:
-    """Pairs of posts sharing a shingle (an inverted index instead of comparing every pair).
-
-    Shingles found in more than `common` posts (channel boilerplate) do not make pairs alone;
-    near-identical texts share many rarer shingles as well.
-    """
-    index: dict[str, list[int]] = defaultdict(list)
-    for i, grams in enumerate(sets):
-        for gram in grams:
-            index[gram].append(i)
-    pairs: set[tuple[int, int]] = set()
-    for members in index.values():
-        if 1 < len(members) <= common:
-            pairs.update((a, b) for n, a in enumerate(members) for b in members[n + 1:])
-    return sorted(pairs)
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """One line of text, cut at a word boundary with an ellipsis when longer than `limit`."""
-    flat = " ".join(text.split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat[:limit]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:—-") + "…"
-
-
-# --- rendering --------------------------------------------------------------------------------
-
-def render_text(digest: Digest) -> str:
-    """Plain text for a terminal (no HTML)."""
-    return "\n".join(_lines(digest, _plain))
-
-
-def render_html(digest: Digest, limit: int = SAFE_LIMIT) -> list[str]:
-    """Telegram HTML, every text escaped, split at line boundaries into messages under `limit`."""
-    return split_message("\n".join(_lines(digest, _markup)), limit)
-
-
-def split_message(text: str, limit: int = SAFE_LIMIT) -> list[str]:
-    """Split at line boundaries so each part is at most `limit` characters."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single overlong line: cut it at a space
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        parts.append(current)
-    return [p.strip("\n") for p in parts if p.strip()]
-
-
-class _plain:
-    @staticmethod
-    def bold(text: str) -> str:
-        return text
-
-    @staticmethod
-    def text(text: str) -> str:
-        return text
-
-    @staticmethod
-    def link(label: str, url: str | None) -> str:
-        return f"{label} {url}" if url else label
-
-
-class _markup:
-    @staticmethod
-    def bold(text: str) -> str:
-        return f"<b>{html.escape(text)}</b>"
-
-    @staticmethod
-    def text(text: str) -> str:
-        return html.escape(text)
-
-    @staticmethod
-    def link(label: str, url: str | None) -> str:
-        if not url:
-            return html.escape(label)
-        return f'{html.escape(label)} <a href="{html.escape(url, quote=True)}">→</a>'
-
-
-def _period_label(digest: Digest) -> str:
-    zone = ZoneInfo(digest.tz)
-    start, end = digest.start.astimezone(zone), digest.end.astimezone(zone)
-    return f"{start:%d.%m.%Y %H:%M} – {end:%d.%m.%Y %H:%M} ({digest.tz})"
-
-
-def _lines(digest: Digest, fmt) -> list[str]:
-    title = f"Dozor digest, {_period_label(digest)}"
-    if digest.empty:
-        return [fmt.bold(title) + fmt.text(f": no matches among {digest.posts_read} posts read.")]
-    lines = [fmt.bold(title),
-             fmt.text(f"Posts read: {digest.posts_read}; matched: {digest.posts_matched}.")]
-    lines += _count_section("By topic", digest.topics, fmt)
-    lines += _count_section("By rule", digest.rules, fmt)
-    if digest.days:
-        lines += ["", fmt.bold("By day")]
-        lines += [fmt.text(f"{day:%d.%m.%Y}: {count}") for day, count in digest.days]
-    if digest.channels:
-        lines += ["", fmt.bold("Channels that reported most")]
-        lines += [fmt.text(f"{name}: {count}") for name, count in digest.channels]
-    lines += _story_section(digest, fmt)
-    if digest.deleted:
-        lines += ["", fmt.bold("Deleted after the alert")]
-        for post in digest.deleted:
-            when = f" (deleted {post.deleted_at.astimezone(ZoneInfo(digest.tz)):%d.%m %H:%M})" if post.deleted_at else ""
-            lines.append(fmt.link(f"{post.channel_name}: {excerpt(post.text)}{when}", post.link))
-    return lines
-
-
-def _count_section(heading: str, lines: tuple[CountLine, ...], fmt) -> list[str]:
-    if not lines:
-        return []
-    out = ["", fmt.bold(heading)]
-    for line in lines:
-        text = f"{line.label}: {line.count}"
-        if line.previous is not None:
-            text += f" ({_signed(line.count - line.previous)} vs day before, 7-day avg {line.average:.1f})"
-        out.append(fmt.text(text))
-    return out
-
-
-def _signed(delta: int) -> str:
-    return f"+{delta}" if delta > 0 else ("±0" if delta == 0 else str(delta))
-
-
-def _story_section(digest: Digest, fmt) -> list[str]:
-    if not digest.stories:
-        return []
-    heading = "Top stories"
-    if digest.story_count > len(digest.stories):
-        heading += f" ({len(digest.stories)} of {digest.story_count})"
-    out = ["", fmt.bold(heading)]
-    for n, story in enumerate(digest.stories, 1):
-        where = story.first.channel_name
-        if story.channel_count > 1:
-            where += f" + {story.channel_count - 1} more, {story.channel_count} channels"
-        rules = f" [{', '.join(story.rules)}]" if story.rules else ""
-        out.append(fmt.link(f"{n}. {excerpt(story.first.text)} ({where}){rules}", story.first.link))
-    return out

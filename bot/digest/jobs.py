@@ -1,4 +1,8 @@
-"""Digest glue: load the period's rows, build the digest, send it through a Sender, record it once."""
+"""Digest glue: load the period's rows, build the digest, send it through a Sender, record it once.
+
+`threshold` is the "same story" similarity (settings.dedup_threshold) the
+digest groups posts by, the same one the alert sinks use.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,11 +11,13 @@ from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from bot.digest.chart import render_chart
-from bot.digest.build import Digest, build_digest, render_html, render_text
+from bot.digest.build import Digest, build_digest
+from bot.digest.render import render_html, render_text
 from bot.models import Outgoing, Subscriber
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
 from bot.storage.digests import claim_digest, load_digest_data, release_digest
+from bot.stories import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 CHART_CAPTION = "Matched posts per topic, last 14 days"
@@ -34,18 +40,19 @@ def last_due_day(now: datetime, digest_time: str, tz: str) -> date:
     return day if end <= now else day - timedelta(days=1)
 
 
-async def digest_text_for_period(store: Store, start: datetime, end: datetime, tz: str) -> str:
+async def digest_text_for_period(store: Store, start: datetime, end: datetime, tz: str,
+                                 threshold: float = DEFAULT_THRESHOLD) -> str:
     """Plain-text digest of everything matched in [start, end), all rules (terminal, no HTML)."""
     data = await load_digest_data(store, start, end)
-    return render_text(build_digest(data, end, tz))
+    return render_text(build_digest(data, end, tz, threshold))
 
 
 async def build_day_digest(store: Store, day: date, now: datetime, tz: str, digest_time: str,
-                           subscriber_id: int | None = None) -> Digest:
+                           subscriber_id: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> Digest:
     """The digest of the 24 hours ending at `digest_time` on `day`; all rules unless a subscriber is given."""
     start, end = digest_period(day, digest_time, tz)
     data = await load_digest_data(store, start, end, subscriber_id)
-    return build_digest(data, now, tz)
+    return build_digest(data, now, tz, threshold)
 
 
 def digest_messages(digest: Digest, chat_id: int) -> list[Outgoing]:
@@ -57,7 +64,8 @@ def digest_messages(digest: Digest, chat_id: int) -> list[Outgoing]:
     return messages
 
 
-async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day: date, now: datetime) -> bool:
+async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day: date, now: datetime,
+                      threshold: float = DEFAULT_THRESHOLD) -> bool:
     """Send the subscriber's digest for `day` once; False if it was already sent.
 
     The (subscriber, day) record is written before sending, so two callers or a
@@ -69,7 +77,8 @@ async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day:
         return False
     sent = 0
     try:
-        digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id)
+        digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id,
+                                        threshold)
         for message in digest_messages(digest, subscriber.chat_id):
             await sender.send(message)
             sent += 1
@@ -84,22 +93,25 @@ async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day:
 
 
 async def digest_for_day(store: Store, day: date, now: datetime, tz: str, digest_time: str,
-                         subscriber_id: int | None = None) -> tuple[str, bytes]:
+                         subscriber_id: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> tuple[str, bytes]:
     """Plain text and chart PNG of one day's digest, without sending or recording (CLI)."""
-    digest = await build_day_digest(store, day, now, tz, digest_time, subscriber_id)
+    digest = await build_day_digest(store, day, now, tz, digest_time, subscriber_id, threshold)
     return render_text(digest), render_chart(digest.chart_days, digest.chart_series)
 
 
-async def digest_html_parts(store: Store, subscriber: Subscriber, day: date, now: datetime) -> list[str]:
+async def digest_html_parts(store: Store, subscriber: Subscriber, day: date, now: datetime,
+                            threshold: float = DEFAULT_THRESHOLD) -> list[str]:
     """The subscriber's digest for `day` as HTML messages, without sending or recording (/digest)."""
-    digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id)
+    digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id,
+                                    threshold)
     return render_html(digest)
 
 
-def digest_command(store: Store, clock: Callable[[], datetime]) -> Callable[[Subscriber, date], Awaitable[str]]:
+def digest_command(store: Store, clock: Callable[[], datetime], threshold: float = DEFAULT_THRESHOLD
+                   ) -> Callable[[Subscriber, date], Awaitable[str]]:
     """The `Ctx.digest` callable for /digest: the day's digest as one HTML text (parts joined by a line)."""
 
     async def digest(subscriber: Subscriber, day: date) -> str:
-        return "\n".join(await digest_html_parts(store, subscriber, day, clock()))
+        return "\n".join(await digest_html_parts(store, subscriber, day, clock(), threshold))
 
     return digest

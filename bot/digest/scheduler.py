@@ -48,6 +48,7 @@ class DigestScheduler:
         self.sender = sender
         self.clock = clock
         self.grace = timedelta(hours=settings.digest_grace_hours)
+        self.threshold = settings.dedup_threshold
         self.include_local = include_local  # replay sinks (kind 'local') get no daily digest by default
         self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
 
@@ -97,7 +98,7 @@ class DigestScheduler:
         now = self.clock()
         day = last_due_day(now + FIRE_TOLERANCE, subscriber.digest_time, subscriber.tz)
         try:
-            return await send_digest(self.store, self.sender, subscriber, day, now)
+            return await send_digest(self.store, self.sender, subscriber, day, now, self.threshold)
         except Exception:
             log.exception("digest for subscriber %s on %s was not sent", subscriber_id, day)
             return False
@@ -117,4 +118,4 @@ class DigestScheduler:
                      subscriber.id, day, late, self.grace)
             return False
         log.info("sending the digest of subscriber %s for %s, missed by %s", subscriber.id, day, late)
-        return await send_digest(self.store, self.sender, subscriber, day, now)
+        return await send_digest(self.store, self.sender, subscriber, day, now, self.threshold)

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
+from bot.formatting import excerpt
 from bot.models import Span
 from bot.storage.db import Store
 from bot.storage.history import indexed_posts_since, newest_posts_since
 from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.rules import get_rule
 
+EXCERPT_CHARS = 160  # one line of a backtest or search result
 SCAN_LIMIT = 3_000  # newest posts checked one by one when a query has no indexable term (~1 ms each)
 
 
@@ -122,18 +124,10 @@ def channel_label(row) -> str:
     return row["channel_title"] or str(row["channel_id"])
 
 
-def excerpt(text: str, spans: list[Span], width: int = 160) -> str:
-    """About `width` characters of `text` around the first span, on one line."""
-    start = spans[0][0] if spans else 0
-    left = max(0, start - width // 3)
-    piece = text[left:left + width].replace("\n", " ").strip()
-    return ("…" if left else "") + piece + ("…" if left + width < len(text) else "")
-
-
 def post_summary(row, spans: list[Span]) -> dict:
     return {
         "id": row["id"], "date": row["date"], "channel": channel_label(row), "link": row["link"],
-        "excerpt": excerpt(row["text"], spans),
+        "excerpt": excerpt(row["text"], spans, EXCERPT_CHARS, mark=("", "")),
     }
 
 

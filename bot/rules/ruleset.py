@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable
 
+from bot.formatting import merge_spans
 from bot.models import Match, Post, RuleDef, Span
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.nodes import iter_words
@@ -19,16 +20,9 @@ from bot.text import Doc, analyze
 log = logging.getLogger(__name__)
 
 
-def merge_spans(doc: Doc, hits) -> tuple[Span, ...]:
+def hit_spans(doc: Doc, hits) -> tuple[Span, ...]:
     """Hits mapped to the original text, sorted, overlapping ones merged."""
-    spans = sorted(doc.original_span(h[2], h[3]) for h in hits if h[3] > h[2])
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return tuple((a, b) for a, b in merged)
+    return tuple(merge_spans(doc.original_span(h[2], h[3]) for h in hits if h[3] > h[2]))
 
 
 class Query:
@@ -47,7 +41,7 @@ class Query:
         hits = self.node.evaluate(doc)
         if hits is None:
             return []
-        spans = list(merge_spans(doc, hits))
+        spans = list(hit_spans(doc, hits))
         return spans or [(0, 0)]
 
     def fts_query(self) -> str | None:
@@ -87,7 +81,7 @@ class CompiledRule:
         if self.exclude is not None and self.exclude.evaluate(doc) is not None:
             return None
         d = self.defn
-        return Match(d.id, d.tags, merge_spans(doc, hits), d.severity)
+        return Match(d.id, d.tags, hit_spans(doc, hits), d.severity)
 
 
 def _channel_set(values: Iterable[str]) -> frozenset[str]:

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 import aiosqlite
 
 from bot.digest.build import HISTORY_DAYS, DigestData, MatchRow, PostRow
+from bot.formatting import post_link
 from bot.storage.db import Store, from_iso, to_iso
 from bot.storage.subscribers import ALL_RULES, RuleFilter, rule_filter_of
 
@@ -19,21 +20,10 @@ _POST_COLUMNS = (
 )
 
 
-def _link(row) -> str | None:
-    if row["link"]:
-        return row["link"]
-    if row["username"]:
-        return f"https://t.me/{row['username']}/{row['message_id']}"
-    marked = str(row["channel_id"])
-    if marked.startswith("-100"):
-        return f"https://t.me/c/{marked[4:]}/{row['message_id']}"
-    return None
-
-
 def _post_from_row(row) -> PostRow:
     return PostRow(
         id=row["id"], channel_id=row["channel_id"], message_id=row["message_id"],
-        date=from_iso(row["date"]), text=row["text"], link=_link(row), channel=row["username"],
+        date=from_iso(row["date"]), text=row["text"], link=post_link(row["channel_id"], row["message_id"], row["username"], row["link"]), channel=row["username"],
         channel_title=row["channel_title"], fwd_from_channel_id=row["fwd_from_channel_id"],
         fwd_from_message_id=row["fwd_from_message_id"], deleted_at=from_iso(row["deleted_at"]),
         views=row["views"],

@@ -12,15 +12,8 @@ from typing import Iterable, Sequence
 
 from telethon import types, utils
 
+from bot.formatting import post_link
 from bot.models import Deletion, Post
-
-
-def channel_link(channel_id: int, message_id: int, username: str | None = None) -> str:
-    """https://t.me/<username>/<id>, or https://t.me/c/<bare id>/<id> without a username."""
-    if username:
-        return f"https://t.me/{username}/{message_id}"
-    bare, _ = utils.resolve_id(channel_id)
-    return f"https://t.me/c/{bare}/{message_id}"
 
 
 def marked_id(peer) -> int:
@@ -65,7 +58,7 @@ def message_to_post(message, username: str | None = None, title: str | None = No
         date=_utc(message.date),  # type: ignore[arg-type]
         channel=username,
         channel_title=title,
-        link=channel_link(channel_id, message.id, username),
+        link=post_link(channel_id, message.id, username),
         views=getattr(message, "views", None),
         forwards=getattr(message, "forwards", None),
         fwd_from_channel_id=fwd_channel,

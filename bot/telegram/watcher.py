@@ -28,13 +28,14 @@ from typing import Callable
 from telethon import events
 
 from bot.errors import SessionInvalid
+from bot.formatting import post_link
 from bot.models import Post
 from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.storage.channels import ChannelRow
 from bot.telegram.budget import Budget
 from bot.telegram.channels import input_peer, resolve_again
-from bot.telegram.convert import channel_link, group_albums, is_post, make_deletion, messages_to_post
+from bot.telegram.convert import group_albums, is_post, make_deletion, messages_to_post
 from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translated
 from bot.telegram.polling import poll_interval
 from bot.telegram.silence import is_silent
@@ -132,7 +133,7 @@ class Watcher:
         if post.grouped_id is not None:
             first = await db.album_message_id(self.store, row.id, post.grouped_id)
             if first is not None and first != post.message_id:
-                post = replace(post, message_id=first, link=channel_link(row.id, first, row.username))
+                post = replace(post, message_id=first, link=post_link(row.id, first, row.username))
         await self.pipeline.on_edit(post)
 
     async def on_delete(self, event) -> None:

@@ -4,7 +4,9 @@ import json
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from bot.models import Alert, Match, Subscriber
-from bot.delivery.local_sinks import JsonlSink, TerminalSink, excerpt, format_alert, merged_spans
+from bot.delivery.local_sinks import JsonlSink, TerminalSink, format_alert
+from bot.formatting import excerpt
+from bot.formatting import matched_spans as merged_spans
 from tests.factories import make_post
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.digest.build import build_digest, excerpt, render_html, render_text, split_message
+from bot.digest.build import build_digest
+from bot.digest.render import render_html, render_text, split_message
+from bot.formatting import excerpt
 from bot.digest.jobs import digest_text_for_period
 from bot.storage.digests import load_digest_data
 

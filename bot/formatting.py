@@ -1,0 +1,224 @@
+"""Text shown to people, written once: HTML escape, post links, excerpts, times, spans.
+
+Pure: no I/O and no clock; times and zones are arguments. Every alert, digest,
+terminal line, backtest and bot reply formats through these functions, so they
+cannot drift apart.
+
+- `escape`: text for Telegram's HTML parse mode (`quote=True` inside attributes).
+- `post_link`: a safe https://t.me link to a post, or None. Made-up replay ids
+  (`-(DERIVED_ID_BASE + crc32)`, bot/sources.py) never get a t.me/c link.
+- `excerpt`: one cut rule with parameters (width, highlight marks, ellipses,
+  escaping, one line or paragraphs): windows of context around the matched
+  spans, started at a sentence or word and ended at a sentence (when that
+  keeps at least half the room) or a word.
+- `format_time`: a moment in a named zone ("12.04.2022 12:30 MSK"); an
+  unknown zone falls back to UTC.
+- `merge_spans`: sorted, clipped, non-overlapping spans.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from datetime import datetime, timezone, tzinfo
+from typing import Callable, Iterable, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.models import Match, Span
+
+DERIVED_ID_BASE = 9 * 10**12  # made-up channel ids of posts known only by name are -(this + crc32)
+USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+POST_LINK = re.compile(r"^https://t\.me/(?:c/\d+|[A-Za-z][A-Za-z0-9_]{3,31})/\d+$")
+TIME_PATTERN = "%d.%m.%Y %H:%M"
+EXCERPT_CHARS = 320
+CONTEXT_CHARS = 140  # characters of context either side of a match
+_SENTENCE_START = re.compile(r"(?:[.!?…]\s+|\n+)(?=\S)")
+_SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+_SPACE = re.compile(r"\s+")
+_GLUED_TRIM = " ,.;:—-"  # dropped before an ellipsis glued to the text ("слово…", not "слово,…")
+
+
+def escape(value: object, quote: bool = False) -> str:
+    """Text for Telegram HTML; `quote=True` for attribute values (href)."""
+    return html.escape(str(value), quote=quote)
+
+
+# --- links ---------------------------------------------------------------------------------
+
+def is_real_channel_id(channel_id: int) -> bool:
+    """True for Telegram's marked channel ids (-100…), false for made-up replay ids."""
+    return str(channel_id).startswith("-100") and -channel_id < DERIVED_ID_BASE
+
+
+def channel_link(username: str | None) -> str | None:
+    """https://t.me/<username> for a valid username, else None."""
+    name = (username or "").lstrip("@")
+    return f"https://t.me/{name}" if USERNAME.match(name) else None
+
+
+def post_link(channel_id: int, message_id: int, username: str | None = None,
+              link: str | None = None) -> str | None:
+    """A safe https://t.me link to the post: the given link if it is one, else built, else None."""
+    if link and POST_LINK.match(link):
+        return link
+    channel = channel_link(username)
+    if channel:
+        return f"{channel}/{message_id}"
+    if is_real_channel_id(channel_id):
+        return f"https://t.me/c/{str(channel_id)[4:]}/{message_id}"
+    return None
+
+
+# --- time ----------------------------------------------------------------------------------
+
+def zone(tz: str | None) -> tzinfo:
+    """The named zone, UTC if the name is unknown or empty."""
+    try:
+        return ZoneInfo(tz) if tz else timezone.utc
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
+def format_time(moment: datetime, tz: str | None, pattern: str = TIME_PATTERN, with_zone: bool = True) -> str:
+    """`moment` in zone `tz` as `pattern`, then the zone's abbreviation: '12.04.2022 12:30 MSK'."""
+    local = moment.astimezone(zone(tz))
+    text = local.strftime(pattern)
+    return f"{text} {local.tzname()}" if with_zone else text
+
+
+# --- spans ---------------------------------------------------------------------------------
+
+def merge_spans(spans: Iterable[Span], length: int | None = None) -> list[Span]:
+    """Sorted, non-overlapping spans (touching ones joined), clipped to [0, length] when given."""
+    limit = length if length is not None else float("inf")
+    merged: list[list[int]] = []
+    for start, end in sorted((max(0, int(s)), int(min(limit, e))) for s, e in spans):
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def matched_spans(matches: Iterable[Match], length: int | None = None) -> list[Span]:
+    """Every span of every match, merged (and clipped to the text's length when given)."""
+    return merge_spans((span for m in matches for span in m.spans), length)
+
+
+# --- excerpt -------------------------------------------------------------------------------
+
+def excerpt(
+    text: str,
+    spans: Sequence[Span] = (),
+    limit: int = EXCERPT_CHARS,
+    *,
+    mark: tuple[str, str] = ("**", "**"),
+    ellipsis: tuple[str, str] = ("…", "…"),
+    escape_text: Callable[[str], str] | None = None,
+    one_line: bool = True,
+) -> str:
+    """About `limit` characters of `text` around the spans, each span wrapped in `mark`.
+
+    Windows of context around the first spans, cut at sentence or word
+    boundaries; a cut is shown by `ellipsis` (before, after). `escape_text`
+    (e.g. `escape`) is applied to the text, not to the marks. `one_line` flattens
+    whitespace and drops control and invisible characters (a terminal, a list
+    line); otherwise paragraphs stay, with runs of blank lines cut to one.
+    """
+    text = text or ""
+    spans = merge_spans(spans, len(text))
+    if limit <= 0 or not text.strip():
+        return ""
+    windows = [(0, len(text))] if len(text) <= limit else _windows(text, spans, limit)
+    clean = _drop_invisible if one_line else (lambda piece: piece)
+    show = (lambda piece: escape_text(clean(piece))) if escape_text else clean
+    parts = []
+    for start, end in windows:
+        piece = _highlight(text, start, end, spans, mark, show).strip()
+        cut_after = end < len(text)
+        if cut_after and not ellipsis[1][:1].isspace():
+            piece = piece.rstrip(_GLUED_TRIM)
+        parts.append((ellipsis[0] if start > 0 else "") + piece + (ellipsis[1] if cut_after else ""))
+    if one_line:
+        return " ".join(" ".join(parts).split())
+    return _BLANK_LINES.sub("\n\n", "\n".join(parts)).strip()
+
+
+def _drop_invisible(text: str) -> str:
+    out = []
+    for char in text:
+        if char in "\n\r\t":
+            out.append(" ")
+        elif unicodedata.category(char) in ("Cc", "Cf") and char != "\u200d":  # ZWJ joins emoji
+            continue
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _windows(text: str, spans: Sequence[Span], budget: int) -> list[Span]:
+    """Windows of context around the first spans within `budget` characters, cut at sentences or words."""
+    if not spans:
+        return [(0, _cut_end(text, 0, budget, 0))]
+    context = min(CONTEXT_CHARS, max(20, budget // 4))
+    wanted: list[list[int]] = []  # [lo, hi, first span start, last span end]
+    for s, e in spans:
+        lo, hi = max(0, s - context), min(len(text), e + context)
+        if wanted and lo <= wanted[-1][1]:
+            wanted[-1][1], wanted[-1][3] = hi, e
+        else:
+            wanted.append([lo, hi, s, e])
+    windows, used = [], 0
+    for lo, hi, first, last in wanted:
+        room = budget - used
+        if room < 20:
+            break
+        start = _cut_start(text, lo, first)
+        end = _cut_end(text, start, min(hi, start + room), min(last, start + room))
+        windows.append((start, end))
+        used += end - start
+    return windows
+
+
+def _cut_start(text: str, start: int, first: int) -> int:
+    """Move `start` forward to a sentence or line start before `first`, else past a partial word."""
+    if start <= 0:
+        return 0
+    boundary = _SENTENCE_START.search(text, start, first)
+    if boundary:
+        return boundary.end()
+    if text[start - 1].isspace():
+        return start
+    space = _SPACE.search(text, start, first)
+    return space.end() if space else start
+
+
+def _cut_end(text: str, start: int, hi: int, last: int) -> int:
+    """End at or before `hi` and not before `last`: a sentence end keeping half the room, else a word end."""
+    if hi >= len(text):
+        return len(text)
+    half = start + (hi - start) // 2
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, last, hi) if m.end() >= half]
+    if ends:
+        return ends[-1]
+    if text[hi].isspace():
+        return hi
+    cut = max(text.rfind(" ", last, hi), text.rfind("\n", last, hi))
+    return cut if cut > start else hi
+
+
+def _highlight(text: str, start: int, end: int, spans: Sequence[Span], mark: tuple[str, str],
+               show: Callable[[str], str]) -> str:
+    out, pos = [], start
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s >= e:
+            continue
+        out.append(show(text[pos:s]))
+        out.append(mark[0] + show(text[s:e]) + mark[1])
+        pos = e
+    out.append(show(text[pos:end]))
+    return "".join(out)

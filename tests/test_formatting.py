@@ -1,0 +1,62 @@
+"""bot/formatting.py: the one escape, post link, excerpt, time and span merge every caller uses."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from hypothesis import given, settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from bot.formatting import escape, excerpt, format_time, merge_spans, post_link
+from bot.sources import derived_channel_id
+
+MOMENT = datetime(2024, 5, 13, 8, 15, tzinfo=timezone.utc)
+
+
+def test_escape_leaves_quotes_in_text_and_escapes_them_in_attributes():
+    assert escape('<b>"a" & b</b>') == '&lt;b&gt;"a" &amp; b&lt;/b&gt;'
+    assert escape('x"y', quote=True) == "x&quot;y"
+
+
+def test_post_link_prefers_a_given_t_me_link_then_the_username_then_the_marked_id():
+    assert post_link(-1001234, 5, "pskov_gub", "https://t.me/c/1234/5") == "https://t.me/c/1234/5"
+    assert post_link(-1001234, 5, "@pskov_gub", "https://evil.example/5") == "https://t.me/pskov_gub/5"
+    assert post_link(-1001234, 5) == "https://t.me/c/1234/5"
+
+
+def test_made_up_replay_ids_never_get_a_t_me_c_link():
+    assert post_link(derived_channel_id("какой-то канал"), 7) is None
+    assert post_link(derived_channel_id("какой-то канал"), 7, "не юзернейм") is None
+
+
+def test_times_are_shown_in_the_zone_with_its_name_and_utc_for_an_unknown_zone():
+    assert format_time(MOMENT, "Europe/Moscow") == "13.05.2024 11:15 MSK"
+    assert format_time(MOMENT, "Europe/Moscow", "%Y-%m-%d %H:%M") == "2024-05-13 11:15 MSK"
+    assert format_time(MOMENT, "Nowhere/Else") == "13.05.2024 08:15 UTC"
+    assert format_time(MOMENT, "UTC", with_zone=False) == "13.05.2024 08:15"
+
+
+def test_spans_are_clipped_sorted_and_joined():
+    assert merge_spans([(7, 99), (0, 5), (3, 8), (-2, 0)], 10) == [(0, 10)]
+    assert merge_spans([(4, 6), (0, 2), (2, 3)]) == [(0, 3), (4, 6)]
+
+
+def test_excerpt_marks_ellipses_and_escaping_are_parameters():
+    text = "Первое предложение о погоде. " * 20 + "Военкомат <раздаёт> повестки. " + "Хвост текста. " * 20
+    start = text.index("Военкомат")
+    html = excerpt(text, [(start, start + 9)], 120, mark=("<b>", "</b>"), ellipsis=("…", " …"),
+                   escape_text=escape, one_line=False)
+    assert "<b>Военкомат</b> &lt;раздаёт&gt;" in html and html.startswith("…") and html.endswith(" …")
+    plain = excerpt(text, [(start, start + 9)], 120, mark=("", ""))
+    assert "Военкомат <раздаёт>" in plain and plain.endswith("…") and not plain.endswith(" …")
+
+
+def test_a_glued_ellipsis_drops_the_punctuation_before_it():
+    assert excerpt("слово, " * 40, limit=30, mark=("", "")).endswith("слово…")
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400), st.lists(st.tuples(st.integers(-5, 500), st.integers(-5, 500)), max_size=4),
+       st.integers(0, 300))
+def test_an_excerpt_stays_within_its_width(text, spans, limit):
+    shown = excerpt(text, spans, limit, mark=("", ""), ellipsis=("", ""))
+    assert len(shown) <= limit + limit // 20 + 1  # windows of at least 20 characters, joined by a space
