@@ -11,6 +11,7 @@ from pathlib import Path
 
 from telethon import TelegramClient
 
+from bot.datadir import make_private_dir
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,7 @@ def make_client(settings, session_name: str | None = None, *, flood_sleep_thresh
     `flood_sleep_threshold=0`: every FloodWait reaches our code as RetryLater, so
     waits are logged and paced by us, not slept silently inside Telethon."""
     require_credentials(settings)
-    data_dir = Path(settings.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     path = session_path(settings, session_name)
     client = TelegramClient(
         str(path.with_suffix("")), settings.tg_api_id, settings.tg_api_hash,
