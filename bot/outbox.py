@@ -2,7 +2,9 @@
 
 A row is marked sent only after the sink returned, so a crash in between
 delivers it again on the next start (at least once, never lost).
-RetryLater(s) postpones that row only; Forbidden deactivates the subscriber
+RetryLater(s) postpones that row only, to the sub-second (logged once per
+row; the live loop sleeps until the earliest due row, so a rate-limit delay is
+never retried sooner than it said); Forbidden deactivates the subscriber
 and parks the row; any other error retries with exponential backoff and
 parks the row after `max_attempts`.
 """
@@ -42,6 +44,7 @@ class OutboxWorker:
         self.batch = batch
         self.delivered = 0
         self._wake = asyncio.Event()
+        self._postponed: set[int] = set()  # rows whose postponement was logged
 
     def notify(self) -> None:
         """New rows were enqueued: wake the live loop now."""
@@ -63,11 +66,17 @@ class OutboxWorker:
         """Live loop: deliver what is due, then sleep until notified, a retry is due, or stop."""
         while not stop.is_set():
             self._wake.clear()
-            try:
-                await self.run_until_idle()
-            except Exception:  # a broken database read must not kill delivery for good
-                log.exception("outbox pass failed")
-            await self._sleep(stop, await self._seconds_to_next())
+            await self._sleep(stop, await self.pass_once())
+
+    async def pass_once(self) -> float:
+        """Deliver what is due; return the seconds to sleep before the next pass. Never raises:
+        a failed database read (here or while computing the wait) is logged and retried later."""
+        try:
+            await self.run_until_idle()
+            return await self._seconds_to_next()
+        except Exception:  # a broken database read must not kill delivery for good
+            log.exception("outbox pass failed; trying again in %gs", IDLE_POLL)
+            return IDLE_POLL
 
     async def deliver_row(self, row) -> int:
         """Deliver one outbox row; 1 if it was sent, 0 if postponed or parked."""
@@ -79,7 +88,7 @@ class OutboxWorker:
             message_id = await self.sink_for(alert.subscriber).deliver(alert)
         except RetryLater as exc:
             until, reason = self.clock() + timedelta(seconds=exc.seconds), str(exc)
-            log.warning("outbox %s: retry after %gs", row["id"], exc.seconds)
+            self._log_postponed(row["id"], exc)
             await self.store.write(lambda conn: postpone(conn, row["id"], until, row["attempts"], reason))
             return 0
         except Forbidden as exc:
@@ -94,6 +103,16 @@ class OutboxWorker:
         await self.store.write(lambda conn: mark_sent(conn, row["id"], message_id, now))
         self.delivered += 1
         return 1
+
+    def _log_postponed(self, outbox_id: int, exc: RetryLater) -> None:
+        """A row waiting for its rate-limit slot is logged once, not at every retry."""
+        if outbox_id in self._postponed:
+            log.debug("outbox %s: still waiting, retry after %gs", outbox_id, exc.seconds)
+            return
+        if len(self._postponed) > 10_000:
+            self._postponed.clear()
+        self._postponed.add(outbox_id)
+        log.warning("outbox %s: postponed %gs (%s)", outbox_id, exc.seconds, exc.what or "rate limit")
 
     async def _forbid(self, conn, row, error: str) -> None:
         await deactivate_subscriber(conn, row["subscriber_id"])

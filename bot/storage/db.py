@@ -39,6 +39,15 @@ def to_iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+def to_iso_precise(moment: datetime) -> str:
+    """UTC ISO text to the microsecond, for due times that must not round into the past.
+
+    Compares correctly with `to_iso` text: "…:05+00:00" sorts before "…:05.000001+00:00"."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
 def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 

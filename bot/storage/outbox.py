@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 import aiosqlite
 
 from bot.models import Alert
-from bot.storage.db import Store, from_iso, to_iso
+from bot.storage.db import Store, from_iso, to_iso, to_iso_precise
 from bot.storage.posts import match_from_row, post_from_row
 from bot.storage.subscribers import Recipient, subscriber_from_row
 
@@ -37,7 +37,7 @@ async def due_rows(store: Store, now: datetime, limit: int = 100,
                    kinds: Sequence[str] | None = None) -> list[aiosqlite.Row]:
     """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds)."""
     kind_filter = ""
-    params: list = [to_iso(now)]
+    params: list = [to_iso_precise(now)]
     if kinds:
         kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
         params.extend(kinds)
@@ -89,10 +89,10 @@ async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int 
 
 async def postpone(conn: aiosqlite.Connection, outbox_id: int, until: datetime, attempts: int,
                    error: str | None) -> None:
-    """Try the row again at `until` (RetryLater keeps attempts; failures count one more)."""
+    """Try the row again at `until`, kept to the microsecond (RetryLater keeps attempts; failures count one more)."""
     await conn.execute(
         "UPDATE outbox SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?",
-        (to_iso(until), attempts, error, outbox_id),
+        (to_iso_precise(until), attempts, error, outbox_id),
     )
 
 
