@@ -19,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, TextIO
 
 from bot.delivery import DryRunSender, LimitedSender, TelegramAlertSink
 from bot.live_notices import AdminNotices, SubscriberSync
-from bot.errors import SessionInvalid
+from bot.errors import DozorError, SessionInvalid
 from bot.models import Deletion, Match, Outgoing, Post
 from bot.outbox import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 LOCAL_CHAT_ID = 0
 PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
 FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
+MAX_RESTARTS = 5  # a background task (outbox, housekeeping) restarted this often in a row, then the app stops
+STEADY_RUN = 600.0  # seconds a background task ran before its failure counts as a new one
 
 
 @dataclass
@@ -115,6 +118,9 @@ class LiveApp:
     user_client: object | None = None  # the user account's client when it sends the alerts
     guard: SessionGuard | None = None
     tasks: list = field(default_factory=list)
+    restarts: dict = field(default_factory=dict)  # background task name -> times restarted
+    started: dict = field(default_factory=dict)  # background task name -> monotonic start
+    failure: DozorError | None = None  # a background task that kept failing stopped the app
 
     async def run(self, stop: asyncio.Event) -> None:
         from bot.telegram.live import run_live
@@ -131,13 +137,44 @@ class LiveApp:
             await self.shutdown()
         if self.guard is not None and self.guard.error is not None:
             raise self.guard.error
+        if self.failure is not None:
+            raise self.failure
 
     async def start_background(self, stop: asyncio.Event) -> None:
         if self.scheduler is not None:
             await self.scheduler.start()
             await self.subscribers.prime()
-        self.tasks = [asyncio.create_task(self.worker.run(stop), name="outbox"),
-                      asyncio.create_task(self.housekeep(stop), name="housekeeping")]
+        self.tasks = []
+        self.spawn("outbox", self.worker.run, stop)
+        self.spawn("housekeeping", self.housekeep, stop)
+
+    def spawn(self, name: str, job: Callable, stop: asyncio.Event) -> None:
+        """Run `job(stop)` in the background, watched: if it ends before `stop`, `background_ended` acts."""
+        task = asyncio.create_task(job(stop), name=name)
+        self.started[name] = time.monotonic()
+        task.add_done_callback(lambda done: self.background_ended(done, job, stop))
+        self.tasks.append(task)
+
+    def background_ended(self, task: asyncio.Task, job: Callable, stop: asyncio.Event) -> None:
+        """A background task ended while the app runs: restart it, or stop the app if it keeps ending.
+
+        Dozor never runs on without delivery or housekeeping."""
+        if stop.is_set() or task.cancelled():
+            return
+        name, error = task.get_name(), task.exception()
+        why = f"{type(error).__name__}: {error}" if error is not None else "it returned"
+        if time.monotonic() - self.started.get(name, 0.0) > STEADY_RUN:
+            self.restarts[name] = 0  # it had been running fine: a new failure, not the same one again
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        if self.restarts[name] > MAX_RESTARTS:
+            log.error("background task %s ended again (%s); stopping Dozor", name, why)
+            self.failure = DozorError(f"the {name} task kept failing ({why}); Dozor stopped rather than run "
+                                      f"without it: see the log, then restart `dozor run`")
+            stop.set()
+            return
+        log.error("background task %s ended unexpectedly (%s); restarting it (%d of %d)",
+                  name, why, self.restarts[name], MAX_RESTARTS)
+        self.spawn(name, job, stop)
 
     def client_factory(self, settings, name: str | None = None):
         """run_live's clients: the one already connected to send alerts is reused."""

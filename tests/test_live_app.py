@@ -381,3 +381,42 @@ def test_sigterm_stops_dozor_run_cleanly_with_exit_0(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["run"]) == 0
     assert not client.is_connected()
+
+
+async def test_an_outbox_task_that_dies_is_restarted_and_alerts_still_go_out(tmp_path, store):
+    await watched_channel(store)
+    await subscribe(store)
+    live = Live(tmp_path, store)
+    live.app = await build_live_app(live.settings, store, live.options)
+    real_run, deaths = live.app.worker.run, []
+
+    async def dies_once(stop):
+        if not deaths:
+            deaths.append(1)
+            raise RuntimeError("disk read failed")
+        await real_run(stop)
+
+    live.app.worker.run = dies_once
+    live.stop = asyncio.Event()
+    live.task = asyncio.create_task(live.app.run(live.stop))
+    await until(lambda: live.user.list_event_handlers())
+    await live.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: live.bot.sent(functions.messages.SendMessageRequest, READER))
+    await live.finish()
+    assert deaths == [1] and live.app.restarts == {"outbox": 1}
+
+
+async def test_an_outbox_task_that_keeps_dying_stops_the_app_with_a_clear_message(tmp_path, store):
+    from bot.errors import DozorError
+
+    await watched_channel(store)
+    live = Live(tmp_path, store)
+    live.app = await build_live_app(live.settings, store, live.options)
+
+    async def always_dies(stop):
+        raise RuntimeError("disk read failed")
+
+    live.app.worker.run = always_dies
+    with pytest.raises(DozorError, match="outbox task kept failing .*RuntimeError: disk read failed"):
+        await asyncio.wait_for(live.app.run(asyncio.Event()), 5)
+    assert not live.user.is_connected() and not live.bot.is_connected()
