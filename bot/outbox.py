@@ -19,7 +19,7 @@ from bot.errors import Forbidden, RetryLater
 from bot.models import Subscriber
 from bot.sinks import Sink
 from bot.storage.db import Store
-from bot.storage.outbox import due_rows, load_alert, mark_sent, next_due_at, park, postpone
+from bot.storage.outbox import due_rows, load_alert, mark_sent, next_due_at, park, park_pending_of, postpone
 from bot.storage.subscribers import deactivate_subscriber
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class OutboxWorker:
         """Deliver one outbox row; 1 if it was sent, 0 if postponed or parked."""
         alert = await load_alert(self.store, row)
         if alert is None:
-            await self.store.write(lambda conn: park(conn, row["id"], row["attempts"], "post or subscriber gone"))
+            await self.store.write(lambda conn: park(conn, row["id"], row["attempts"], "post gone or subscriber inactive"))
             return 0
         try:
             message_id = await self.sink_for(alert.subscriber).deliver(alert)
@@ -116,7 +116,8 @@ class OutboxWorker:
 
     async def _forbid(self, conn, row, error: str) -> None:
         await deactivate_subscriber(conn, row["subscriber_id"])
-        await park(conn, row["id"], row["attempts"], error)
+        await park(conn, row["id"], row["attempts"], error)  # reported to the admins
+        await park_pending_of(conn, row["subscriber_id"], f"subscriber deactivated: {error}", self.clock())
 
     async def _record_failure(self, row, exc: Exception) -> None:
         attempts = row["attempts"] + 1

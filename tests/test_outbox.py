@@ -249,3 +249,40 @@ async def test_the_live_loop_survives_a_failed_database_read_and_delivers_after(
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(sink.alerts) == 1
+
+
+async def test_a_removed_subscriber_gets_no_queued_alert_and_its_rows_are_parked_with_the_reason(store):
+    from bot.storage import access
+
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация", "отказ")
+    assert await store.write(lambda c: access.remove_subscriber(c, 1, "cli", NOW))
+    sink = RecordingSink()
+    assert await worker_for(store, clock, {1: sink}).run_until_idle() == 0
+    assert sink.alerts == []
+    rows = await store.fetchall("SELECT status, reason FROM outbox")
+    assert [tuple(r) for r in rows] == [("parked", "subscriber removed by cli")] * 2
+
+
+async def test_rows_of_an_inactive_subscriber_are_never_due_nor_loaded(store):
+    from bot.storage.outbox import due_rows, load_alert, next_due_at
+    from bot.storage.subscribers import deactivate_subscriber
+
+    clock = Clock()
+    sub_id = await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация")
+    [row] = await due_rows(store, NOW)
+    await store.write(lambda c: deactivate_subscriber(c, sub_id))
+    assert await due_rows(store, NOW) == [] and await next_due_at(store) is None
+    assert await load_alert(store, row) is None
+
+
+async def test_forbidden_parks_the_subscribers_other_pending_rows_too(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация", "отказ")
+    sink = RecordingSink(Forbidden(1, "UserIsBlocked"))
+    await worker_for(store, clock, {1: sink}).run_until_idle()
+    assert sink.alerts == []
+    assert [r[0] for r in await store.fetchall("SELECT status FROM outbox ORDER BY id")] == ["parked", "parked"]

@@ -12,6 +12,7 @@ import aiosqlite
 from bot.models import Subscriber
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, to_iso
+from bot.storage.outbox import park_pending_of
 
 
 def subscriber_from_row(row) -> Subscriber:
@@ -71,11 +72,12 @@ async def add_subscriber(
 
 
 async def remove_subscriber(conn: aiosqlite.Connection, chat_id: int, actor: str, now: datetime) -> bool:
-    """Deactivate (rows stay for the outbox history); False if there was none."""
+    """Deactivate (rows stay for the outbox history; pending alerts are parked); False if there was none."""
     old = await _row(conn, chat_id)
     if old is None or not old["active"]:
         return False
     await conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (old["id"],))
+    await park_pending_of(conn, old["id"], f"subscriber removed by {actor}", now)
     await record_audit(conn, actor, "subscriber.remove", "subscriber", str(chat_id), _public(old),
                        _public(await _row(conn, chat_id)), at=to_iso(now))
     return True

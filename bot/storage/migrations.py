@@ -259,4 +259,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE outbox ADD COLUMN reported_at TEXT;  -- a parked row told to the admins (bot/live_app.py)
         """,
     ),
+    (
+        "0007_outbox_reason",
+        """
+        -- why a row ended without a delivery error: status 'cancelled' (its post was edited and no
+        -- longer matches) or 'parked' because its subscriber was removed (bot/storage/outbox.py)
+        ALTER TABLE outbox ADD COLUMN reason TEXT;
+        """,
+    ),
 ]

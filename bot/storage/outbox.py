@@ -1,7 +1,9 @@
 """The alert outbox: one row per (subscriber, post), written with the post, delivered later.
 
-Status: pending -> sent, or parked (gave up / chat forbids us). A pending row
-whose next_attempt_at is NULL or past is due. Rows survive a crash: whatever
+Status: pending -> sent, or parked (gave up / chat forbids us / subscriber
+removed, with a reason), or cancelled (its post was edited and no longer
+matches, with a reason). A pending row of an active subscriber whose
+next_attempt_at is NULL or past is due; rows of inactive subscribers never are. Rows survive a crash: whatever
 was pending is simply picked up again on the next start.
 """
 from __future__ import annotations
@@ -43,7 +45,8 @@ async def due_rows(store: Store, now: datetime, limit: int = 100,
         params.extend(kinds)
     return await store.fetchall(
         "SELECT o.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-        " WHERE o.status = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        " WHERE o.status = 'pending' AND s.active = 1"
+        " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
         f"{kind_filter} ORDER BY o.id LIMIT ?",
         [*params, limit],
     )
@@ -57,17 +60,19 @@ async def next_due_at(store: Store, kinds: Sequence[str] | None = None) -> datet
         params = list(kinds)
     value = await store.fetchval(
         "SELECT min(o.next_attempt_at) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-        f" WHERE o.status = 'pending'{kind_filter}",
+        f" WHERE o.status = 'pending' AND s.active = 1{kind_filter}",
         params,
     )
     return from_iso(value)
 
 
 async def load_alert(store: Store, row: aiosqlite.Row) -> Alert | None:
-    """Build the Alert for an outbox row: its subscriber, post and the matches it wants."""
+    """Build the Alert for an outbox row: its subscriber, post and the matches it wants.
+
+    None when the post is gone or the subscriber is gone or inactive (removed, or its chat forbids us)."""
     subscriber_row = await store.fetchone("SELECT * FROM subscribers WHERE id = ?", (row["subscriber_id"],))
     post_row = await store.fetchone("SELECT * FROM posts WHERE id = ?", (row["post_id"],))
-    if subscriber_row is None or post_row is None:
+    if subscriber_row is None or post_row is None or not subscriber_row["active"]:
         return None
     channel = await store.fetchone("SELECT * FROM channels WHERE id = ?", (post_row["channel_id"],))
     wanted = set(json.loads(row["rules"]))
@@ -102,6 +107,18 @@ async def park(conn: aiosqlite.Connection, outbox_id: int, attempts: int, error:
         "UPDATE outbox SET status = 'parked', attempts = ?, last_error = ? WHERE id = ?",
         (attempts, error, outbox_id),
     )
+
+
+async def park_pending_of(conn: aiosqlite.Connection, subscriber_id: int, reason: str, now: datetime) -> int:
+    """Park every pending row of a subscriber that was removed or deactivated; returns how many.
+
+    Marked reported: the admins need no notice for alerts nobody should receive any more."""
+    cursor = await conn.execute(
+        "UPDATE outbox SET status = 'parked', last_error = ?, reason = ?, reported_at = ?"
+        " WHERE subscriber_id = ? AND status = 'pending'",
+        (reason, reason, to_iso(now), subscriber_id),
+    )
+    return cursor.rowcount
 
 
 async def count_by_status(store: Store) -> dict[str, int]:
