@@ -5,7 +5,9 @@ delivers it again on the next start (at least once, never lost).
 RetryLater(s) postpones that row only, to the sub-second (logged once per
 row; the live loop sleeps until the earliest due row, so a rate-limit delay is
 never retried sooner than it said); Forbidden deactivates the subscriber
-and parks the row; any other error retries with exponential backoff and
+and parks the row; ChatUnresolved (we could not find the chat: a setting or
+a cache, not the chat's doing) keeps the subscriber and the row, retries it
+later and logs the setting once; any other error retries with exponential backoff and
 parks the row after `max_attempts`.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
-from bot.errors import Forbidden, RetryLater
+from bot.errors import ChatUnresolved, Forbidden, RetryLater
 from bot.models import Subscriber
 from bot.sinks import Sink
 from bot.storage.db import Store
@@ -25,6 +27,7 @@ from bot.storage.subscribers import deactivate_subscriber
 log = logging.getLogger(__name__)
 BACKOFF_BASE = 2.0  # seconds; attempt n waits BASE * 2**(n-1), capped
 BACKOFF_CAP = 3600.0
+UNRESOLVED_RETRY = 300.0  # seconds before a row for a chat we could not find is tried again
 IDLE_POLL = 5.0  # the live loop also looks for due rows this often without a notify()
 
 
@@ -45,6 +48,7 @@ class OutboxWorker:
         self.delivered = 0
         self._wake = asyncio.Event()
         self._postponed: set[int] = set()  # rows whose postponement was logged
+        self._unresolved: set = set()  # chats reported as not found
 
     def notify(self) -> None:
         """New rows were enqueued: wake the live loop now."""
@@ -91,6 +95,9 @@ class OutboxWorker:
             self._log_postponed(row["id"], exc)
             await self.store.write(lambda conn: postpone(conn, row["id"], until, row["attempts"], reason))
             return 0
+        except ChatUnresolved as exc:
+            await self._keep_for_later(row, exc)
+            return 0
         except Forbidden as exc:
             log.warning("outbox %s: chat %s forbids us; subscriber deactivated", row["id"], exc.chat_id)
             reason = str(exc)
@@ -103,6 +110,16 @@ class OutboxWorker:
         await self.store.write(lambda conn: mark_sent(conn, row["id"], message_id, now))
         self.delivered += 1
         return 1
+
+    async def _keep_for_later(self, row, exc: ChatUnresolved) -> None:
+        """A chat we cannot find is a setting or cache problem: keep the subscriber and the row, say so once."""
+        if exc.chat not in self._unresolved:
+            self._unresolved.add(exc.chat)
+            fix = f"check {exc.setting}" if exc.setting else "the chat must write to the bot or be added again"
+            log.error("cannot send alerts: %s (%s); the subscriber stays, its alerts stay queued and are "
+                      "retried every %gs", exc, fix, UNRESOLVED_RETRY)
+        until, attempts = self.clock() + timedelta(seconds=UNRESOLVED_RETRY), row["attempts"]
+        await self.store.write(lambda conn: postpone(conn, row["id"], until, attempts, str(exc)))
 
     def _log_postponed(self, outbox_id: int, exc: RetryLater) -> None:
         """A row waiting for its rate-limit slot is logged once, not at every retry."""

@@ -286,3 +286,24 @@ async def test_forbidden_parks_the_subscribers_other_pending_rows_too(store):
     await worker_for(store, clock, {1: sink}).run_until_idle()
     assert sink.alerts == []
     assert [r[0] for r in await store.fetchall("SELECT status FROM outbox ORDER BY id")] == ["parked", "parked"]
+
+
+async def test_a_chat_we_cannot_find_keeps_the_subscriber_and_its_rows_and_is_logged_once(store, caplog):
+    import logging
+
+    from bot.errors import ChatUnresolved
+
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация", "отказ")
+    unresolved = ChatUnresolved("@my_alerts", "Could not find the input entity", setting="DOZOR_ALERT_CHAT")
+    sink = RecordingSink(unresolved, unresolved)
+    worker = worker_for(store, clock, {1: sink})
+    with caplog.at_level(logging.WARNING, logger="bot.outbox"):
+        assert await worker.run_until_idle() == 0
+    assert await store.fetchval("SELECT active FROM subscribers WHERE chat_id = 1") == 1
+    assert [tuple(r) for r in await store.fetchall("SELECT status, attempts FROM outbox")] == [("pending", 0)] * 2
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "DOZOR_ALERT_CHAT" in line
+    clock.now += timedelta(hours=1)
+    assert await worker.run_until_idle() == 2  # the setting fixed (or the cache filled): both go out
