@@ -102,9 +102,10 @@ async def postpone(conn: aiosqlite.Connection, outbox_id: int, until: datetime, 
 
 
 async def park(conn: aiosqlite.Connection, outbox_id: int, attempts: int, error: str) -> None:
-    """Give up on a row; operators can see it (status 'parked', last_error)."""
+    """Give up on a pending row; operators can see it (status 'parked', last_error). A row parked
+    or cancelled meanwhile keeps its first reason."""
     await conn.execute(
-        "UPDATE outbox SET status = 'parked', attempts = ?, last_error = ? WHERE id = ?",
+        "UPDATE outbox SET status = 'parked', attempts = ?, last_error = ? WHERE id = ? AND status = 'pending'",
         (attempts, error, outbox_id),
     )
 
