@@ -10,7 +10,9 @@ The sender is the bot (TG_BOT_TOKEN) or, without a token, the user account
 writing to DOZOR_ALERT_CHAT. `--dry-run` sends nothing: a local subscriber
 (chat 0) gets every alert, printed as the HTML that would be sent, and the
 real subscribers' rows stay pending for a later real run; commands, digests
-and edits of real alerts are off. Stop (SIGINT/SIGTERM, or `stop` set): the
+and edits of real alerts are off. When the dry run ends its terminal
+subscriber is retired (inactive, unsent rows parked), and a real run serves
+only Telegram chats, never a terminal a replay or dry run left behind. Stop (SIGINT/SIGTERM, or `stop` set): the
 current post finishes, the worker finishes its row, the scheduler stops,
 clients disconnect; the caller closes the database.
 """
@@ -31,15 +33,15 @@ from bot.models import Deletion, Match, Outgoing, Post
 from bot.outbox import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
 from bot.ratelimit import RateLimiter
-from bot.sinks import TerminalSink
 from bot.storage.db import Store
-from bot.storage.subscribers import ensure_local_subscriber
+from bot.storage.subscribers import ensure_local_subscriber, retire_local_subscriber
 from bot.telegram.client import make_client
 
 log = logging.getLogger(__name__)
 LOCAL_CHAT_ID = 0
 PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
 FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
+TELEGRAM_KINDS = ("user", "group", "channel")  # the subscribers a real live run serves (not 'local')
 MAX_RESTARTS = 5  # a background task (outbox, housekeeping) restarted this often in a row, then the app stops
 STEADY_RUN = 600.0  # seconds a background task ran before its failure counts as a new one
 
@@ -135,6 +137,8 @@ class LiveApp:
         finally:
             stop.set()
             await self.shutdown()
+            if self.options.dry_run:
+                await retire_local_subscriber(self.store, LOCAL_CHAT_ID, self.options.clock(), "dry run ended")
         if self.guard is not None and self.guard.error is not None:
             raise self.guard.error
         if self.failure is not None:
@@ -279,12 +283,11 @@ async def _build_real(settings, store, options, rules, sender, bot, user_client)
     alerts = LimitedSender(sender, limiter)
     patient = LimitedSender(sender, limiter, max_wait=PATIENT_WAIT)
     sink = TelegramAlertSink(store, alerts, settings, options.clock)
-    terminal = TerminalSink()
-    worker = OutboxWorker(store, lambda sub: terminal if sub.kind == "local" else sink, options.clock,
-                          settings.max_attempts)
+    worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=TELEGRAM_KINDS)
     followups = TelegramAlertSink(store, LimitedSender(sender, limiter, max_wait=FOLLOW_UP_WAIT), settings,
                                   options.clock)  # the same alert log; edits wait a little for their slot
-    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=followups)
+    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=followups,
+                        recipient_kinds=TELEGRAM_KINDS)  # a replay's or dry run's terminal gets nothing live
     notice_chats = list(settings.admins) if settings.tg_bot_token else [LOCAL_CHAT_ID]  # user sender: one chat
     app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
                   bot=bot, user_client=user_client, guard=sender)

@@ -420,3 +420,31 @@ async def test_an_outbox_task_that_keeps_dying_stops_the_app_with_a_clear_messag
     with pytest.raises(DozorError, match="outbox task kept failing .*RuntimeError: disk read failed"):
         await asyncio.wait_for(live.app.run(asyncio.Event()), 5)
     assert not live.user.is_connected() and not live.bot.is_connected()
+
+
+async def test_a_dry_run_leaves_no_terminal_subscriber_so_a_later_real_run_prints_nothing(tmp_path, store, capsys):
+    await watched_channel(store)
+    await subscribe(store)
+    dry = await Live(tmp_path, store, dry_run=True).start()
+    await dry.finish()
+    assert await store.fetchval("SELECT active FROM subscribers WHERE chat_id = 0") == 0
+    real = await Live(tmp_path, store).start()
+    await real.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: real.bot.sent(functions.messages.SendMessageRequest, READER))
+    await real.finish()
+    assert "военкомат" not in capsys.readouterr().out
+    assert await store.fetchval("SELECT count(*) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+                                " WHERE s.kind = 'local'") == 0
+
+
+async def test_a_live_run_after_a_replay_does_not_print_alerts_to_the_terminal(tmp_path, store, capsys):
+    from bot.storage.subscribers import ensure_local_subscriber
+
+    await watched_channel(store)
+    await subscribe(store)
+    await ensure_local_subscriber(store, NOW)  # `dozor run` replayed the sample before credentials were set
+    real = await Live(tmp_path, store).start()
+    await real.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: real.bot.sent(functions.messages.SendMessageRequest, READER))
+    await real.finish()
+    assert "военкомат" not in capsys.readouterr().out

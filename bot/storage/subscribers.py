@@ -88,3 +88,19 @@ async def ensure_local_subscriber(store: Store, now: datetime, chat_id: int = 0,
         return subscriber
 
     return await store.write(ensure)
+
+
+async def retire_local_subscriber(store: Store, chat_id: int, now: datetime, reason: str) -> None:
+    """A dry run is over: its terminal subscriber goes inactive and its unsent rows are parked,
+    so no later run prints alerts to a terminal nobody watches."""
+    from bot.storage.outbox import park_pending_of
+
+    async def retire(conn: aiosqlite.Connection) -> None:
+        async with conn.execute("SELECT id FROM subscribers WHERE chat_id = ? AND kind = 'local'", (chat_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return
+        await conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (row[0],))
+        await park_pending_of(conn, row[0], reason, now)
+
+    await store.write(retire)
