@@ -35,6 +35,38 @@ async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable
     return added
 
 
+async def follow_edit(conn: aiosqlite.Connection, post_id: int, wanting: Sequence[Recipient],
+                      kinds: Sequence[str] | None = None) -> tuple[int, int]:
+    """Pending rows of an edited post follow its latest version; returns (cancelled, updated).
+
+    `wanting` is who the new text is for (bot.storage.subscribers.recipients). A
+    pending row whose subscriber is not among them is cancelled with the reason;
+    one whose wanted rules or silence changed is rewritten, so the alert shows
+    the rules that match now. Rows already sent are followed up by editing the
+    alert instead (bot/delivery.py). `kinds` limits the subscribers considered."""
+    kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
+    async with conn.execute(
+        "SELECT o.id, o.subscriber_id, o.rules, o.silent FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+        f" WHERE o.post_id = ? AND o.status = 'pending'{kind_filter}", (post_id, *(kinds or ())),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    by_subscriber = {r.subscriber_id: r for r in wanting}
+    cancelled = updated = 0
+    for row in rows:
+        recipient = by_subscriber.get(row["subscriber_id"])
+        if recipient is None:
+            await conn.execute("UPDATE outbox SET status = 'cancelled', reason = ? WHERE id = ?",
+                               ("post edited: it no longer matches this chat's rules", row["id"]))
+            cancelled += 1
+            continue
+        rules = json.dumps(list(recipient.rule_ids))
+        if rules != row["rules"] or int(recipient.silent) != row["silent"]:
+            await conn.execute("UPDATE outbox SET rules = ?, silent = ? WHERE id = ?",
+                               (rules, int(recipient.silent), row["id"]))
+            updated += 1
+    return cancelled, updated
+
+
 async def due_rows(store: Store, now: datetime, limit: int = 100,
                    kinds: Sequence[str] | None = None) -> list[aiosqlite.Row]:
     """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds)."""
@@ -69,7 +101,12 @@ async def next_due_at(store: Store, kinds: Sequence[str] | None = None) -> datet
 async def load_alert(store: Store, row: aiosqlite.Row) -> Alert | None:
     """Build the Alert for an outbox row: its subscriber, post and the matches it wants.
 
-    None when the post is gone or the subscriber is gone or inactive (removed, or its chat forbids us)."""
+    None when the row is no longer pending (cancelled by an edit meanwhile), the post is gone or the
+    subscriber is gone or inactive (removed, or its chat forbids us). The row is read again, so the
+    rules it wants are those of the post's latest version."""
+    row = await store.fetchone("SELECT * FROM outbox WHERE id = ?", (row["id"],))
+    if row is None or row["status"] != "pending":
+        return None
     subscriber_row = await store.fetchone("SELECT * FROM subscribers WHERE id = ?", (row["subscriber_id"],))
     post_row = await store.fetchone("SELECT * FROM posts WHERE id = ?", (row["post_id"],))
     if subscriber_row is None or post_row is None or not subscriber_row["active"]:
