@@ -42,6 +42,9 @@ LOCAL_CHAT_ID = 0
 PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
 FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
 TELEGRAM_KINDS = ("user", "group", "channel")  # the subscribers a real live run serves (not 'local')
+NOBODY_ALERTED = ("NO ACTIVE SUBSCRIBERS: matches are stored but nobody is alerted. Add a chat with "
+                  "`dozor subscribers add CHAT_ID` (or have it /start the bot), or run without TG_BOT_TOKEN to "
+                  "alert DOZOR_ALERT_CHAT")
 MAX_RESTARTS = 5  # a background task (outbox, housekeeping) restarted this often in a row, then the app stops
 STEADY_RUN = 600.0  # seconds a background task ran before its failure counts as a new one
 
@@ -249,9 +252,11 @@ async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveAp
     rules = await load_live_rules(store, settings)
     if options.dry_run:
         return await _build_dry_run(settings, store, options, rules)
-    sender, bot, user_client = await open_sender(settings, options)
+    sender, bot, user_client, alert_chat = await open_sender(settings, options)
     try:
-        return await _build_real(settings, store, options, rules, SessionGuard(sender), bot, user_client)
+        app = await _build_real(settings, store, options, rules, SessionGuard(sender), bot, user_client, alert_chat)
+        await warn_if_nobody_is_alerted(store, alert_chat)
+        return app
     except BaseException:
         for client in (bot, user_client):
             if client is not None:
@@ -260,8 +265,9 @@ async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveAp
 
 
 async def open_sender(settings, options: LiveOptions):
-    """(sender, bot client or None, user client or None): the bot when a token is set, else the user account."""
-    from bot.telegram.sender import make_sender
+    """(sender, bot client or None, user client or None, alert chat or None): the bot when a token is
+    set, else the user account, whose DOZOR_ALERT_CHAT is resolved here (ConfigError if it cannot be)."""
+    from bot.telegram.sender import make_sender, resolve_alert_chat
 
     if settings.tg_bot_token:
         if options.bot_factory is not None:
@@ -269,25 +275,60 @@ async def open_sender(settings, options: LiveOptions):
         else:
             from bot.telegram.bot_client import start_bot
             bot = await start_bot(settings, client_factory=user_client_factory(options))
-        return make_sender(settings, bot), bot, None
+        return make_sender(settings, bot), bot, None, None
     from bot.telegram.live import connect
 
     user = user_client_factory(options)(settings, settings.tg_session)
-    await connect(user, settings.tg_session)
-    log.info("no TG_BOT_TOKEN: alerts go from the user account to %s; bot commands are off", settings.alert_chat)
-    return make_sender(settings, user), None, user
+    try:
+        await connect(user, settings.tg_session)
+        alert_chat = await resolve_alert_chat(user, settings.alert_chat)
+    except BaseException:
+        await _disconnect(user)
+        raise
+    log.info("no TG_BOT_TOKEN: alerts go from the user account to %s (%s); bot commands are off",
+             settings.alert_chat, alert_chat.title)
+    return make_sender(settings, user), None, user, alert_chat
 
 
-async def _build_real(settings, store, options, rules, sender, bot, user_client) -> LiveApp:
+async def serve_alert_chat(settings, store: Store, alert_chat, now: datetime) -> None:
+    """User-account mode: the alert chat is a subscriber of every rule; other chats need the bot."""
+    from bot.storage.subscribers import count_active, ensure_alert_chat_subscriber
+
+    sub, retired = await ensure_alert_chat_subscriber(store, alert_chat.chat_id, alert_chat.kind,
+                                                      alert_chat.title, settings.tz, now)
+    if retired is not None:
+        log.warning("DOZOR_ALERT_CHAT changed: chat %s no longer gets alerts; %s (%s) does",
+                    retired, alert_chat.chat_id, alert_chat.title)
+    others = await count_active(store, TELEGRAM_KINDS) - 1
+    if others > 0:
+        log.warning("%d other subscriber chats get alerts only through a bot (TG_BOT_TOKEN); without one, "
+                    "alerts go to DOZOR_ALERT_CHAT only", others)
+
+
+async def warn_if_nobody_is_alerted(store: Store, alert_chat) -> None:
+    """Live mode with no active subscriber stores matches and alerts nobody: say so, loudly."""
+    from bot.storage.subscribers import count_active
+
+    if alert_chat is None and await count_active(store, TELEGRAM_KINDS) == 0:
+        log.warning(NOBODY_ALERTED)
+
+
+async def _build_real(settings, store, options, rules, sender, bot, user_client, alert_chat=None) -> LiveApp:
+    chats = None
+    if alert_chat is not None:
+        await serve_alert_chat(settings, store, alert_chat, options.clock())
+        chats = (alert_chat.chat_id,)
     limiter = RateLimiter.from_settings(settings)
     alerts = LimitedSender(sender, limiter)
     patient = LimitedSender(sender, limiter, max_wait=PATIENT_WAIT)
     sink = TelegramAlertSink(store, alerts, settings, options.clock)
-    worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=TELEGRAM_KINDS)
+    worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=TELEGRAM_KINDS,
+                          chat_ids=chats)
     followups = TelegramAlertSink(store, LimitedSender(sender, limiter, max_wait=FOLLOW_UP_WAIT), settings,
                                   options.clock)  # the same alert log; edits wait a little for their slot
     pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=followups,
-                        recipient_kinds=TELEGRAM_KINDS)  # a replay's or dry run's terminal gets nothing live
+                        recipient_kinds=TELEGRAM_KINDS,  # a replay's or dry run's terminal gets nothing live
+                        recipient_chats=chats)
     notice_chats = list(settings.admins) if settings.tg_bot_token else [LOCAL_CHAT_ID]  # user sender: one chat
     app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
                   bot=bot, user_client=user_client, guard=sender)

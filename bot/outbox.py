@@ -38,12 +38,14 @@ def backoff_seconds(attempts: int) -> float:
 
 class OutboxWorker:
     def __init__(self, store: Store, sink_for: Callable[[Subscriber], Sink], clock: Callable[[], datetime],
-                 max_attempts: int = 8, kinds: Sequence[str] | None = None, batch: int = 100):
+                 max_attempts: int = 8, kinds: Sequence[str] | None = None, batch: int = 100,
+                 chat_ids: Sequence[int] | None = None):
         self.store = store
         self.sink_for = sink_for
         self.clock = clock
         self.max_attempts = max_attempts
         self.kinds = tuple(kinds) if kinds else None  # deliver only to these subscriber kinds
+        self.chat_ids = tuple(chat_ids) if chat_ids else None  # … and only to these chats
         self.batch = batch
         self.delivered = 0
         self._wake = asyncio.Event()
@@ -58,7 +60,8 @@ class OutboxWorker:
         """Deliver every row that is due now (each tried once per call); return how many were sent."""
         delivered, tried = 0, set()
         while True:
-            rows = [r for r in await due_rows(self.store, self.clock(), self.batch + len(tried), self.kinds)
+            rows = [r for r in await due_rows(self.store, self.clock(), self.batch + len(tried), self.kinds,
+                                                  self.chat_ids)
                     if r["id"] not in tried]
             if not rows:
                 return delivered
@@ -148,7 +151,7 @@ class OutboxWorker:
         await self.store.write(lambda conn: postpone(conn, row["id"], until, attempts, error))
 
     async def _seconds_to_next(self) -> float:
-        due = await next_due_at(self.store, self.kinds)
+        due = await next_due_at(self.store, self.kinds, self.chat_ids)
         if due is None:
             return IDLE_POLL
         return max(0.05, min(IDLE_POLL, (due - self.clock()).total_seconds()))

@@ -296,7 +296,69 @@ async def test_without_a_bot_token_the_user_account_sends_to_saved_messages(tmp_
     await live.finish()
     [request] = live.user.sent(functions.messages.SendMessageRequest)
     assert isinstance(request.peer, types.InputPeerSelf) and request.reply_markup is None
-    assert live.bot.requests == [] and await store.fetchval("SELECT status FROM outbox") == "sent"
+    rows = await store.fetchall("SELECT s.chat_id, o.status FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id")
+    assert live.bot.requests == [] and [tuple(r) for r in rows] == [(SELF_ID, "sent")]  # READER needs the bot
+
+
+async def test_without_a_bot_token_a_fresh_database_alerts_the_alert_chat(tmp_path, store):
+    await watched_channel(store)  # no subscriber at all
+    live = await Live(tmp_path, store, bot_token=False).start()
+    await live.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: live.user.sent(functions.messages.SendMessageRequest))
+    await live.finish()
+    [request] = live.user.sent(functions.messages.SendMessageRequest)
+    assert isinstance(request.peer, types.InputPeerSelf) and "военкомат" in request.message
+    sub = await access.get_subscriber(store, SELF_ID)
+    assert sub.active and await access.list_subscriptions(store, sub.id) == [("all", "")]
+
+
+async def test_a_changed_alert_chat_takes_over_and_the_old_one_is_retired(tmp_path, store):
+    await watched_channel(store)
+    first = Live(tmp_path, store, bot_token=False, DOZOR_ALERT_CHAT="@pskovgubernia")
+    await build_live_app(first.settings, store, first.options)
+    assert (await access.get_subscriber(store, CID)).kind == "channel"
+    second = Live(tmp_path, store, bot_token=False)
+    await build_live_app(second.settings, store, second.options)
+    assert await access.get_subscriber(store, CID) is None  # inactive
+    assert (await access.get_subscriber(store, SELF_ID)).active
+
+
+def test_an_alert_chat_that_cannot_be_found_stops_dozor_with_one_line_naming_the_setting(tmp_path, monkeypatch,
+                                                                                         capsys):
+    import bot.live_app
+    from bot.__main__ import main
+
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
+    import os
+    import signal
+
+    client = UserClient(CHANNEL)
+
+    async def connect_with_a_safety_net():  # should Dozor not stop by itself, a SIGTERM ends the run (exit 0)
+        asyncio.get_running_loop().call_later(5, os.kill, os.getpid(), signal.SIGTERM)
+        client.online = True
+
+    client.connect = connect_with_a_safety_net
+    monkeypatch.setattr(bot.live_app, "make_client", lambda settings, name=None: client)
+    for name, value in {"DOZOR_DATA_DIR": str(tmp_path), "DOZOR_RULES": str(tmp_path / "rules.toml"),
+                        "TG_API_ID": "1", "TG_API_HASH": "0" * 32, "TG_BOT_TOKEN": "",
+                        "DOZOR_ALERT_CHAT": "@no_such_chat"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 2
+    [line] = [l for l in capsys.readouterr().err.splitlines() if l.startswith("dozor:")]
+    assert line.startswith("dozor: DOZOR_ALERT_CHAT='@no_such_chat' cannot be found")
+    assert not client.is_connected()
+
+
+async def test_live_mode_with_no_active_subscriber_says_so_loudly_at_start(tmp_path, store, caplog):
+    import logging
+
+    await watched_channel(store)
+    live = Live(tmp_path, store)
+    with caplog.at_level(logging.WARNING):
+        await build_live_app(live.settings, store, live.options)
+    assert any(r.levelno == logging.WARNING and "NO ACTIVE SUBSCRIBERS" in r.getMessage() for r in caplog.records)
 
 
 async def test_stop_disconnects_every_client_and_stops_the_scheduler(live):

@@ -13,6 +13,7 @@ from bot.models import Subscriber
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, to_iso
 from bot.storage.outbox import park_pending_of
+from bot.storage.subscribers import count_active
 
 
 def subscriber_from_row(row) -> Subscriber:
@@ -242,6 +243,7 @@ async def collect_stats(store: Store, day_start: datetime, silent_before: dateti
             "SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?", (since,), 0),
         "queue": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'", (), 0),
         "parked": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'parked'", (), 0),
+        "subscribers_active": await count_active(store, ("user", "group", "channel")),
         "channels": [dict(r) for r in await store.fetchall(
             "SELECT id, username, title, status, last_seen_id, last_post_at FROM channels"
             " ORDER BY last_post_at DESC NULLS LAST LIMIT 30")],
@@ -262,3 +264,16 @@ async def alerts_for_export(store: Store, subscriber_id: int, since: datetime) -
         (subscriber_id, to_iso(since)),
     )
     return [dict(r) for r in rows]
+
+
+async def status_summary(store: Store) -> dict:
+    """`dozor status`: channels by status, active subscribers, the outbox by status, the last post."""
+    channels = {r[0]: r[1] for r in await store.fetchall("SELECT status, count(*) FROM channels GROUP BY status")}
+    outbox = {r[0]: r[1] for r in await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")}
+    return {
+        "channels": channels,
+        "subscribers_active": await count_active(store, ("user", "group", "channel")),
+        "outbox": outbox,
+        "last_post_at": await store.fetchval("SELECT max(date) FROM posts"),
+        "last_stored_at": await store.fetchval("SELECT max(stored_at) FROM posts"),
+    }

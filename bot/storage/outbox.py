@@ -35,19 +35,40 @@ async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable
     return added
 
 
+async def enqueue_missed(conn: aiosqlite.Connection, chat_id: int, since: datetime, now: datetime) -> int:
+    """Queue, for one subscriber chat, the stored matches of posts dated `since` or later that it wants
+    (its subscriptions and mutes apply; deleted posts and rows it already has are skipped). Returns rows added."""
+    from bot.storage.subscribers import recipients
+
+    async with conn.execute(
+        "SELECT m.* FROM matches m JOIN posts p ON p.id = m.post_id WHERE p.date >= ? AND p.deleted_at IS NULL"
+        " ORDER BY p.date, p.id, m.rule_id", (to_iso(since),),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    by_post: dict[int, list] = {}
+    for row in rows:
+        by_post.setdefault(row["post_id"], []).append(match_from_row(row))
+    added = 0
+    for post_id, matches in by_post.items():
+        wanting = await recipients(conn, matches, now, chat_ids=(chat_id,))
+        added += await enqueue(conn, post_id, wanting, now)
+    return added
+
+
 async def follow_edit(conn: aiosqlite.Connection, post_id: int, wanting: Sequence[Recipient],
-                      kinds: Sequence[str] | None = None) -> tuple[int, int]:
+                      kinds: Sequence[str] | None = None, chat_ids: Sequence[int] | None = None) -> tuple[int, int]:
     """Pending rows of an edited post follow its latest version; returns (cancelled, updated).
 
     `wanting` is who the new text is for (bot.storage.subscribers.recipients). A
     pending row whose subscriber is not among them is cancelled with the reason;
     one whose wanted rules or silence changed is rewritten, so the alert shows
     the rules that match now. Rows already sent are followed up by editing the
-    alert instead (bot/delivery.py). `kinds` limits the subscribers considered."""
-    kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
+    alert instead (bot/delivery.py). `kinds` and `chat_ids` limit the subscribers considered
+    (those `wanting` was computed for)."""
+    kind_filter, params = _subscriber_filter(kinds, chat_ids)
     async with conn.execute(
         "SELECT o.id, o.subscriber_id, o.rules, o.silent FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-        f" WHERE o.post_id = ? AND o.status = 'pending'{kind_filter}", (post_id, *(kinds or ())),
+        f" WHERE o.post_id = ? AND o.status = 'pending'{kind_filter}", (post_id, *params),
     ) as cursor:
         rows = await cursor.fetchall()
     by_subscriber = {r.subscriber_id: r for r in wanting}
@@ -67,14 +88,22 @@ async def follow_edit(conn: aiosqlite.Connection, post_id: int, wanting: Sequenc
     return cancelled, updated
 
 
-async def due_rows(store: Store, now: datetime, limit: int = 100,
-                   kinds: Sequence[str] | None = None) -> list[aiosqlite.Row]:
-    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds)."""
-    kind_filter = ""
-    params: list = [to_iso_precise(now)]
+def _subscriber_filter(kinds: Sequence[str] | None, chat_ids: Sequence[int] | None) -> tuple[str, list]:
+    sql, params = "", []
     if kinds:
-        kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
+        sql += f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
         params.extend(kinds)
+    if chat_ids:
+        sql += f" AND s.chat_id IN ({', '.join('?' for _ in chat_ids)})"
+        params.extend(chat_ids)
+    return sql, params
+
+
+async def due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequence[str] | None = None,
+                   chat_ids: Sequence[int] | None = None) -> list[aiosqlite.Row]:
+    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds or chats)."""
+    kind_filter, extra = _subscriber_filter(kinds, chat_ids)
+    params: list = [to_iso_precise(now), *extra]
     return await store.fetchall(
         "SELECT o.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
         " WHERE o.status = 'pending' AND s.active = 1"
@@ -84,12 +113,10 @@ async def due_rows(store: Store, now: datetime, limit: int = 100,
     )
 
 
-async def next_due_at(store: Store, kinds: Sequence[str] | None = None) -> datetime | None:
+async def next_due_at(store: Store, kinds: Sequence[str] | None = None,
+                      chat_ids: Sequence[int] | None = None) -> datetime | None:
     """When the earliest waiting (pending, retry later) row becomes due."""
-    kind_filter, params = "", []
-    if kinds:
-        kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
-        params = list(kinds)
+    kind_filter, params = _subscriber_filter(kinds, chat_ids)
     value = await store.fetchval(
         "SELECT min(o.next_attempt_at) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
         f" WHERE o.status = 'pending' AND s.active = 1{kind_filter}",

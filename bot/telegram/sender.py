@@ -21,14 +21,17 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 
 from telethon import Button as TgButton
 from telethon import errors as tg
 from telethon import functions, types, utils
 
-from bot.errors import ChatMigrated, ChatUnresolved, Forbidden, RetryLater, SessionInvalid
+from bot.errors import ChatMigrated, ChatUnresolved, ConfigError, Forbidden, RetryLater, SessionInvalid
 from bot.models import Button, Outgoing
-from bot.telegram.errors import FLOOD, SEND_FORBIDDEN, SEND_MAYBE_MIGRATED, SESSION_DEAD, is_unknown_entity, translate
+from bot.telegram.errors import (
+    FLOOD, SEND_FORBIDDEN, SEND_MAYBE_MIGRATED, SESSION_DEAD, is_unknown_entity, translate, translated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +129,36 @@ class TelegramUserSender(TelegramSender):
 
     def unresolved(self, message: Outgoing, exc: BaseException) -> ChatUnresolved:
         return ChatUnresolved(self.alert_chat, str(exc).split(". ")[0], setting="DOZOR_ALERT_CHAT")
+
+
+@dataclass(frozen=True)
+class AlertChat:
+    """DOZOR_ALERT_CHAT resolved at start: the chat the user account sends every alert to."""
+
+    chat_id: int  # marked peer id (the account's own id for Saved Messages)
+    kind: str  # user | group | channel
+    title: str
+
+
+async def resolve_alert_chat(client, value: str | int) -> AlertChat:
+    """Find DOZOR_ALERT_CHAT with the connected user account; ConfigError naming the setting if it cannot."""
+    ref = _chat_ref(value)
+    try:
+        async with translated(f"DOZOR_ALERT_CHAT {value!r}"):
+            entity = await client.get_entity(ref)
+    except (SessionInvalid, RetryLater):
+        raise
+    except Exception as exc:  # unknown name or id, no access: the setting is wrong
+        detail = str(exc).split(". ")[0] or type(exc).__name__
+        raise ConfigError(f"DOZOR_ALERT_CHAT={value!r} cannot be found by the user account ({detail}): "
+                          "use me (Saved Messages), @name or a chat id the account is in") from exc
+    chat_id = utils.get_peer_id(entity)
+    if isinstance(entity, types.User):
+        kind, title = "user", "Saved Messages" if getattr(entity, "is_self", False) else utils.get_display_name(entity)
+    else:
+        kind = "channel" if getattr(entity, "broadcast", False) else "group"
+        title = utils.get_display_name(entity)
+    return AlertChat(chat_id, kind, title or str(chat_id))
 
 
 def make_sender(settings, client) -> TelegramSender:
