@@ -13,6 +13,7 @@ import sys
 from typing import Sequence
 
 from bot.cli import build_parser
+from bot.datadir import secure_data_dir
 from bot.errors import DozorError
 from bot.settings import load_settings
 
@@ -41,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     setup_logging(settings.log_level, args.verbose)
     try:
+        secure_data_dir(settings.data_dir)
         return int(args.handler(args, settings) or 0)
     except DozorError as exc:
         print(f"dozor: {exc}", file=sys.stderr)

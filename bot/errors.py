@@ -36,6 +36,20 @@ class Forbidden(Exception):
         self.reason = reason
 
 
+class ChatUnresolved(Exception):
+    """We cannot find the chat to send to (Telethon: "Could not find the input entity").
+
+    A lookup failure on our side (a setting, an empty session cache), not the
+    chat refusing us: the subscriber stays active and its alerts stay queued.
+    `setting` names the setting that chose the chat, when one did."""
+
+    def __init__(self, chat: int | str, detail: str = "", setting: str | None = None):
+        where = f" (set by {setting})" if setting else ""
+        super().__init__(f"chat {chat}{where} cannot be found{': ' + detail if detail else ''}")
+        self.chat = chat
+        self.setting = setting
+
+
 class ChatMigrated(Exception):
     """A group became a supergroup; future sends go to `new_chat_id`."""
 

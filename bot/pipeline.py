@@ -16,7 +16,7 @@ import aiosqlite
 
 from bot.models import Deletion, Match, Post
 from bot.storage.db import Store
-from bot.storage.outbox import enqueue
+from bot.storage.outbox import enqueue, follow_edit
 from bot.storage.posts import (
     ensure_channel, find_post_row, insert_post, mark_deleted, record_edit, replace_matches, stored_keys,
 )
@@ -60,7 +60,8 @@ class Pipeline:
 
     def __init__(self, store: Store, rules: Matcher, clock: Clock = utc_clock,
                  notify: Callable[[], None] | None = None, new_channel_status: str = "active",
-                 recipient_kinds: Sequence[str] | None = None, followups: "Followups | None" = None):
+                 recipient_kinds: Sequence[str] | None = None, followups: "Followups | None" = None,
+                 recipient_chats: Sequence[int] | None = None):
         self.store = store
         self.followups = followups  # told about edits and deletions after they commit (alert edits)
         self.rules = rules
@@ -69,6 +70,7 @@ class Pipeline:
         self.counts = PipelineCounts()
         self.new_channel_status = new_channel_status  # status of channel rows a post creates
         self.recipient_kinds = tuple(recipient_kinds) if recipient_kinds else None  # replay: ("local",)
+        self.recipient_chats = tuple(recipient_chats) if recipient_chats else None  # user account: its alert chat
         self._known_channels: set[int] = set()
 
     def set_rules(self, ruleset: Matcher) -> None:
@@ -113,7 +115,10 @@ class Pipeline:
         return new
 
     async def on_edit(self, post: Post) -> None:
-        """Keep the earlier text, store the new one, re-match; alert if it matches only now."""
+        """Keep the earlier text, store the new one, re-match; alert if it matches only now.
+
+        Alerts still queued for the post follow its new text in the same transaction:
+        cancelled (with the reason) for chats it no longer matches, their rules refreshed otherwise."""
         matches = self._match(self.rules, post)
         now = self.clock()
         changed: list[bool] = []  # set when an earlier text was kept: alerts showing it follow up
@@ -131,15 +136,23 @@ class Pipeline:
                 await record_edit(conn, row, post, now)
                 changed.append(True)
             await replace_matches(conn, post_id, matches, now)
-            if not matches:
-                return 0
-            return await self._enqueue(conn, post_id, matches, now, edited=edited)
+            wanting = await recipients(conn, matches, now, self.recipient_kinds, self.recipient_chats) if matches else []
+            if edited:
+                await self._follow_queued(conn, post, post_id, wanting)
+            return await enqueue(conn, post_id, wanting, now, edited=edited)
 
         rows = await self.store.write(store_edit)
         self.counts.edits += 1
         self._after_enqueue(rows)
         if changed and self.followups is not None:
             await self._follow_up(self.followups.follow_up_edit(post, bool(matches), now, matches), post.channel_id)
+
+    async def _follow_queued(self, conn: aiosqlite.Connection, post: Post, post_id: int, wanting) -> None:
+        """Alerts still queued for an edited post follow it: cancelled if it no longer matches, rules refreshed."""
+        cancelled, updated = await follow_edit(conn, post_id, wanting, self.recipient_kinds, self.recipient_chats)
+        if cancelled or updated:
+            log.info("post %s/%s edited: %d queued alerts cancelled, %d updated",
+                     post.channel_id, post.message_id, cancelled, updated)
 
     async def on_delete(self, deletion: Deletion) -> None:
         """Mark the posts deleted; their rows, text and matches stay."""
@@ -166,7 +179,7 @@ class Pipeline:
 
     async def _enqueue(self, conn: aiosqlite.Connection, post_id: int, matches: list[Match], now: datetime,
                        edited: bool = False) -> int:
-        wanting = await recipients(conn, matches, now, self.recipient_kinds)
+        wanting = await recipients(conn, matches, now, self.recipient_kinds, self.recipient_chats)
         return await enqueue(conn, post_id, wanting, now, edited=edited)
 
     def _match(self, rules: Matcher, post: Post) -> list[Match]:

@@ -209,3 +209,45 @@ async def test_recipient_kinds_limit_who_gets_rows(store):
     pipeline = Pipeline(store, default_rules(), clock=lambda: NOW, recipient_kinds=("local",))
     await pipeline.on_post(make_post(text="мобилизация"))
     assert [r["subscriber_id"] for r in await outbox(store)] == [local_id]
+
+
+class SentAlerts:
+    """A sink recording the rules each delivered alert shows."""
+
+    def __init__(self):
+        self.rules = []
+
+    async def deliver(self, alert):
+        self.rules.append([m.rule_id for m in alert.matches])
+        return len(self.rules)
+
+
+async def test_a_queued_alert_whose_post_is_edited_to_not_match_is_cancelled_not_sent(store):
+    from bot.delivery.worker import OutboxWorker
+
+    await add_subscriber(store, 1, ("all", ""))
+    pipeline = pipeline_for(store)
+    post = make_post(text="Началась мобилизация")
+    await pipeline.on_post(post)
+    await pipeline.on_edit(make_post(message_id=post.message_id, text="Погода хорошая", edit_date=NOW))
+    sink = SentAlerts()
+    assert await OutboxWorker(store, lambda s: sink, lambda: NOW).run_until_idle() == 0
+    assert sink.rules == []
+    [row] = await outbox(store)
+    assert row["status"] == "cancelled" and "no longer matches" in row["reason"]
+
+
+async def test_a_queued_alert_follows_the_rules_its_edited_post_matches_now(store):
+    from bot.delivery.worker import OutboxWorker
+
+    await add_subscriber(store, 1, ("all", ""))
+    await add_subscriber(store, 2, ("rule", "mobilization"))
+    pipeline = pipeline_for(store)
+    post = make_post(text="Мобилизация и отказ")
+    await pipeline.on_post(post)
+    await pipeline.on_edit(make_post(message_id=post.message_id, text="Только отказ", edit_date=NOW))
+    sink = SentAlerts()
+    assert await OutboxWorker(store, lambda s: sink, lambda: NOW).run_until_idle() == 1
+    assert sink.rules == [["refusals"]]
+    rows = await outbox(store)
+    assert [(r["status"], r["rules"]) for r in rows] == [("sent", '["refusals"]'), ("cancelled", '["mobilization"]')]

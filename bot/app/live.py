@@ -10,7 +10,9 @@ The sender is the bot (TG_BOT_TOKEN) or, without a token, the user account
 writing to DOZOR_ALERT_CHAT. `--dry-run` sends nothing: a local subscriber
 (chat 0) gets every alert, printed as the HTML that would be sent, and the
 real subscribers' rows stay pending for a later real run; commands, digests
-and edits of real alerts are off. Stop (SIGINT/SIGTERM, or `stop` set): the
+and edits of real alerts are off. When the dry run ends its terminal
+subscriber is retired (inactive, unsent rows parked), and a real run serves
+only Telegram chats, never a terminal a replay or dry run left behind. Stop (SIGINT/SIGTERM, or `stop` set): the
 current post finishes, the worker finishes its row, the scheduler stops,
 clients disconnect; the caller closes the database.
 """
@@ -19,27 +21,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, TextIO
 
 from bot.delivery.telegram_sink import DryRunSender, LimitedSender, TelegramAlertSink
 from bot.app.housekeeping import AdminNotices, SubscriberSync
-from bot.errors import SessionInvalid
+from bot.errors import DozorError, SessionInvalid
 from bot.models import Deletion, Match, Outgoing, Post
 from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
 from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.local_sinks import TerminalSink
-from bot.delivery.local_stories import LocalStories
 from bot.storage.db import Store
-from bot.storage.subscribers import ensure_local_subscriber
+from bot.storage.subscribers import ensure_local_subscriber, retire_local_subscriber
 from bot.telegram.client import make_client
 
 log = logging.getLogger(__name__)
 LOCAL_CHAT_ID = 0
 PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
 FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
+TELEGRAM_KINDS = ("user", "group", "channel")  # the subscribers a real live run serves (not 'local')
+NOBODY_ALERTED = ("NO ACTIVE SUBSCRIBERS: matches are stored but nobody is alerted. Add a chat with "
+                  "`dozor subscribers add CHAT_ID` (or have it /start the bot), or run without TG_BOT_TOKEN to "
+                  "alert DOZOR_ALERT_CHAT")
+MAX_RESTARTS = 5  # a background task (outbox, housekeeping) restarted this often in a row, then the app stops
+STEADY_RUN = 600.0  # seconds a background task ran before its failure counts as a new one
 
 
 @dataclass
@@ -116,6 +123,9 @@ class LiveApp:
     user_client: object | None = None  # the user account's client when it sends the alerts
     guard: SessionGuard | None = None
     tasks: list = field(default_factory=list)
+    restarts: dict = field(default_factory=dict)  # background task name -> times restarted
+    started: dict = field(default_factory=dict)  # background task name -> monotonic start
+    failure: DozorError | None = None  # a background task that kept failing stopped the app
 
     async def run(self, stop: asyncio.Event) -> None:
         from bot.telegram.live import run_live
@@ -130,15 +140,48 @@ class LiveApp:
         finally:
             stop.set()
             await self.shutdown()
+            if self.options.dry_run:
+                await retire_local_subscriber(self.store, LOCAL_CHAT_ID, self.options.clock(), "dry run ended")
         if self.guard is not None and self.guard.error is not None:
             raise self.guard.error
+        if self.failure is not None:
+            raise self.failure
 
     async def start_background(self, stop: asyncio.Event) -> None:
         if self.scheduler is not None:
             await self.scheduler.start()
             await self.subscribers.prime()
-        self.tasks = [asyncio.create_task(self.worker.run(stop), name="outbox"),
-                      asyncio.create_task(self.housekeep(stop), name="housekeeping")]
+        self.tasks = []
+        self.spawn("outbox", self.worker.run, stop)
+        self.spawn("housekeeping", self.housekeep, stop)
+
+    def spawn(self, name: str, job: Callable, stop: asyncio.Event) -> None:
+        """Run `job(stop)` in the background, watched: if it ends before `stop`, `background_ended` acts."""
+        task = asyncio.create_task(job(stop), name=name)
+        self.started[name] = time.monotonic()
+        task.add_done_callback(lambda done: self.background_ended(done, job, stop))
+        self.tasks.append(task)
+
+    def background_ended(self, task: asyncio.Task, job: Callable, stop: asyncio.Event) -> None:
+        """A background task ended while the app runs: restart it, or stop the app if it keeps ending.
+
+        Dozor never runs on without delivery or housekeeping."""
+        if stop.is_set() or task.cancelled():
+            return
+        name, error = task.get_name(), task.exception()
+        why = f"{type(error).__name__}: {error}" if error is not None else "it returned"
+        if time.monotonic() - self.started.get(name, 0.0) > STEADY_RUN:
+            self.restarts[name] = 0  # it had been running fine: a new failure, not the same one again
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        if self.restarts[name] > MAX_RESTARTS:
+            log.error("background task %s ended again (%s); stopping Dozor", name, why)
+            self.failure = DozorError(f"the {name} task kept failing ({why}); Dozor stopped rather than run "
+                                      f"without it: see the log, then restart `dozor run`")
+            stop.set()
+            return
+        log.error("background task %s ended unexpectedly (%s); restarting it (%d of %d)",
+                  name, why, self.restarts[name], MAX_RESTARTS)
+        self.spawn(name, job, stop)
 
     def client_factory(self, settings, name: str | None = None):
         """run_live's clients: the one already connected to send alerts is reused."""
@@ -209,9 +252,11 @@ async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveAp
     rules = await load_live_rules(store, settings)
     if options.dry_run:
         return await _build_dry_run(settings, store, options, rules)
-    sender, bot, user_client = await open_sender(settings, options)
+    sender, bot, user_client, alert_chat = await open_sender(settings, options)
     try:
-        return await _build_real(settings, store, options, rules, SessionGuard(sender), bot, user_client)
+        app = await _build_real(settings, store, options, rules, SessionGuard(sender), bot, user_client, alert_chat)
+        await warn_if_nobody_is_alerted(store, alert_chat)
+        return app
     except BaseException:
         for client in (bot, user_client):
             if client is not None:
@@ -220,8 +265,9 @@ async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveAp
 
 
 async def open_sender(settings, options: LiveOptions):
-    """(sender, bot client or None, user client or None): the bot when a token is set, else the user account."""
-    from bot.telegram.sender import make_sender
+    """(sender, bot client or None, user client or None, alert chat or None): the bot when a token is
+    set, else the user account, whose DOZOR_ALERT_CHAT is resolved here (ConfigError if it cannot be)."""
+    from bot.telegram.sender import make_sender, resolve_alert_chat
 
     if settings.tg_bot_token:
         if options.bot_factory is not None:
@@ -229,26 +275,60 @@ async def open_sender(settings, options: LiveOptions):
         else:
             from bot.telegram.bot_client import start_bot
             bot = await start_bot(settings, client_factory=user_client_factory(options))
-        return make_sender(settings, bot), bot, None
+        return make_sender(settings, bot), bot, None, None
     from bot.telegram.live import connect
 
     user = user_client_factory(options)(settings, settings.tg_session)
-    await connect(user, settings.tg_session)
-    log.info("no TG_BOT_TOKEN: alerts go from the user account to %s; bot commands are off", settings.alert_chat)
-    return make_sender(settings, user), None, user
+    try:
+        await connect(user, settings.tg_session)
+        alert_chat = await resolve_alert_chat(user, settings.alert_chat)
+    except BaseException:
+        await _disconnect(user)
+        raise
+    log.info("no TG_BOT_TOKEN: alerts go from the user account to %s (%s); bot commands are off",
+             settings.alert_chat, alert_chat.title)
+    return make_sender(settings, user), None, user, alert_chat
 
 
-async def _build_real(settings, store, options, rules, sender, bot, user_client) -> LiveApp:
+async def serve_alert_chat(settings, store: Store, alert_chat, now: datetime) -> None:
+    """User-account mode: the alert chat is a subscriber of every rule; other chats need the bot."""
+    from bot.storage.subscribers import count_active, ensure_alert_chat_subscriber
+
+    sub, retired = await ensure_alert_chat_subscriber(store, alert_chat.chat_id, alert_chat.kind,
+                                                      alert_chat.title, settings.tz, now)
+    if retired is not None:
+        log.warning("DOZOR_ALERT_CHAT changed: chat %s no longer gets alerts; %s (%s) does",
+                    retired, alert_chat.chat_id, alert_chat.title)
+    others = await count_active(store, TELEGRAM_KINDS) - 1
+    if others > 0:
+        log.warning("%d other subscriber chats get alerts only through a bot (TG_BOT_TOKEN); without one, "
+                    "alerts go to DOZOR_ALERT_CHAT only", others)
+
+
+async def warn_if_nobody_is_alerted(store: Store, alert_chat) -> None:
+    """Live mode with no active subscriber stores matches and alerts nobody: say so, loudly."""
+    from bot.storage.subscribers import count_active
+
+    if alert_chat is None and await count_active(store, TELEGRAM_KINDS) == 0:
+        log.warning(NOBODY_ALERTED)
+
+
+async def _build_real(settings, store, options, rules, sender, bot, user_client, alert_chat=None) -> LiveApp:
+    chats = None
+    if alert_chat is not None:
+        await serve_alert_chat(settings, store, alert_chat, options.clock())
+        chats = (alert_chat.chat_id,)
     limiter = RateLimiter.from_settings(settings)
     alerts = LimitedSender(sender, limiter)
     patient = LimitedSender(sender, limiter, max_wait=PATIENT_WAIT)
     sink = TelegramAlertSink(store, alerts, settings, options.clock)
-    terminal = TerminalSink(stories=LocalStories.from_settings(settings))
-    worker = OutboxWorker(store, lambda sub: terminal if sub.kind == "local" else sink, options.clock,
-                          settings.max_attempts)
+    worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=TELEGRAM_KINDS,
+                          chat_ids=chats)
     followups = TelegramAlertSink(store, LimitedSender(sender, limiter, max_wait=FOLLOW_UP_WAIT), settings,
                                   options.clock)  # the same alert log; edits wait a little for their slot
-    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=followups)
+    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=followups,
+                        recipient_kinds=TELEGRAM_KINDS,  # a replay's or dry run's terminal gets nothing live
+                        recipient_chats=chats)
     notice_chats = list(settings.admins) if settings.tg_bot_token else [LOCAL_CHAT_ID]  # user sender: one chat
     app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
                   bot=bot, user_client=user_client, guard=sender)

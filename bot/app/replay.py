@@ -66,7 +66,10 @@ def register(subparsers) -> None:
 
 def handle_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.replay is None and settings.has_telegram:
-        return asyncio.run(run_live_mode(args, settings))
+        from bot.app.runlock import RunLock
+
+        with RunLock(settings.data_dir):  # a second live run stops here with one line, exit 2
+            return asyncio.run(run_live_mode(args, settings))
     return asyncio.run(run_replay(args, settings))
 
 

@@ -168,6 +168,8 @@ async def handle_stats(ctx: Ctx, cmd: p.Stats) -> Reply:
         "<b>Today (UTC)</b>",
         f"posts read: {stats['posts_today']}, alerts sent: {stats['sent_today']}",
         f"queue: {stats['queue']}, parked: {stats['parked']}",
+        f"subscribers active: {stats['subscribers_active']}"
+        + ("  ⚠️ <b>nobody is alerted</b>: matches are stored only" if not stats["subscribers_active"] else ""),
         "matches per rule: " + (esc(", ".join(f"{r} {n}" for r, n in stats["matches_today"])) or "none"),
         "<b>Precision from feedback</b>",
     ]

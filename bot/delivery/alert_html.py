@@ -35,6 +35,7 @@ class StoryPost:
     title: str | None
     link: str | None
     deleted: bool = False  # the channel deleted this copy
+    channel_id: int | None = None  # when known, what tells channels apart
 
 
 def format_alert(
@@ -106,14 +107,40 @@ def visible_length(html_text: str) -> int:
 
 
 def format_also_in(post: Post, others: Sequence[StoryPost]) -> str:
-    """'also in: @a, @b (3 channels)': the count includes the first post's channel."""
-    names = [_story_name(o) for o in others[:MAX_ALSO_IN]]
-    more = len(others) - MAX_ALSO_IN
-    if more > 0:
-        names.append(f"+{more} more")
-    keys = {post.channel or post.channel_title or str(post.channel_id)}
-    keys.update(o.channel or o.title or o.link or "" for o in others)
-    return f"🔁 also in: {', '.join(names)} ({len(keys)} channels)"
+    """'also in: @a, @b (3 channels)': only other channels are named; the count includes the first post's.
+
+    Copies in the first post's own channel are not named; when there are only
+    such copies the line says the channel posted it again.
+    """
+    elsewhere: dict[object, StoryPost] = {}
+    for other in others:
+        if _same_channel(post, other):
+            continue
+        key = other.channel_id if other.channel_id is not None else _name_key(other.channel, other.title, other.link)
+        if key not in elsewhere or elsewhere[key].deleted:
+            elsewhere[key] = other
+    if not elsewhere:
+        return "🔁 posted again in this channel"
+    shown = list(elsewhere.values())
+    names = [_story_name(o) for o in shown[:MAX_ALSO_IN]]
+    if len(shown) > MAX_ALSO_IN:
+        names.append(f"+{len(shown) - MAX_ALSO_IN} more")
+    return f"🔁 also in: {', '.join(names)} ({plural(len(shown) + 1, 'channel')})"
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 channel', '2 channels'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _same_channel(post: Post, other: StoryPost) -> bool:
+    if other.channel_id is not None:
+        return other.channel_id == post.channel_id
+    return _name_key(other.channel, other.title, other.link) == _name_key(post.channel, post.channel_title, None)
+
+
+def _name_key(username: str | None, title: str | None, link: str | None) -> str:
+    return (username or "").lower() or title or link or ""
 
 
 def format_excerpt(text: str, spans: Sequence[Span], budget: int = EXCERPT_CHARS) -> str:

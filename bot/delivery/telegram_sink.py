@@ -269,8 +269,8 @@ def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int,
         edited=bool(snapshot.get("edited")) or bool(state.get("edited_at")),
     )
     gone = set(state.get("deleted_posts", ()))
-    also_in = [StoryPost(o["channel"], o["channel_title"], o["link"], f"{o['channel_id']}:{o['message_id']}" in gone)
-               for o in others]
+    also_in = [StoryPost(o["channel"], o["channel_title"], o["link"], f"{o['channel_id']}:{o['message_id']}" in gone,
+                         o["channel_id"]) for o in others]
     found_at = from_iso(snapshot.get("found_at")) or now
     html = format_alert(
         alert, found_at, snapshot["tz"], rule_titles=snapshot.get("titles") or {}, also_in=also_in,

@@ -2,8 +2,12 @@
 
 A row is marked sent only after the sink returned, so a crash in between
 delivers it again on the next start (at least once, never lost).
-RetryLater(s) postpones that row only; Forbidden deactivates the subscriber
-and parks the row; any other error retries with exponential backoff and
+RetryLater(s) postpones that row only, to the sub-second (logged once per
+row; the live loop sleeps until the earliest due row, so a rate-limit delay is
+never retried sooner than it said); Forbidden deactivates the subscriber
+and parks the row; ChatUnresolved (we could not find the chat: a setting or
+a cache, not the chat's doing) keeps the subscriber and the row, retries it
+later and logs the setting once; any other error retries with exponential backoff and
 parks the row after `max_attempts`.
 """
 from __future__ import annotations
@@ -13,16 +17,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
-from bot.errors import Forbidden, RetryLater
+from bot.errors import ChatUnresolved, Forbidden, RetryLater
 from bot.models import Subscriber
 from bot.delivery.local_sinks import Sink
 from bot.storage.db import Store
-from bot.storage.outbox import due_rows, load_alert, mark_sent, next_due_at, park, postpone
+from bot.storage.outbox import due_rows, load_alert, mark_sent, next_due_at, park, park_pending_of, postpone
 from bot.storage.subscribers import deactivate_subscriber
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE = 2.0  # seconds; attempt n waits BASE * 2**(n-1), capped
 BACKOFF_CAP = 3600.0
+UNRESOLVED_RETRY = 300.0  # seconds before a row for a chat we could not find is tried again
 IDLE_POLL = 5.0  # the live loop also looks for due rows this often without a notify()
 
 
@@ -33,15 +38,19 @@ def backoff_seconds(attempts: int) -> float:
 
 class OutboxWorker:
     def __init__(self, store: Store, sink_for: Callable[[Subscriber], Sink], clock: Callable[[], datetime],
-                 max_attempts: int = 8, kinds: Sequence[str] | None = None, batch: int = 100):
+                 max_attempts: int = 8, kinds: Sequence[str] | None = None, batch: int = 100,
+                 chat_ids: Sequence[int] | None = None):
         self.store = store
         self.sink_for = sink_for
         self.clock = clock
         self.max_attempts = max_attempts
         self.kinds = tuple(kinds) if kinds else None  # deliver only to these subscriber kinds
+        self.chat_ids = tuple(chat_ids) if chat_ids else None  # … and only to these chats
         self.batch = batch
         self.delivered = 0
         self._wake = asyncio.Event()
+        self._postponed: set[int] = set()  # rows whose postponement was logged
+        self._unresolved: set = set()  # chats reported as not found
 
     def notify(self) -> None:
         """New rows were enqueued: wake the live loop now."""
@@ -51,7 +60,8 @@ class OutboxWorker:
         """Deliver every row that is due now (each tried once per call); return how many were sent."""
         delivered, tried = 0, set()
         while True:
-            rows = [r for r in await due_rows(self.store, self.clock(), self.batch + len(tried), self.kinds)
+            rows = [r for r in await due_rows(self.store, self.clock(), self.batch + len(tried), self.kinds,
+                                                  self.chat_ids)
                     if r["id"] not in tried]
             if not rows:
                 return delivered
@@ -63,24 +73,33 @@ class OutboxWorker:
         """Live loop: deliver what is due, then sleep until notified, a retry is due, or stop."""
         while not stop.is_set():
             self._wake.clear()
-            try:
-                await self.run_until_idle()
-            except Exception:  # a broken database read must not kill delivery for good
-                log.exception("outbox pass failed")
-            await self._sleep(stop, await self._seconds_to_next())
+            await self._sleep(stop, await self.pass_once())
+
+    async def pass_once(self) -> float:
+        """Deliver what is due; return the seconds to sleep before the next pass. Never raises:
+        a failed database read (here or while computing the wait) is logged and retried later."""
+        try:
+            await self.run_until_idle()
+            return await self._seconds_to_next()
+        except Exception:  # a broken database read must not kill delivery for good
+            log.exception("outbox pass failed; trying again in %gs", IDLE_POLL)
+            return IDLE_POLL
 
     async def deliver_row(self, row) -> int:
         """Deliver one outbox row; 1 if it was sent, 0 if postponed or parked."""
         alert = await load_alert(self.store, row)
         if alert is None:
-            await self.store.write(lambda conn: park(conn, row["id"], row["attempts"], "post or subscriber gone"))
+            await self.store.write(lambda conn: park(conn, row["id"], row["attempts"], "post gone or subscriber inactive"))
             return 0
         try:
             message_id = await self.sink_for(alert.subscriber).deliver(alert)
         except RetryLater as exc:
             until, reason = self.clock() + timedelta(seconds=exc.seconds), str(exc)
-            log.warning("outbox %s: retry after %gs", row["id"], exc.seconds)
+            self._log_postponed(row["id"], exc)
             await self.store.write(lambda conn: postpone(conn, row["id"], until, row["attempts"], reason))
+            return 0
+        except ChatUnresolved as exc:
+            await self._keep_for_later(row, exc)
             return 0
         except Forbidden as exc:
             log.warning("outbox %s: chat %s forbids us; subscriber deactivated", row["id"], exc.chat_id)
@@ -95,9 +114,30 @@ class OutboxWorker:
         self.delivered += 1
         return 1
 
+    async def _keep_for_later(self, row, exc: ChatUnresolved) -> None:
+        """A chat we cannot find is a setting or cache problem: keep the subscriber and the row, say so once."""
+        if exc.chat not in self._unresolved:
+            self._unresolved.add(exc.chat)
+            fix = f"check {exc.setting}" if exc.setting else "the chat must write to the bot or be added again"
+            log.error("cannot send alerts: %s (%s); the subscriber stays, its alerts stay queued and are "
+                      "retried every %gs", exc, fix, UNRESOLVED_RETRY)
+        until, attempts = self.clock() + timedelta(seconds=UNRESOLVED_RETRY), row["attempts"]
+        await self.store.write(lambda conn: postpone(conn, row["id"], until, attempts, str(exc)))
+
+    def _log_postponed(self, outbox_id: int, exc: RetryLater) -> None:
+        """A row waiting for its rate-limit slot is logged once, not at every retry."""
+        if outbox_id in self._postponed:
+            log.debug("outbox %s: still waiting, retry after %gs", outbox_id, exc.seconds)
+            return
+        if len(self._postponed) > 10_000:
+            self._postponed.clear()
+        self._postponed.add(outbox_id)
+        log.warning("outbox %s: postponed %gs (%s)", outbox_id, exc.seconds, exc.what or "rate limit")
+
     async def _forbid(self, conn, row, error: str) -> None:
         await deactivate_subscriber(conn, row["subscriber_id"])
-        await park(conn, row["id"], row["attempts"], error)
+        await park(conn, row["id"], row["attempts"], error)  # reported to the admins
+        await park_pending_of(conn, row["subscriber_id"], f"subscriber deactivated: {error}", self.clock())
 
     async def _record_failure(self, row, exc: Exception) -> None:
         attempts = row["attempts"] + 1
@@ -111,7 +151,7 @@ class OutboxWorker:
         await self.store.write(lambda conn: postpone(conn, row["id"], until, attempts, error))
 
     async def _seconds_to_next(self) -> float:
-        due = await next_due_at(self.store, self.kinds)
+        due = await next_due_at(self.store, self.kinds, self.chat_ids)
         if due is None:
             return IDLE_POLL
         return max(0.05, min(IDLE_POLL, (due - self.clock()).total_seconds()))

@@ -12,6 +12,8 @@ import aiosqlite
 
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, to_iso
+from bot.storage.outbox import park_pending_of
+from bot.storage.subscribers import count_active
 
 
 def _public(row) -> dict | None:
@@ -52,11 +54,12 @@ async def add_subscriber(
 
 
 async def remove_subscriber(conn: aiosqlite.Connection, chat_id: int, actor: str, now: datetime) -> bool:
-    """Deactivate (rows stay for the outbox history); False if there was none."""
+    """Deactivate (rows stay for the outbox history; pending alerts are parked); False if there was none."""
     old = await _row(conn, chat_id)
     if old is None or not old["active"]:
         return False
     await conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (old["id"],))
+    await park_pending_of(conn, old["id"], f"subscriber removed by {actor}", now)
     await record_audit(conn, actor, "subscriber.remove", "subscriber", str(chat_id), _public(old),
                        _public(await _row(conn, chat_id)), at=to_iso(now))
     return True
@@ -228,6 +231,7 @@ async def collect_stats(store: Store, day_start: datetime, silent_before: dateti
             "SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?", (since,), 0),
         "queue": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'", (), 0),
         "parked": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'parked'", (), 0),
+        "subscribers_active": await count_active(store, ("user", "group", "channel")),
         "channels": [dict(r) for r in await store.fetchall(
             "SELECT id, username, title, status, last_seen_id, last_post_at FROM channels"
             " ORDER BY last_post_at DESC NULLS LAST LIMIT 30")],
@@ -248,3 +252,16 @@ async def alerts_for_export(store: Store, subscriber_id: int, since: datetime) -
         (subscriber_id, to_iso(since)),
     )
     return [dict(r) for r in rows]
+
+
+async def status_summary(store: Store) -> dict:
+    """`dozor status`: channels by status, active subscribers, the outbox by status, the last post."""
+    channels = {r[0]: r[1] for r in await store.fetchall("SELECT status, count(*) FROM channels GROUP BY status")}
+    outbox = {r[0]: r[1] for r in await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")}
+    return {
+        "channels": channels,
+        "subscribers_active": await count_active(store, ("user", "group", "channel")),
+        "outbox": outbox,
+        "last_post_at": await store.fetchval("SELECT max(date) FROM posts"),
+        "last_stored_at": await store.fetchval("SELECT max(stored_at) FROM posts"),
+    }

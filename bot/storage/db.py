@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 import aiosqlite
 
+from bot.datadir import create_private_file, make_private_dir, secure_db_files
 from bot.errors import StorageError
 from bot.storage.migrations import MIGRATIONS
 
@@ -38,6 +39,15 @@ def to_iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+def to_iso_precise(moment: datetime) -> str:
+    """UTC ISO text to the microsecond, for due times that must not round into the past.
+
+    Compares correctly with `to_iso` text: "…:05+00:00" sorts before "…:05.000001+00:00"."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
 def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -55,7 +65,9 @@ class Store:
         """Open (creating if needed) and migrate. ':memory:' gives a private in-memory database."""
         target = str(path)
         if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(Path(target).parent)
+            create_private_file(target)
+            secure_db_files(target)
         conn = None
         try:
             conn = await aiosqlite.connect(target, isolation_level=None)
@@ -67,6 +79,8 @@ class Store:
             await conn.execute("PRAGMA busy_timeout = 5000")
             store = cls(conn, target)
             await store._migrate()
+            if target != ":memory:":
+                secure_db_files(target)  # the -wal/-shm files exist only now
         except sqlite3.Error as exc:
             if conn is not None:
                 await conn.close()  # its worker thread would otherwise keep the process alive

@@ -1,4 +1,4 @@
-"""A named key-value store (table `state`, migration 0007): small facts that outlive a process.
+"""A named key-value store (table `state`, migration 0008): small facts that outlive a process.
 
 Keys are dotted or colon-separated names owned by one caller each, e.g.
 'lemma_index.last_id' (bot/storage/lemma_index.py) or 'search:<chat id>'
@@ -17,6 +17,13 @@ from bot.storage.db import Store, to_iso
 async def get_text(store: Store, key: str, default: str | None = None) -> str | None:
     """The value stored under `key`, or `default` when there is none."""
     return await store.fetchval("SELECT value FROM state WHERE key = ?", (key,), default)
+
+
+async def read_text(conn: aiosqlite.Connection, key: str) -> str | None:
+    """The value under `key` read inside a write (the same transaction), or None."""
+    async with conn.execute("SELECT value FROM state WHERE key = ?", (key,)) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
 
 
 async def get_int(store: Store, key: str, default: int = 0) -> int:

@@ -296,4 +296,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         DROP TABLE scheduler_state;
         """,
     ),
+    (
+        "0009_outbox_reason",
+        """
+        -- why a row ended without a delivery error: status 'cancelled' (its post was edited and no
+        -- longer matches) or 'parked' because its subscriber was removed (bot/storage/outbox.py)
+        ALTER TABLE outbox ADD COLUMN reason TEXT;
+        """,
+    ),
 ]

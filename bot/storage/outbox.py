@@ -1,7 +1,9 @@
 """The alert outbox: one row per (subscriber, post), written with the post, delivered later.
 
-Status: pending -> sent, or parked (gave up / chat forbids us). A pending row
-whose next_attempt_at is NULL or past is due. Rows survive a crash: whatever
+Status: pending -> sent, or parked (gave up / chat forbids us / subscriber
+removed, with a reason), or cancelled (its post was edited and no longer
+matches, with a reason). A pending row of an active subscriber whose
+next_attempt_at is NULL or past is due; rows of inactive subscribers never are. Rows survive a crash: whatever
 was pending is simply picked up again on the next start.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Iterable, Sequence
 import aiosqlite
 
 from bot.models import Alert
-from bot.storage.db import Store, from_iso, to_iso
+from bot.storage.db import Store, from_iso, to_iso, to_iso_precise
 from bot.storage.posts import match_from_row, post_from_row
 from bot.storage.subscribers import Recipient, subscriber_by_id
 
@@ -42,41 +44,108 @@ async def find_outbox_id(conn: aiosqlite.Connection, subscriber_id: int, post_id
     return None if row is None else row[0]
 
 
-async def due_rows(store: Store, now: datetime, limit: int = 100,
-                   kinds: Sequence[str] | None = None) -> list[aiosqlite.Row]:
-    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds)."""
-    kind_filter = ""
-    params: list = [to_iso(now)]
+async def enqueue_missed(conn: aiosqlite.Connection, chat_id: int, since: datetime, now: datetime) -> int:
+    """Queue, for one subscriber chat, the stored matches of posts dated `since` or later that it wants
+    (its subscriptions and mutes apply; deleted posts and rows it already has are skipped). Returns rows added."""
+    from bot.storage.subscribers import recipients
+
+    async with conn.execute(
+        "SELECT m.* FROM matches m JOIN posts p ON p.id = m.post_id WHERE p.date >= ? AND p.deleted_at IS NULL"
+        " ORDER BY p.date, p.id, m.rule_id", (to_iso(since),),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    by_post: dict[int, list] = {}
+    for row in rows:
+        by_post.setdefault(row["post_id"], []).append(match_from_row(row))
+    added = 0
+    for post_id, matches in by_post.items():
+        wanting = await recipients(conn, matches, now, chat_ids=(chat_id,))
+        added += await enqueue(conn, post_id, wanting, now)
+    return added
+
+
+async def follow_edit(conn: aiosqlite.Connection, post_id: int, wanting: Sequence[Recipient],
+                      kinds: Sequence[str] | None = None, chat_ids: Sequence[int] | None = None) -> tuple[int, int]:
+    """Pending rows of an edited post follow its latest version; returns (cancelled, updated).
+
+    `wanting` is who the new text is for (bot.storage.subscribers.recipients). A
+    pending row whose subscriber is not among them is cancelled with the reason;
+    one whose wanted rules or silence changed is rewritten, so the alert shows
+    the rules that match now. Rows already sent are followed up by editing the
+    alert instead (bot/delivery/telegram_sink.py). `kinds` and `chat_ids` limit the subscribers considered
+    (those `wanting` was computed for)."""
+    kind_filter, params = _subscriber_filter(kinds, chat_ids)
+    async with conn.execute(
+        "SELECT o.id, o.subscriber_id, o.rules, o.silent FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+        f" WHERE o.post_id = ? AND o.status = 'pending'{kind_filter}", (post_id, *params),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    by_subscriber = {r.subscriber_id: r for r in wanting}
+    cancelled = updated = 0
+    for row in rows:
+        recipient = by_subscriber.get(row["subscriber_id"])
+        if recipient is None:
+            await conn.execute("UPDATE outbox SET status = 'cancelled', reason = ? WHERE id = ?",
+                               ("post edited: it no longer matches this chat's rules", row["id"]))
+            cancelled += 1
+            continue
+        rules = json.dumps(list(recipient.rule_ids))
+        if rules != row["rules"] or int(recipient.silent) != row["silent"]:
+            await conn.execute("UPDATE outbox SET rules = ?, silent = ? WHERE id = ?",
+                               (rules, int(recipient.silent), row["id"]))
+            updated += 1
+    return cancelled, updated
+
+
+def _subscriber_filter(kinds: Sequence[str] | None, chat_ids: Sequence[int] | None) -> tuple[str, list]:
+    sql, params = "", []
     if kinds:
-        kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
+        sql += f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
         params.extend(kinds)
+    if chat_ids:
+        sql += f" AND s.chat_id IN ({', '.join('?' for _ in chat_ids)})"
+        params.extend(chat_ids)
+    return sql, params
+
+
+async def due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequence[str] | None = None,
+                   chat_ids: Sequence[int] | None = None) -> list[aiosqlite.Row]:
+    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds or chats)."""
+    kind_filter, extra = _subscriber_filter(kinds, chat_ids)
+    params: list = [to_iso_precise(now), *extra]
     return await store.fetchall(
         "SELECT o.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-        " WHERE o.status = 'pending' AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+        " WHERE o.status = 'pending' AND s.active = 1"
+        " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
         f"{kind_filter} ORDER BY o.id LIMIT ?",
         [*params, limit],
     )
 
 
-async def next_due_at(store: Store, kinds: Sequence[str] | None = None) -> datetime | None:
+async def next_due_at(store: Store, kinds: Sequence[str] | None = None,
+                      chat_ids: Sequence[int] | None = None) -> datetime | None:
     """When the earliest waiting (pending, retry later) row becomes due."""
-    kind_filter, params = "", []
-    if kinds:
-        kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
-        params = list(kinds)
+    kind_filter, params = _subscriber_filter(kinds, chat_ids)
     value = await store.fetchval(
         "SELECT min(o.next_attempt_at) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-        f" WHERE o.status = 'pending'{kind_filter}",
+        f" WHERE o.status = 'pending' AND s.active = 1{kind_filter}",
         params,
     )
     return from_iso(value)
 
 
 async def load_alert(store: Store, row: aiosqlite.Row) -> Alert | None:
-    """Build the Alert for an outbox row: its subscriber, post and the matches it wants."""
+    """Build the Alert for an outbox row: its subscriber, post and the matches it wants.
+
+    None when the row is no longer pending (cancelled by an edit meanwhile), the post is gone or the
+    subscriber is gone or inactive (removed, or its chat forbids us). The row is read again, so the
+    rules it wants are those of the post's latest version."""
+    row = await store.fetchone("SELECT * FROM outbox WHERE id = ?", (row["id"],))
+    if row is None or row["status"] != "pending":
+        return None
     subscriber = await subscriber_by_id(store, row["subscriber_id"])
     post_row = await store.fetchone("SELECT * FROM posts WHERE id = ?", (row["post_id"],))
-    if subscriber is None or post_row is None:
+    if subscriber is None or post_row is None or not subscriber.active:
         return None
     channel = await store.fetchone("SELECT * FROM channels WHERE id = ?", (post_row["channel_id"],))
     wanted = set(json.loads(row["rules"]))
@@ -98,17 +167,18 @@ async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int 
 
 async def postpone(conn: aiosqlite.Connection, outbox_id: int, until: datetime, attempts: int,
                    error: str | None) -> None:
-    """Try the row again at `until` (RetryLater keeps attempts; failures count one more)."""
+    """Try the row again at `until`, kept to the microsecond (RetryLater keeps attempts; failures count one more)."""
     await conn.execute(
         "UPDATE outbox SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?",
-        (to_iso(until), attempts, error, outbox_id),
+        (to_iso_precise(until), attempts, error, outbox_id),
     )
 
 
 async def park(conn: aiosqlite.Connection, outbox_id: int, attempts: int, error: str) -> None:
-    """Give up on a row; operators can see it (status 'parked', last_error)."""
+    """Give up on a pending row; operators can see it (status 'parked', last_error). A row parked
+    or cancelled meanwhile keeps its first reason."""
     await conn.execute(
-        "UPDATE outbox SET status = 'parked', attempts = ?, last_error = ? WHERE id = ?",
+        "UPDATE outbox SET status = 'parked', attempts = ?, last_error = ? WHERE id = ? AND status = 'pending'",
         (attempts, error, outbox_id),
     )
 
@@ -118,6 +188,18 @@ async def outbox_rows(store: Store, subscriber_id: int | None = None) -> list[ai
     if subscriber_id is None:
         return await store.fetchall("SELECT * FROM outbox ORDER BY id")
     return await store.fetchall("SELECT * FROM outbox WHERE subscriber_id = ? ORDER BY id", (subscriber_id,))
+
+
+async def park_pending_of(conn: aiosqlite.Connection, subscriber_id: int, reason: str, now: datetime) -> int:
+    """Park every pending row of a subscriber that was removed or deactivated; returns how many.
+
+    Marked reported: the admins need no notice for alerts nobody should receive any more."""
+    cursor = await conn.execute(
+        "UPDATE outbox SET status = 'parked', last_error = ?, reason = ?, reported_at = ?"
+        " WHERE subscriber_id = ? AND status = 'pending'",
+        (reason, reason, to_iso(now), subscriber_id),
+    )
+    return cursor.rowcount
 
 
 async def count_by_status(store: Store) -> dict[str, int]:

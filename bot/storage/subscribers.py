@@ -16,6 +16,7 @@ from typing import Iterable, Sequence
 import aiosqlite
 
 from bot.models import Match, Subscriber
+from bot.storage import kv
 from bot.storage.db import Store, from_iso, to_iso
 
 
@@ -99,21 +100,23 @@ async def active_subscribers_created(store: Store) -> list[tuple[Subscriber, dat
 
 
 async def recipients(conn: aiosqlite.Connection, matches: Sequence[Match], now: datetime,
-                     kinds: Sequence[str] | None = None) -> list[Recipient]:
+                     kinds: Sequence[str] | None = None, chat_ids: Sequence[int] | None = None) -> list[Recipient]:
     """Active, unmuted subscribers that want at least one of `matches`.
 
     A subscription of kind 'all' wants every rule, 'tag' a rule carrying that
     tag, 'rule' that rule id. Rules muted in rule_mutes (until > now) are left
-    out for that subscriber. `kinds` limits the subscriber kinds (replay: 'local').
+    out for that subscriber. `kinds` limits the subscriber kinds (replay: 'local'),
+    `chat_ids` the chats (the user account serves only its alert chat).
     """
     if not matches:
         return []
     now_iso = to_iso(now)
     kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
+    chat_filter = f" AND s.chat_id IN ({', '.join('?' for _ in chat_ids)})" if chat_ids else ""
     async with conn.execute(
         "SELECT s.id, sub.kind, sub.value FROM subscribers s JOIN subscriptions sub ON sub.subscriber_id = s.id"
-        f" WHERE s.active = 1 AND (s.muted_until IS NULL OR s.muted_until <= ?){kind_filter}",
-        (now_iso, *(kinds or ())),
+        f" WHERE s.active = 1 AND (s.muted_until IS NULL OR s.muted_until <= ?){kind_filter}{chat_filter}",
+        (now_iso, *(kinds or ()), *(chat_ids or ())),
     ) as cursor:
         rows = await cursor.fetchall()
     async with conn.execute("SELECT subscriber_id, rule_id FROM rule_mutes WHERE until > ?", (now_iso,)) as cursor:
@@ -155,3 +158,64 @@ async def ensure_local_subscriber(store: Store, now: datetime, chat_id: int = 0,
         return subscriber
 
     return await store.write(ensure)
+
+
+async def retire_local_subscriber(store: Store, chat_id: int, now: datetime, reason: str) -> None:
+    """A dry run is over: its terminal subscriber goes inactive and its unsent rows are parked,
+    so no later run prints alerts to a terminal nobody watches."""
+    from bot.storage.outbox import park_pending_of
+
+    async def retire(conn: aiosqlite.Connection) -> None:
+        async with conn.execute("SELECT id FROM subscribers WHERE chat_id = ? AND kind = 'local'", (chat_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return
+        await conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (row[0],))
+        await park_pending_of(conn, row[0], reason, now)
+
+    await store.write(retire)
+
+
+ALERT_CHAT_KEY = "alert_chat.chat_id"  # kv: the chat DOZOR_ALERT_CHAT resolved to last time
+
+
+async def ensure_alert_chat_subscriber(store: Store, chat_id: int, kind: str, title: str, tz: str,
+                                       now: datetime) -> tuple[Subscriber, int | None]:
+    """The user account's alert chat as an active subscriber of every rule, created or updated.
+
+    Returns it and the chat id of a previous alert chat that was retired (DOZOR_ALERT_CHAT
+    changed: that subscriber goes inactive and its pending alerts are parked), else None."""
+    from bot.storage.outbox import park_pending_of
+
+    async def ensure(conn: aiosqlite.Connection):
+        await conn.execute(
+            "INSERT INTO subscribers(chat_id, kind, title, tz, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(chat_id) DO UPDATE SET active = 1",
+            (chat_id, kind, title, tz, to_iso(now)),
+        )
+        async with conn.execute("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,)) as cursor:
+            subscriber = subscriber_from_row(await cursor.fetchone())
+        await conn.execute("INSERT OR IGNORE INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')",
+                           (subscriber.id,))
+        previous = await kv.read_text(conn, ALERT_CHAT_KEY)
+        retired = int(previous) if previous and int(previous) != chat_id else None
+        if retired is not None:
+            async with conn.execute("SELECT id FROM subscribers WHERE chat_id = ?", (retired,)) as cursor:
+                old = await cursor.fetchone()
+            if old is not None:
+                await conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (old[0],))
+                await park_pending_of(conn, old[0], "DOZOR_ALERT_CHAT changed", now)
+        await kv.set_text(conn, ALERT_CHAT_KEY, str(chat_id), now)
+        return subscriber, retired
+
+    return await store.write(ensure)
+
+
+async def count_active(store: Store, kinds: Sequence[str] | None = None) -> int:
+    """Active subscribers (optionally of some kinds) that have at least one subscription."""
+    kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
+    return await store.fetchval(
+        "SELECT count(*) FROM subscribers s WHERE s.active = 1"
+        " AND EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.subscriber_id = s.id)" + kind_filter,
+        tuple(kinds or ()), 0,
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from telethon import TelegramClient
 
+from bot.datadir import make_private_dir
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,7 @@ def make_client(settings, session_name: str | None = None, *, flood_sleep_thresh
     `connection_retries=-1`: an outage never makes the client give up (Telethon's
     default of 5 tries ended runs after ~15 s offline); the watch loop notices."""
     require_credentials(settings)
-    data_dir = Path(settings.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.data_dir)
     path = session_path(settings, session_name)
     client = TelegramClient(
         str(path.with_suffix("")), settings.tg_api_id, settings.tg_api_hash,

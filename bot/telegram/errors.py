@@ -15,22 +15,38 @@ from bot.errors import RetryLater, SessionInvalid, SourceError
 
 LOGIN_AGAIN = "the Telegram session stopped working ({reason}); run `dozor login` again"
 
-_FLOOD = tuple(
-    getattr(tg, name) for name in ("FloodWaitError", "FloodPremiumWaitError", "SlowModeWaitError")
-    if hasattr(tg, name)
+def _errors(*names: str) -> tuple[type, ...]:
+    return tuple(getattr(tg, n) for n in names if hasattr(tg, n))
+
+
+# The one table of Telethon errors, by what they mean for us (the sender uses it too).
+FLOOD = _errors("FloodWaitError", "FloodPremiumWaitError", "SlowModeWaitError")
+# Our own account or bot is logged out, revoked or deactivated: only `dozor login` helps.
+SESSION_DEAD = _errors(
+    "AuthKeyDuplicatedError", "AuthKeyUnregisteredError", "AuthKeyInvalidError", "SessionRevokedError",
+    "SessionExpiredError", "UserDeactivatedError", "UserDeactivatedBanError",
 )
-_SESSION_DEAD = tuple(
-    getattr(tg, name) for name in (
-        "AuthKeyDuplicatedError", "AuthKeyUnregisteredError", "AuthKeyInvalidError", "SessionRevokedError",
-        "SessionExpiredError", "UserDeactivatedError", "UserDeactivatedBanError",
-    ) if hasattr(tg, name)
+# Sending: the chat blocked us, removed us, or we may not write there.
+SEND_FORBIDDEN = _errors(
+    "UserIsBlockedError", "ChatWriteForbiddenError", "ChannelPrivateError", "ChatForbiddenError",
+    "InputUserDeactivatedError", "ChatAdminRequiredError", "ChatRestrictedError",
+    "UserBannedInChannelError", "UserKickedError", "ChatSendPlainForbiddenError", "ChatGuestSendForbiddenError",
+    "ChannelInvalidError", "UserIsBotError", "BotGroupsBlockedError",
 )
+# Sending: the id is unknown to Telegram; a basic group that became a supergroup says where it went.
+SEND_MAYBE_MIGRATED = _errors("PeerIdInvalidError", "ChatIdInvalidError", "ChatInvalidError")
+_FLOOD, _SESSION_DEAD = FLOOD, SESSION_DEAD
 _PRIVATE = (tg.ChannelPrivateError, tg.InviteHashExpiredError)
 _BANNED = tuple(getattr(tg, n) for n in ("ChannelBannedError", "UserBannedInChannelError",
                                          "ChannelPublicGroupNaError") if hasattr(tg, n))
 _NOT_FOUND = (tg.UsernameNotOccupiedError, tg.UsernameInvalidError)
 # The id or access hash is not valid for this account: resolve the name again before giving up.
 _INVALID = (tg.ChannelInvalidError, tg.PeerIdInvalidError)
+
+
+def is_unknown_entity(exc: BaseException) -> bool:
+    """Telethon's ValueError for a chat it cannot find (not in its cache, no such name): our lookup failed."""
+    return isinstance(exc, ValueError) and not isinstance(exc, tg.RPCError)
 
 
 # What a connection that cannot be made raises in Telethon (no route, refused, cut mid-handshake).

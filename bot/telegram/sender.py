@@ -10,21 +10,28 @@ Both send HTML with link previews off, `silent` as asked, inline buttons, a
 PNG as a photo with the HTML as its caption, and edits when
 `Outgoing.edit_message_id` is set. Telethon errors become ours:
 FloodWait/SlowModeWait -> RetryLater(seconds); blocked, kicked, private or
-unknown chats -> Forbidden(chat_id); a basic group that became a supergroup ->
-ChatMigrated(old, new); a dead session -> SessionInvalid; anything else ->
-SendFailed (a plain Exception: retry with backoff).
+chats Telegram refuses -> Forbidden(chat_id); a chat Telethon cannot find
+(ValueError "Could not find the input entity": our lookup or DOZOR_ALERT_CHAT,
+not the chat's doing) -> ChatUnresolved; a basic group that became a
+supergroup -> ChatMigrated(old, new); a dead session -> SessionInvalid;
+anything else -> SendFailed (a plain Exception: retry with backoff). The
+error table itself is bot/telegram/errors.py's, shared with the watcher.
 """
 from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 
 from telethon import Button as TgButton
 from telethon import errors as tg
 from telethon import functions, types, utils
 
-from bot.errors import ChatMigrated, Forbidden, RetryLater, SessionInvalid
+from bot.errors import ChatMigrated, ChatUnresolved, ConfigError, Forbidden, RetryLater, SessionInvalid
 from bot.models import Button, Outgoing
+from bot.telegram.errors import (
+    FLOOD, SEND_FORBIDDEN, SEND_MAYBE_MIGRATED, SESSION_DEAD, is_unknown_entity, translate, translated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +40,6 @@ class SendFailed(Exception):
     """Telegram refused or could not be reached for a reason worth retrying later."""
 
 
-def _errors(*names: str) -> tuple[type, ...]:
-    return tuple(getattr(tg, n) for n in names if hasattr(tg, n))
-
-
-_FLOOD = _errors("FloodWaitError", "FloodPremiumWaitError", "SlowModeWaitError")
-_FORBIDDEN = _errors(
-    "UserIsBlockedError", "ChatWriteForbiddenError", "ChannelPrivateError", "ChatForbiddenError",
-    "InputUserDeactivatedError", "UserDeactivatedError", "ChatAdminRequiredError", "ChatRestrictedError",
-    "UserBannedInChannelError", "UserKickedError", "ChatSendPlainForbiddenError", "ChatGuestSendForbiddenError",
-    "ChannelInvalidError", "UserIsBotError", "BotGroupsBlockedError",
-)
-_MAYBE_MIGRATED = _errors("PeerIdInvalidError", "ChatIdInvalidError", "ChatInvalidError")
-_SESSION_DEAD = _errors(
-    "AuthKeyDuplicatedError", "AuthKeyUnregisteredError", "SessionRevokedError", "SessionExpiredError",
-    "UserDeactivatedBanError",
-)
 
 
 class TelegramSender:
@@ -63,26 +54,27 @@ class TelegramSender:
         """Send (or edit) `message`; return the Telegram message id."""
         try:
             return await self._send(message)
-        except (Forbidden, RetryLater, ChatMigrated, SessionInvalid):
+        except (Forbidden, RetryLater, ChatMigrated, SessionInvalid, ChatUnresolved):
             raise
         except tg.MessageNotModifiedError:  # an edit that changes nothing has done its job
             return message.edit_message_id
-        except _FLOOD as exc:
-            raise RetryLater(exc.seconds or 1, f"chat {message.chat_id}") from exc
-        except _FORBIDDEN as exc:
+        except (*FLOOD, *SESSION_DEAD) as exc:
+            raise translate(exc, f"chat {message.chat_id}") from exc
+        except SEND_FORBIDDEN as exc:
             raise Forbidden(message.chat_id, type(exc).__name__.removesuffix("Error")) from exc
-        except _MAYBE_MIGRATED as exc:
+        except SEND_MAYBE_MIGRATED as exc:
             raise await self._migrated_or_forbidden(message.chat_id, exc) from exc
-        except _SESSION_DEAD as exc:
-            raise SessionInvalid(f"the Telegram session stopped working ({type(exc).__name__})") from exc
-        except ValueError as exc:  # Telethon could not find the chat in its cache or by id
-            raise Forbidden(message.chat_id, f"unknown chat: {exc}") from exc
         except Exception as exc:
+            if is_unknown_entity(exc):  # our lookup failed (cache, setting), not the chat refusing us
+                raise self.unresolved(message, exc) from exc
             raise SendFailed(f"chat {message.chat_id}: {type(exc).__name__}: {exc}") from exc
 
     def target(self, message: Outgoing):
         """The chat to send to (the user account sends everything to one chat)."""
         return message.chat_id
+
+    def unresolved(self, message: Outgoing, exc: BaseException) -> ChatUnresolved:
+        return ChatUnresolved(message.chat_id, str(exc).split(". ")[0])
 
     async def _send(self, message: Outgoing) -> int:
         target = self.target(message)
@@ -134,6 +126,39 @@ class TelegramUserSender(TelegramSender):
 
     def target(self, message: Outgoing):
         return self.alert_chat
+
+    def unresolved(self, message: Outgoing, exc: BaseException) -> ChatUnresolved:
+        return ChatUnresolved(self.alert_chat, str(exc).split(". ")[0], setting="DOZOR_ALERT_CHAT")
+
+
+@dataclass(frozen=True)
+class AlertChat:
+    """DOZOR_ALERT_CHAT resolved at start: the chat the user account sends every alert to."""
+
+    chat_id: int  # marked peer id (the account's own id for Saved Messages)
+    kind: str  # user | group | channel
+    title: str
+
+
+async def resolve_alert_chat(client, value: str | int) -> AlertChat:
+    """Find DOZOR_ALERT_CHAT with the connected user account; ConfigError naming the setting if it cannot."""
+    ref = _chat_ref(value)
+    try:
+        async with translated(f"DOZOR_ALERT_CHAT {value!r}"):
+            entity = await client.get_entity(ref)
+    except (SessionInvalid, RetryLater):
+        raise
+    except Exception as exc:  # unknown name or id, no access: the setting is wrong
+        detail = str(exc).split(". ")[0] or type(exc).__name__
+        raise ConfigError(f"DOZOR_ALERT_CHAT={value!r} cannot be found by the user account ({detail}): "
+                          "use me (Saved Messages), @name or a chat id the account is in") from exc
+    chat_id = utils.get_peer_id(entity)
+    if isinstance(entity, types.User):
+        kind, title = "user", "Saved Messages" if getattr(entity, "is_self", False) else utils.get_display_name(entity)
+    else:
+        kind = "channel" if getattr(entity, "broadcast", False) else "group"
+        title = utils.get_display_name(entity)
+    return AlertChat(chat_id, kind, title or str(chat_id))
 
 
 def make_sender(settings, client) -> TelegramSender:

@@ -292,7 +292,69 @@ async def test_without_a_bot_token_the_user_account_sends_to_saved_messages(tmp_
     await live.finish()
     [request] = live.user.sent(functions.messages.SendMessageRequest)
     assert isinstance(request.peer, types.InputPeerSelf) and request.reply_markup is None
-    assert live.bot.requests == [] and (await outbox_rows(store))[0]["status"] == "sent"
+    rows = await store.fetchall("SELECT s.chat_id, o.status FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id")
+    assert live.bot.requests == [] and [tuple(r) for r in rows] == [(SELF_ID, "sent")]  # READER needs the bot
+
+
+async def test_without_a_bot_token_a_fresh_database_alerts_the_alert_chat(tmp_path, store):
+    await watched_channel(store)  # no subscriber at all
+    live = await Live(tmp_path, store, bot_token=False).start()
+    await live.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: live.user.sent(functions.messages.SendMessageRequest))
+    await live.finish()
+    [request] = live.user.sent(functions.messages.SendMessageRequest)
+    assert isinstance(request.peer, types.InputPeerSelf) and "военкомат" in request.message
+    sub = await subscriber_by_chat(store, SELF_ID, active_only=True)
+    assert sub.active and await access.list_subscriptions(store, sub.id) == [("all", "")]
+
+
+async def test_a_changed_alert_chat_takes_over_and_the_old_one_is_retired(tmp_path, store):
+    await watched_channel(store)
+    first = Live(tmp_path, store, bot_token=False, DOZOR_ALERT_CHAT="@pskovgubernia")
+    await build_live_app(first.settings, store, first.options)
+    assert (await subscriber_by_chat(store, CID, active_only=True)).kind == "channel"
+    second = Live(tmp_path, store, bot_token=False)
+    await build_live_app(second.settings, store, second.options)
+    assert await subscriber_by_chat(store, CID, active_only=True) is None  # inactive
+    assert (await subscriber_by_chat(store, SELF_ID, active_only=True)).active
+
+
+def test_an_alert_chat_that_cannot_be_found_stops_dozor_with_one_line_naming_the_setting(tmp_path, monkeypatch,
+                                                                                         capsys):
+    import bot.app.live
+    from bot.__main__ import main
+
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
+    import os
+    import signal
+
+    client = UserClient(CHANNEL)
+
+    async def connect_with_a_safety_net():  # should Dozor not stop by itself, a SIGTERM ends the run (exit 0)
+        asyncio.get_running_loop().call_later(5, os.kill, os.getpid(), signal.SIGTERM)
+        client.online = True
+
+    client.connect = connect_with_a_safety_net
+    monkeypatch.setattr(bot.app.live, "make_client", lambda settings, name=None: client)
+    for name, value in {"DOZOR_DATA_DIR": str(tmp_path), "DOZOR_RULES": str(tmp_path / "rules.toml"),
+                        "TG_API_ID": "1", "TG_API_HASH": "0" * 32, "TG_BOT_TOKEN": "",
+                        "DOZOR_ALERT_CHAT": "@no_such_chat"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 2
+    [line] = [l for l in capsys.readouterr().err.splitlines() if l.startswith("dozor:")]
+    assert line.startswith("dozor: DOZOR_ALERT_CHAT='@no_such_chat' cannot be found")
+    assert not client.is_connected()
+
+
+async def test_live_mode_with_no_active_subscriber_says_so_loudly_at_start(tmp_path, store, caplog):
+    import logging
+
+    await watched_channel(store)
+    live = Live(tmp_path, store)
+    with caplog.at_level(logging.WARNING):
+        await build_live_app(live.settings, store, live.options)
+    assert any(r.levelno == logging.WARNING and "NO ACTIVE SUBSCRIBERS" in r.getMessage() for r in caplog.records)
 
 
 async def test_stop_disconnects_every_client_and_stops_the_scheduler(live):
@@ -386,3 +448,70 @@ async def test_dry_run_writes_nothing_to_telegram_not_even_a_join(tmp_path, stor
     await live.finish()
     assert live.user.sent(functions.channels.JoinChannelRequest) == []
     assert live.user.sent(functions.messages.SendMessageRequest) == []
+
+
+async def test_an_outbox_task_that_dies_is_restarted_and_alerts_still_go_out(tmp_path, store):
+    await watched_channel(store)
+    await subscribe(store)
+    live = Live(tmp_path, store)
+    live.app = await build_live_app(live.settings, store, live.options)
+    real_run, deaths = live.app.worker.run, []
+
+    async def dies_once(stop):
+        if not deaths:
+            deaths.append(1)
+            raise RuntimeError("disk read failed")
+        await real_run(stop)
+
+    live.app.worker.run = dies_once
+    live.stop = asyncio.Event()
+    live.task = asyncio.create_task(live.app.run(live.stop))
+    await until(lambda: live.user.list_event_handlers())
+    await live.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: live.bot.sent(functions.messages.SendMessageRequest, READER))
+    await live.finish()
+    assert deaths == [1] and live.app.restarts == {"outbox": 1}
+
+
+async def test_an_outbox_task_that_keeps_dying_stops_the_app_with_a_clear_message(tmp_path, store):
+    from bot.errors import DozorError
+
+    await watched_channel(store)
+    live = Live(tmp_path, store)
+    live.app = await build_live_app(live.settings, store, live.options)
+
+    async def always_dies(stop):
+        raise RuntimeError("disk read failed")
+
+    live.app.worker.run = always_dies
+    with pytest.raises(DozorError, match="outbox task kept failing .*RuntimeError: disk read failed"):
+        await asyncio.wait_for(live.app.run(asyncio.Event()), 5)
+    assert not live.user.is_connected() and not live.bot.is_connected()
+
+
+async def test_a_dry_run_leaves_no_terminal_subscriber_so_a_later_real_run_prints_nothing(tmp_path, store, capsys):
+    await watched_channel(store)
+    await subscribe(store)
+    dry = await Live(tmp_path, store, dry_run=True).start()
+    await dry.finish()
+    assert await store.fetchval("SELECT active FROM subscribers WHERE chat_id = 0") == 0
+    real = await Live(tmp_path, store).start()
+    await real.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: real.bot.sent(functions.messages.SendMessageRequest, READER))
+    await real.finish()
+    assert "военкомат" not in capsys.readouterr().out
+    assert await store.fetchval("SELECT count(*) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+                                " WHERE s.kind = 'local'") == 0
+
+
+async def test_a_live_run_after_a_replay_does_not_print_alerts_to_the_terminal(tmp_path, store, capsys):
+    from bot.storage.subscribers import ensure_local_subscriber
+
+    await watched_channel(store)
+    await subscribe(store)
+    await ensure_local_subscriber(store, NOW)  # `dozor run` replayed the sample before credentials were set
+    real = await Live(tmp_path, store).start()
+    await real.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: real.bot.sent(functions.messages.SendMessageRequest, READER))
+    await real.finish()
+    assert "военкомат" not in capsys.readouterr().out

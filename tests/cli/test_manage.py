@@ -68,3 +68,49 @@ def test_backtest_cli_prints_the_figures(cli_env, capsys):
 def test_carry_comments_leaves_new_rules_bare():
     new = '[[rule]]\nid = "fresh"\nquery = "x"\n'
     assert carry_comments(RULES, new) == "# Dozor rules: header comment\n\n" + new
+
+
+def stored_match(day: str, message_id: int):
+    """A matched post stored through the real pipeline (no subscriber yet: nothing queued)."""
+    import asyncio
+
+    from bot.pipeline import Pipeline
+    from bot.rules import compile_rules
+    from bot.rules.rulefile import parse_rules_toml
+    from bot.storage import open_store
+    from tests.factories import make_post
+    from datetime import datetime, timezone
+
+    async def go():
+        async with open_store("dozor.db") as store:
+            rules = compile_rules(parse_rules_toml(RULES, "rules.toml"))
+            post = make_post(message_id=message_id, text="Объявлена мобилизация",
+                             date=datetime.fromisoformat(day).replace(tzinfo=timezone.utc))
+            await Pipeline(store, rules).on_post(post)
+
+    asyncio.run(go())
+
+
+def test_a_subscriber_added_later_gets_the_stored_matches_it_asks_for_with_since(cli_env, capsys):
+    stored_match("2024-05-01T10:00:00", 1)
+    stored_match("2024-05-03T10:00:00", 2)
+    assert main(["subscribers", "add", "42", "--since", "2024-05-02"]) == 0
+    out = capsys.readouterr().out
+    assert "1 alerts for stored matches since 2024-05-02 queued" in out
+    assert main(["status"]) == 0
+    assert "outbox: 1 pending" in capsys.readouterr().out
+
+
+def test_subscribers_add_never_says_nothing_about_stored_matches(cli_env, capsys):
+    assert main(["subscribers", "add", "42", "--since", "2024-05-02"]) == 0
+    assert "no stored matches since 2024-05-02" in capsys.readouterr().out
+    assert main(["subscribers", "add", "43"]) == 0
+    assert "--since" in capsys.readouterr().out
+
+
+def test_status_summarises_the_database_and_warns_without_subscribers(cli_env, capsys):
+    stored_match("2024-05-01T10:00:00", 1)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "subscribers active: 0" in out and "WARNING: no active subscribers" in out
+    assert "last post: 2024-05-01T10:00:00+00:00" in out and "outbox: 0 pending, 0 parked" in out

@@ -133,3 +133,13 @@ async def test_long_answers_stay_under_telegrams_limit(store, make_ctx, people):
     await add_rule(store, "amp", "мобилизация")
     reply = await dispatch(make_ctx(OPERATOR), "/rule test amp мобилизация " + "&" * 3400)
     assert "<b>match</b>" in reply.html and len(reply.html) < 4096
+
+
+async def test_stats_counts_active_subscribers_and_warns_loudly_when_there_are_none(store, make_ctx, people):
+    from tests.commands.cmd_helpers import ADMIN
+
+    assert "subscribers active: 2" in (await dispatch(make_ctx(OPERATOR), "/stats")).html
+    for chat in (OPERATOR, SUBSCRIBER):
+        await store.write(lambda c, chat=chat: access.remove_subscriber(c, chat, "test", NOW))
+    reply = await dispatch(make_ctx(ADMIN), "/stats")
+    assert "subscribers active: 0" in reply.html and "nobody is alerted" in reply.html

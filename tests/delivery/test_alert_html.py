@@ -105,6 +105,23 @@ def test_also_in_names_the_other_channels_and_counts_all():
     assert 'also in: <a href="https://t.me/abcd_news/5">@abcd_news</a>, Газета (3 channels)' in markup
 
 
+def test_also_in_leaves_out_copies_in_the_same_channel_and_says_one_channel_right():
+    same = StoryPost("pskovgubernia", "Псковская губерния", "https://t.me/pskovgubernia/9", channel_id=-1001)
+    alone = format_alert(alert_for("мобилизация", channel="pskovgubernia", channel_id=-1001), NOW, also_in=[same])
+    assert "also in" not in alone and "posted again in this channel" in alone
+    other = StoryPost("abcd_news", None, "https://t.me/abcd_news/5", channel_id=-1002)
+    both = format_alert(alert_for("мобилизация", channel="pskovgubernia", channel_id=-1001), NOW,
+                        also_in=[same, other])
+    assert "also in: " in both and "@pskovgubernia</a>, " not in both.split("also in:")[1]
+    assert "(2 channels)" in both
+
+
+def test_channel_count_says_channel_for_one_and_channels_for_more():
+    from bot.delivery.alert_html import plural
+
+    assert plural(1, "channel") == "1 channel" and plural(2, "channel") == "2 channels"
+
+
 def test_emoji_count_two_utf16_units():
     assert visible_length("<b>👍</b>&amp;") == 3
 

@@ -124,8 +124,8 @@ async def test_failures_back_off_exponentially(store):
     clock.now += timedelta(seconds=backoff_seconds(1))
     await worker.run_until_idle()
     second = (await outbox_rows(store))[0]["next_attempt_at"]
-    assert first == (NOW + timedelta(seconds=2)).isoformat()
-    assert second == (clock.now + timedelta(seconds=4)).isoformat()
+    assert datetime.fromisoformat(first) == NOW + timedelta(seconds=2)
+    assert datetime.fromisoformat(second) == clock.now + timedelta(seconds=4)
 
 
 async def test_row_is_parked_with_last_error_after_max_attempts(store):
@@ -180,3 +180,127 @@ async def test_live_loop_delivers_after_notify_and_stops(store):
     stop.set()
     await asyncio.wait_for(task, 5)
     assert len(sink.alerts) == 1
+
+
+class LimitedSink:
+    """Delivers through the real LimitedSender on a fake clock (a 0.6 s gap per chat)."""
+
+    def __init__(self, fake):
+        from bot.delivery.telegram_sink import LimitedSender
+        from bot.delivery.ratelimit import RateLimiter
+        from tests.fakes import FakeSender
+
+        self.sender = FakeSender()
+        self.limited = LimitedSender(self.sender, RateLimiter(per_chat=1 / 0.6), monotonic=fake.monotonic,
+                                     sleep=fake.sleep)
+
+    async def deliver(self, alert):
+        from bot.models import Outgoing
+
+        return await self.limited.send(Outgoing(chat_id=alert.subscriber.chat_id, html="alert"))
+
+
+async def test_a_rate_limited_row_is_retried_once_after_the_limiters_delay_and_logged_once(store, caplog):
+    import logging
+
+    from tests.fakes import FakeClock
+
+    fake = FakeClock(NOW)
+    await subscribe(store, 1)
+    await enqueue_posts(store, fake.now, "мобилизация", "отказ")
+    sink = LimitedSink(fake)
+    worker = OutboxWorker(store, lambda subscriber: sink, fake.now)
+    passes, waits = 0, []
+    with caplog.at_level(logging.DEBUG, logger="bot.delivery.worker"):
+        while len(sink.sender.sent) < 2 and passes < 100:
+            passes += 1
+            wait = await worker.pass_once()
+            waits.append(wait)
+            fake.seconds += wait  # the live loop sleeps this long
+    assert len(sink.sender.sent) == 2 and passes == 2
+    assert waits[0] >= 0.6 - 1e-6  # never sooner than the limiter said
+    assert len([r for r in caplog.records if r.levelno >= logging.INFO and "postponed" in r.getMessage()]) == 1
+    assert await store.fetchval("SELECT next_attempt_at FROM outbox WHERE id = 2") == "2024-05-01T10:00:00.600000+00:00"
+
+
+async def test_the_live_loop_survives_a_failed_database_read_and_delivers_after(store):
+    import asyncio
+
+    clock = Clock()
+    await subscribe(store, 1)
+    await store.write(lambda c: c.execute("ALTER TABLE outbox RENAME TO outbox_away"))
+    sink = RecordingSink()
+    worker = worker_for(store, clock, {1: sink})
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+    assert not task.done()  # both the pass and the wait computation failed; the loop lives
+    await store.write(lambda c: c.execute("ALTER TABLE outbox_away RENAME TO outbox"))
+    await enqueue_posts(store, clock, "мобилизация")
+    worker.notify()
+    for _ in range(400):
+        if sink.alerts:
+            break
+        await asyncio.sleep(0.005)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert len(sink.alerts) == 1
+
+
+async def test_a_removed_subscriber_gets_no_queued_alert_and_its_rows_are_parked_with_the_reason(store):
+    from bot.storage import access
+
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация", "отказ")
+    assert await store.write(lambda c: access.remove_subscriber(c, 1, "cli", NOW))
+    sink = RecordingSink()
+    assert await worker_for(store, clock, {1: sink}).run_until_idle() == 0
+    assert sink.alerts == []
+    rows = await store.fetchall("SELECT status, reason FROM outbox")
+    assert [tuple(r) for r in rows] == [("parked", "subscriber removed by cli")] * 2
+
+
+async def test_rows_of_an_inactive_subscriber_are_never_due_nor_loaded(store):
+    from bot.storage.outbox import due_rows, load_alert, next_due_at
+    from bot.storage.subscribers import deactivate_subscriber
+
+    clock = Clock()
+    sub_id = await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация")
+    [row] = await due_rows(store, NOW)
+    await store.write(lambda c: deactivate_subscriber(c, sub_id))
+    assert await due_rows(store, NOW) == [] and await next_due_at(store) is None
+    assert await load_alert(store, row) is None
+
+
+async def test_forbidden_parks_the_subscribers_other_pending_rows_too(store):
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация", "отказ")
+    sink = RecordingSink(Forbidden(1, "UserIsBlocked"))
+    await worker_for(store, clock, {1: sink}).run_until_idle()
+    assert sink.alerts == []
+    assert [r[0] for r in await store.fetchall("SELECT status FROM outbox ORDER BY id")] == ["parked", "parked"]
+
+
+async def test_a_chat_we_cannot_find_keeps_the_subscriber_and_its_rows_and_is_logged_once(store, caplog):
+    import logging
+
+    from bot.errors import ChatUnresolved
+
+    clock = Clock()
+    await subscribe(store, 1)
+    await enqueue_posts(store, clock, "мобилизация", "отказ")
+    unresolved = ChatUnresolved("@my_alerts", "Could not find the input entity", setting="DOZOR_ALERT_CHAT")
+    sink = RecordingSink(unresolved, unresolved)
+    worker = worker_for(store, clock, {1: sink})
+    with caplog.at_level(logging.WARNING, logger="bot.delivery.worker"):
+        assert await worker.run_until_idle() == 0
+    assert await store.fetchval("SELECT active FROM subscribers WHERE chat_id = 1") == 1
+    assert [tuple(r) for r in await store.fetchall("SELECT status, attempts FROM outbox")] == [("pending", 0)] * 2
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "DOZOR_ALERT_CHAT" in line
+    clock.now += timedelta(hours=1)
+    assert await worker.run_until_idle() == 2  # the setting fixed (or the cache filled): both go out

@@ -73,6 +73,16 @@ async def test_repost_across_three_channels_makes_one_alert_edited_twice(store, 
     assert "@second_chan" in edits[1].html and "@third_chan" in edits[1].html and "(3 channels)" in edits[1].html
 
 
+async def test_a_repost_in_the_same_channel_names_no_channel_and_counts_no_extra_one(store, sink, sender):
+    sub = await add_subscriber(store)
+    first = await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
+    again = story_post("pskov", -1001, 5, fwd_from_channel_id=-1001, fwd_from_message_id=1, text="переслано")
+    assert await sink.deliver(await queue_alert(store, sub, again)) == first
+    edit = sender.sent[-1]
+    assert "also in" not in edit.html and "channels)" not in edit.html
+    assert "posted again in this channel" in edit.html
+
+
 async def test_edit_keeps_buttons_and_excerpt(store, sink, sender):
     sub = await add_subscriber(store)
     await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))

@@ -182,3 +182,49 @@ def test_make_sender_picks_the_bot_only_with_a_token(client):
     assert type(make_sender(Settings, client)) is TelegramUserSender
     Settings.tg_bot_token = "123:abc"
     assert type(make_sender(Settings, client)) is TelegramSender
+
+
+class UserAccountClient(CapturingClient):
+    """The same offline client logged in as a user account (not a bot): unknown ids are not looked up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mb_entity_cache.set_self_user(4242, False, 1)
+
+    async def __call__(self, request, ordered=False, flood_sleep_threshold=None):
+        if isinstance(request, functions.users.GetUsersRequest):  # Telegram knows no such user for us
+            self.requests.append(request)
+            return []
+        return await super().__call__(request, ordered, flood_sleep_threshold)
+
+
+async def test_an_alert_chat_telethon_cannot_find_is_a_setting_problem_not_a_forbidding_chat():
+    from bot.errors import ChatUnresolved
+
+    sender = TelegramUserSender(UserAccountClient(), "31337")  # an id the account has never seen
+    with pytest.raises(ChatUnresolved) as caught:
+        await sender.send(outgoing(chat_id=31337))
+    assert caught.value.setting == "DOZOR_ALERT_CHAT" and "Could not find the input entity" in str(caught.value)
+    assert not isinstance(caught.value, Forbidden)
+
+
+async def test_a_subscriber_chat_the_bot_cannot_find_is_unresolved_not_forbidden(client):
+    from bot.errors import ChatUnresolved
+
+    client.errors.append(ValueError("Could not find the input entity for PeerUser(user_id=31337)"))
+    with pytest.raises(ChatUnresolved) as caught:
+        await TelegramSender(client).send(outgoing(chat_id=31337))
+    assert caught.value.chat == 31337 and caught.value.setting is None
+
+
+@pytest.mark.parametrize("error", ["AuthKeyInvalidError", "UserDeactivatedError", "UserDeactivatedBanError",
+                                   "AuthKeyUnregisteredError", "SessionRevokedError"])
+async def test_a_dead_session_is_session_invalid_for_the_sender_as_for_the_watcher(client, error):
+    from bot.errors import SessionInvalid
+    from bot.telegram.errors import translate
+
+    exc = getattr(errors, error)(None)
+    assert isinstance(translate(exc), SessionInvalid)
+    client.errors.append(exc)
+    with pytest.raises(SessionInvalid):
+        await TelegramSender(client).send(outgoing())
