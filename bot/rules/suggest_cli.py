@@ -182,7 +182,7 @@ def mark_feedback(args, settings) -> int:
             rule = await _known_rule(store, args.rule)
             post = await rf.find_post(store, args.post)
             if post is None:
-                return _fail(f"no stored post {args.post!r}: give its id or CHANNEL/MESSAGE_ID")
+                return _fail(f"no stored post {args.post!r}: give its id, CHANNEL/MESSAGE_ID or t.me link")
             relevant = args.verdict == "relevant"
             await rf.mark_post(store, post.id, rule.id, relevant, datetime.now(timezone.utc))
         print(f"{post.ref} marked {'relevant' if relevant else 'not relevant'} for rule {rule.id}")
@@ -208,7 +208,7 @@ def register(rules_sub, subparsers) -> None:
     feedback = subparsers.add_parser(
         "feedback", help="mark a stored post relevant or not for a rule (as the alert buttons do)",
         description="Example: dozor feedback pskovgubernia/5012 not mobilization")
-    feedback.add_argument("post", metavar="POST", help="stored post id, or CHANNEL/MESSAGE_ID")
+    feedback.add_argument("post", metavar="POST", help="stored post id, CHANNEL/MESSAGE_ID, or its t.me link")
     feedback.add_argument("verdict", choices=("relevant", "not"))
     feedback.add_argument("rule", metavar="RULE")
     feedback.set_defaults(handler=mark_feedback)

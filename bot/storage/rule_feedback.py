@@ -9,6 +9,7 @@ Posts come back as `StoredPost`: the stored text with its channel.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
@@ -80,8 +81,15 @@ async def newest_posts(store: Store, limit: int) -> list[StoredPost]:
 
 
 async def find_post(store: Store, ref: str) -> StoredPost | None:
-    """A post by its stored id ("123" or "#123") or as channel/message ("pskovgubernia/5012")."""
+    """A post by its stored id ("123" or "#123"), as channel/message ("pskovgubernia/5012"),
+    or by the link alerts and backtests print (t.me/name/5012, t.me/c/1234567890/5012)."""
     ref = ref.strip().lstrip("@")
+    private = re.search(r"t\.me/c/(\d+)/(\d+)", ref)
+    if private:
+        row = await store.fetchone(f"SELECT {_COLUMNS}{_FROM} WHERE p.channel_id = ? AND p.message_id = ?",
+                                   (-int("100" + private.group(1)), int(private.group(2))))
+        return None if row is None else _post(row)
+    ref = re.sub(r"^(https?://)?t\.me/(s/)?", "", ref)
     if "/" in ref:
         channel, _, message = ref.rpartition("/")
         if not message.isdigit():

@@ -125,6 +125,20 @@ def test_feedback_from_the_shell_is_stored_like_a_button_press(marked_db):
     assert terminal["active"] == 0  # marking a post starts no alerts
 
 
+def test_feedback_takes_the_link_a_backtest_prints(marked, replay_slice, capsys):
+    db, ids = marked
+    already = {(m["channel_id"], m["id"]) for m in marks()}
+    channel_id, message_id = next(k for k in ids if str(k[0]).startswith("-100") and k not in already)
+    link = f"https://t.me/c/{str(channel_id)[4:]}/{message_id}"
+    assert main(["feedback", link, "not", "mobilization"]) == 0
+    assert "marked not relevant for rule mobilization" in capsys.readouterr().out
+
+    async def votes():
+        async with open_store(db) as store:
+            return await rf.feedback_votes(store)
+    assert asyncio.run(votes())[ids[(channel_id, message_id)]]["mobilization"] == (0, 1)
+
+
 def test_feedback_names_a_missing_post_or_rule(marked, capsys):
     assert main(["feedback", "999999", "not", "callup"]) == 2
     assert "no stored post" in capsys.readouterr().err
