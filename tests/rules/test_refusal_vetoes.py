@@ -53,3 +53,12 @@ def test_a_clear_refusal_survives_a_comment_elsewhere(rules, text):
 ])
 def test_refusing_to_comment_is_still_no_refusal(rules, text):
     assert "refusals" not in topics(rules, text)
+
+
+@pytest.mark.parametrize("text,refusal", [
+    ("Беженцы отказались возвращаться в Украину, пока идёт война.", False),
+    ("Контрактники отказались возвращаться на Украину после отпуска.", True),
+    ("Військовослужбовці відмовилися повертатися в Україну після навчання в Польщі.", True),
+])
+def test_refusing_to_go_back_to_a_country_is_a_refusal_only_for_servicemen(rules, text, refusal):
+    assert ("refusals" in topics(rules, text)) is refusal
