@@ -14,8 +14,9 @@ written here. Two kinds:
 Words are compared by lemma (bot/text.py), so one suggestion stands for every
 form. Words that are in more than `COMMON_SHARE` of stored posts are never
 proposed (they would veto or add nearly anything), nor words the rule already
-uses; an alternative must be in fewer than `RARE_SHARE` of them. `effect()` compiles the changed rule and runs it over stored posts to
-show the hits it would add or remove.
+uses; an alternative must be in fewer than `RARE_SHARE` of them. `effect()`
+compiles the changed rule and runs it over stored posts to show the hits it
+would add or remove.
 """
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ def test_east_watch_1416_is_a_refusal_despite_has_not_commented(rules):
 
 
 @pytest.mark.parametrize("text", [
-    "Personnel refused to return to the front after their leave; the ministry did not respond to a request for comment.",
+    "Personnel refused to return to the front after their leave; the ministry did not respond"
+    " to a request for comment.",
     "Десантники отказались возвращаться на позиции без ротации. В Минобороны на запрос не ответили.",
     "Военнослужащие отказались ехать в зону СВО, командование от комментариев отказалось.",
     "Бійці відмовилися виходити на позиції без ротації; у бригаді від коментарів відмовилися.",

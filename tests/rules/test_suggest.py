@@ -55,7 +55,8 @@ async def _fill(db, posts):
 def replay_slice(tmp_path_factory):
     """(database path, stored posts by (channel_id, message_id)); marks are recorded by each test."""
     wanted = {(m["channel_id"], m["id"]) for m in marks()}
-    posts = [p for n, p in enumerate(read_posts(shared_file("data", "replay", "posts.jsonl.gz"), ReadReport(), NOW))
+    replay = read_posts(shared_file("data", "replay", "posts.jsonl.gz"), ReadReport(), NOW)
+    posts = [p for n, p in enumerate(replay)
              if HIT.search(p.text) or (p.channel_id, p.message_id) in wanted or n % 20 == 0]
     db = tmp_path_factory.mktemp("suggest") / "dozor.db"
     asyncio.run(_fill(db, posts))
