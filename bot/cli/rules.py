@@ -1,4 +1,4 @@
-"""CLI: `dozor match`, `dozor rules check|test|explain`.
+"""CLI: `dozor match`, `dozor rules check|test|explain` (and `rules suggest`, `feedback`: suggest_cli.py).
 
 Handlers take (args, settings) and return an exit code; user errors print one
 message on stderr and return 2.
@@ -137,4 +137,6 @@ def register(subparsers) -> argparse._SubParsersAction:
     explain.add_argument("text")
     explain.add_argument("--rules", help="rule file (default: DOZOR_RULES)")
     explain.set_defaults(handler=explain_text)
+    from bot.rules import suggest_cli  # `rules suggest` and `feedback` read the store: kept apart
+    suggest_cli.register(sub, subparsers)
     return sub
