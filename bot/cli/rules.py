@@ -1,4 +1,4 @@
-"""CLI: `dozor match`, `dozor rules check|test|explain` (and `rules suggest`, `feedback`: suggest_cli.py).
+"""CLI: `dozor match`, `dozor rules check|test|explain` (and `rules suggest`, `feedback`: bot/cli/suggest.py).
 
 Handlers take (args, settings) and return an exit code; user errors print one
 message on stderr and return 2.
@@ -12,6 +12,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from bot.cli import suggest
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.rulefile import load_rule_file, locate_in_file
 from bot.rules.ruleset import RuleSet, compile_rules
@@ -137,6 +138,5 @@ def register(subparsers) -> argparse._SubParsersAction:
     explain.add_argument("text")
     explain.add_argument("--rules", help="rule file (default: DOZOR_RULES)")
     explain.set_defaults(handler=explain_text)
-    from bot.rules import suggest_cli  # `rules suggest` and `feedback` read the store: kept apart
-    suggest_cli.register(sub, subparsers)
+    suggest.register(sub, subparsers)
     return sub

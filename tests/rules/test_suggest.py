@@ -20,13 +20,13 @@ import pytest
 
 from bot.__main__ import main
 from bot.models import RuleDef
-from bot.rules.suggest_cli import build_plan
+from bot.cli.suggest import build_plan
 from bot.sources import ReadReport, read_posts
 from bot.storage import open_store
 from bot.storage import rule_feedback as rf
 from bot.storage.posts import ensure_channel, insert_post
 from bot.storage.rules import get_rule, upsert_rule
-from foundation_helpers import shared_file
+from tests.factories import shared_file
 
 NOW = datetime(2024, 12, 5, tzinfo=timezone.utc)
 MARKS = Path(__file__).resolve().parent / "data" / "suggest_marks.jsonl"

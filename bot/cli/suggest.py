@@ -18,6 +18,10 @@ from datetime import datetime, timezone
 from bot.errors import DozorError
 from bot.models import RuleDef
 from bot.rules import suggest as sg
+from bot.rules import compile_query, compile_rules
+from bot.storage import open_store
+from bot.storage import rule_feedback as rf
+from bot.storage.rules import get_rule, load_rule_defs, upsert_rule
 
 ACTOR = "cli"
 SCAN_LIMIT = 3_000  # newest posts checked when a rule has no indexable word
@@ -48,8 +52,6 @@ def _as_posts(stored) -> list[sg.Post]:
 
 
 async def _stored_hits(store, rule: RuleDef, extra: list[sg.Post]) -> tuple[list[sg.Post], set[int], dict]:
-    from bot.rules import compile_query
-    from bot.storage import rule_feedback as rf
 
     fts = compile_query(rule.query).fts_query()
     stored = await (rf.posts_by_lemma_query(store, fts) if fts else rf.newest_posts(store, SCAN_LIMIT))
@@ -61,8 +63,6 @@ async def _stored_hits(store, rule: RuleDef, extra: list[sg.Post]) -> tuple[list
 
 async def build_plan(store, rule: RuleDef, limit: int) -> Plan:
     """Suggestions for `rule` from the stored feedback, with their effects (reads only)."""
-    from bot.rules import compile_query
-    from bot.storage import rule_feedback as rf
 
     votes = await rf.feedback_votes(store)
     marked_rows = await rf.posts_by_ids(store, votes)
@@ -126,8 +126,6 @@ def _confirmed(args) -> bool:
 
 
 async def _apply(store, plan: Plan, args) -> int:
-    from bot.rules import compile_rules
-    from bot.storage.rules import load_rule_defs, upsert_rule
 
     if not 1 <= args.apply <= len(plan.items):
         return _fail(f"--apply takes 1 to {len(plan.items)}, the numbers above" if plan.items
@@ -147,7 +145,6 @@ async def _apply(store, plan: Plan, args) -> int:
 
 
 async def _known_rule(store, rule_id: str) -> RuleDef:
-    from bot.storage.rules import get_rule, load_rule_defs
 
     rule = await get_rule(store, rule_id)
     if rule is None:
@@ -158,7 +155,6 @@ async def _known_rule(store, rule_id: str) -> RuleDef:
 
 def suggest_rule(args, settings) -> int:
     """Print suggestions for one rule; with --apply N, apply the Nth (audited)."""
-    from bot.storage import open_store
 
     async def go() -> int:
         async with open_store(settings.db_path) as store:
@@ -174,8 +170,6 @@ def suggest_rule(args, settings) -> int:
 
 def mark_feedback(args, settings) -> int:
     """Mark a stored post relevant or not for a rule, as the alert buttons do."""
-    from bot.storage import open_store
-    from bot.storage import rule_feedback as rf
 
     async def go() -> int:
         async with open_store(settings.db_path) as store:
