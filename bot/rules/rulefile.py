@@ -109,13 +109,18 @@ def parse_rules_toml(text: str, source: str = "rules.toml") -> list[RuleDef]:
     return rules
 
 
-def load_rule_file(path) -> list[RuleDef]:
+def read_rule_file(path) -> tuple[str, list[RuleDef]]:
+    """The file's text and its rules (each checked alone; bot/rules/validate.py checks the set)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleSyntaxError(f"cannot read {path}: {exc.strerror or exc}", where=str(path)) from None
-    return parse_rules_toml(text, source=str(path))
+    return text, parse_rules_toml(text, source=str(path))
+
+
+def load_rule_file(path) -> list[RuleDef]:
+    return read_rule_file(path)[1]
 
 
 def _toml_str(value: str) -> str:
