@@ -53,7 +53,7 @@ class TimedPipeline(Pipeline):
 
 
 async def join_mode(posts: int) -> list[float]:
-    from bot.app.replay import load_live_rules
+    from bot.app.rules import load_live_rules
 
     with tempfile.TemporaryDirectory() as folder:
         store = await Store.open(Path(folder) / "bench.db")

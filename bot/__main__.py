@@ -32,9 +32,9 @@ def setup_logging(level_name: str, verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "handler", None) is None:
-        parser.print_help()
-        return EXIT_USAGE if args.command is None else 0
+    if getattr(args, "handler", None) is None:  # no command, or a group without its action
+        (getattr(args, "help_of", None) or parser).print_help()
+        return EXIT_USAGE
     try:
         settings = load_settings()
     except DozorError as exc:

@@ -15,7 +15,15 @@ class StorageError(DozorError):
 
 
 class SourceError(DozorError):
-    """A replay file or export cannot be read."""
+    """A replay file, export or input record cannot be read."""
+
+
+class UsageError(DozorError):
+    """What the user typed cannot be used: `str()` says what is wrong and how to write it."""
+
+
+class TelegramUnavailable(DozorError):
+    """Telegram cannot be reached (no network, connection refused or cut): try again later."""
 
 
 class RetryLater(Exception):

@@ -26,16 +26,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable, TextIO
 
-from bot.delivery.telegram_sink import DryRunSender, LimitedSender, TelegramAlertSink
 from bot.app.housekeeping import AdminNotices, SubscriberSync
+from bot.app.rules import load_live_rules, rules_reloader
+from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.telegram_sink import DryRunSender, LimitedSender, TelegramAlertSink
+from bot.delivery.worker import OutboxWorker
+from bot.digest.scheduler import DigestScheduler
 from bot.errors import DozorError, SessionInvalid
 from bot.models import Deletion, Match, Outgoing, Post
-from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline, utc_clock
-from bot.delivery.ratelimit import RateLimiter
 from bot.storage.db import Store
-from bot.storage.subscribers import ensure_local_subscriber, retire_local_subscriber
+from bot.storage.access import ensure_alert_chat_subscriber, retire_local_subscriber
+from bot.storage.lemma_index import refresh_lemma_index
+from bot.storage.subscribers import count_active, ensure_local_subscriber
+from bot.telegram.bot_client import start_bot
+from bot.telegram.bot_handlers import install_bot_handlers
 from bot.telegram.client import make_client
+from bot.telegram.live import connect, run_live
+from bot.telegram.sender import make_sender, resolve_alert_chat
 
 log = logging.getLogger(__name__)
 LOCAL_CHAT_ID = 0
@@ -118,7 +126,7 @@ class LiveApp:
     worker: OutboxWorker
     notices: AdminNotices
     subscribers: SubscriberSync | None = None
-    scheduler: object | None = None  # bot.digest.scheduler.DigestScheduler
+    scheduler: DigestScheduler | None = None
     bot: object | None = None  # the bot's Telethon client, when commands are on
     user_client: object | None = None  # the user account's client when it sends the alerts
     guard: SessionGuard | None = None
@@ -128,8 +136,6 @@ class LiveApp:
     failure: DozorError | None = None  # a background task that kept failing stopped the app
 
     async def run(self, stop: asyncio.Event) -> None:
-        from bot.telegram.live import run_live
-
         if self.guard is not None:
             self.guard.stop = stop
         try:
@@ -210,8 +216,6 @@ class LiveApp:
 
     async def index_lemmas(self) -> None:
         """Keep the backtest/search index current, so the first /backtest after a busy day does not wait."""
-        from bot.storage.lemma_index import refresh_lemma_index
-
         await refresh_lemma_index(self.store)
 
     async def shutdown(self) -> None:
@@ -247,8 +251,6 @@ async def _disconnect(client) -> None:
 
 async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveApp:
     """Wire the parts; connects the client that sends (bot, or the user account) before returning."""
-    from bot.app.replay import load_live_rules
-
     rules = await load_live_rules(store, settings)
     if options.dry_run:
         return await _build_dry_run(settings, store, options, rules)
@@ -267,17 +269,12 @@ async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveAp
 async def open_sender(settings, options: LiveOptions):
     """(sender, bot client or None, user client or None, alert chat or None): the bot when a token is
     set, else the user account, whose DOZOR_ALERT_CHAT is resolved here (ConfigError if it cannot be)."""
-    from bot.telegram.sender import make_sender, resolve_alert_chat
-
     if settings.tg_bot_token:
         if options.bot_factory is not None:
             bot = await options.bot_factory(settings)
         else:
-            from bot.telegram.bot_client import start_bot
             bot = await start_bot(settings, client_factory=user_client_factory(options))
         return make_sender(settings, bot), bot, None, None
-    from bot.telegram.live import connect
-
     user = user_client_factory(options)(settings, settings.tg_session)
     try:
         await connect(user, settings.tg_session)
@@ -292,8 +289,6 @@ async def open_sender(settings, options: LiveOptions):
 
 async def serve_alert_chat(settings, store: Store, alert_chat, now: datetime) -> None:
     """User-account mode: the alert chat is a subscriber of every rule; other chats need the bot."""
-    from bot.storage.subscribers import count_active, ensure_alert_chat_subscriber
-
     sub, retired = await ensure_alert_chat_subscriber(store, alert_chat.chat_id, alert_chat.kind,
                                                       alert_chat.title, settings.tz, now)
     if retired is not None:
@@ -307,8 +302,6 @@ async def serve_alert_chat(settings, store: Store, alert_chat, now: datetime) ->
 
 async def warn_if_nobody_is_alerted(store: Store, alert_chat) -> None:
     """Live mode with no active subscriber stores matches and alerts nobody: say so, loudly."""
-    from bot.storage.subscribers import count_active
-
     if alert_chat is None and await count_active(store, TELEGRAM_KINDS) == 0:
         log.warning(NOBODY_ALERTED)
 
@@ -333,13 +326,9 @@ async def _build_real(settings, store, options, rules, sender, bot, user_client,
     app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
                   bot=bot, user_client=user_client, guard=sender)
     if options.digests:
-        from bot.digest.scheduler import DigestScheduler
-
         app.scheduler = DigestScheduler(store, patient, settings, options.clock)
         app.subscribers = SubscriberSync(store, app.scheduler)
     if bot is not None:
-        from bot.telegram.bot_handlers import install_bot_handlers
-
         install_bot_handlers(bot, store, settings, patient, on_rules_changed=rules_reloader(store, pipeline),
                              clock=options.clock)
         log.info("bot commands are on")
@@ -358,23 +347,6 @@ async def _build_dry_run(settings, store, options, rules) -> LiveApp:
                 "queued; commands and digests are off")
     read_only = settings.replace(join_channels=False)  # a dry run writes nothing to Telegram: no joins
     return LiveApp(read_only, store, replace(options, digests=False), pipeline, worker, notices)
-
-
-def rules_reloader(store: Store, pipeline: Pipeline) -> Callable:
-    """The commands' on_rules_changed: recompile the rules table into the pipeline; a failure keeps the old set."""
-    from bot.rules import compile_rules
-    from bot.storage.rules import load_rule_defs
-
-    async def reload_rules() -> None:
-        try:
-            rules = compile_rules(await load_rule_defs(store))
-        except Exception:
-            log.exception("the changed rules did not compile; the previous rule set stays live")
-            return
-        pipeline.set_rules(rules)
-        log.info("rules reloaded from the database")
-
-    return reload_rules
 
 
 async def run_live_app(settings, stop: asyncio.Event, options: LiveOptions) -> int:

@@ -1,8 +1,8 @@
-"""`dozor run`: replay a file (or the built-in sample) through the pipeline, or go live.
+"""`dozor run` without credentials (or with --replay): replay a file, or the built-in sample.
 
-Live (credentials set, no --replay): bot/app/live.py.
+The command itself is bot/cli/run.py; live mode is bot/app/live.py.
 
-Replay: posts are stored and matched in batches, each batch one transaction;
+Posts are stored and matched in batches, each batch one transaction;
 after each batch the outbox is drained to the local subscriber (chat 0), whose
 sinks are the terminal and, with --alerts-to, a JSONL file. Both group
 reposts of a story already shown by the alert sinks' rule (bot/delivery/local_stories.py):
@@ -13,10 +13,8 @@ and posts already stored are not stored (or alerted) again.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import importlib.util
+import gzip
 import logging
-import signal
 import sys
 import time
 from datetime import datetime, timedelta
@@ -25,13 +23,16 @@ from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from bot.errors import SourceError
-from bot.models import Post
-from bot.delivery.worker import OutboxWorker
-from bot.pipeline import Pipeline, utc_clock
-from bot.settings import Settings
+from bot.app.rules import load_live_rules
 from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink
 from bot.delivery.local_stories import LocalStories
+from bot.delivery.telegram_sink import DryRunSender, TelegramAlertSink
+from bot.delivery.worker import OutboxWorker
+from bot.digest.jobs import digest_text_for_period
+from bot.errors import SourceError
+from bot.models import Post
+from bot.pipeline import Pipeline, utc_clock
+from bot.settings import Settings
 from bot.sources import ReadReport, read_posts
 from bot.storage.db import Store
 from bot.storage.outbox import count_by_status
@@ -46,47 +47,6 @@ LOCAL_CHAT_ID = 0
 def sample_path() -> Path:
     """The built-in sample posts (package data)."""
     return Path(str(resources.files("bot.sample").joinpath("posts.jsonl")))
-
-
-def register(subparsers) -> None:
-    run = subparsers.add_parser(
-        "run", help="watch channels live, or replay posts from a file",
-        description="Without Telegram credentials (or with --replay) replay posts through the rules and print "
-                    "alerts; with TG_API_ID/TG_API_HASH set, watch the channels live.",
-    )
-    run.add_argument("--replay", metavar="FILE", type=Path,
-                     help="JSONL (.jsonl/.gz) or Telegram Desktop export (result.json) to replay")
-    run.add_argument("--alerts-to", metavar="FILE", type=Path, help="also append each alert as a JSON line to FILE")
-    run.add_argument("--dry-run", action="store_true",
-                     help="send nothing to Telegram: print alerts in the terminal instead")
-    run.add_argument("--alert-backfill", action="store_true",
-                     help="live: also alert on the history read when a channel is first added")
-    run.set_defaults(handler=handle_run)
-
-
-def handle_run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.replay is None and settings.has_telegram:
-        from bot.app.runlock import RunLock
-
-        with RunLock(settings.data_dir):  # a second live run stops here with one line, exit 2
-            return asyncio.run(run_live_mode(args, settings))
-    return asyncio.run(run_replay(args, settings))
-
-
-async def load_live_rules(store: Store, settings: Settings):
-    """Seed the rules table from the rule file if empty, then compile what the table holds."""
-    from bot.rules import compile_rules, load_rule_file
-    from bot.storage.rules import load_rule_defs, seed_rules_if_empty
-
-    if Path(settings.rules).is_file():
-        defs = load_rule_file(settings.rules)
-        compile_rules(defs)  # a syntax error stops here, before a broken rule reaches the database
-        added = await seed_rules_if_empty(store, defs)
-        if added:
-            log.info("seeded %d rules from %s", added, settings.rules)
-    else:
-        log.warning("rule file %s not found; using the rules already in the database", settings.rules)
-    return compile_rules(await load_rule_defs(store))
 
 
 def batched(posts: Iterable[Post], size: int) -> Iterator[list[Post]]:
@@ -128,8 +88,6 @@ def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, cloc
     """The terminal; with --dry-run the real alert sink printing the HTML it would send to Telegram."""
     if not getattr(args, "dry_run", False):
         return TerminalSink(stories=stories)
-    from bot.delivery.telegram_sink import DryRunSender, TelegramAlertSink
-
     return TelegramAlertSink(store, DryRunSender(), settings, clock)
 
 
@@ -155,11 +113,6 @@ async def print_digest(store: Store, first: datetime | None, last: datetime | No
         return
     first = first.replace(microsecond=0)  # stored dates are whole seconds
     end = last.replace(microsecond=0) + timedelta(seconds=1)
-    if importlib.util.find_spec("bot.digest.jobs") is None:
-        print(f"Digest: (the digest module is not installed) period {first:%Y-%m-%d} to {last:%Y-%m-%d}")
-        return
-    from bot.digest.jobs import digest_text_for_period
-
     print(await digest_text_for_period(store, first, end, tz, threshold))
     print()
 
@@ -209,8 +162,6 @@ class Progress:
 def _count_lines(path: Path) -> int:
     if path.suffix == ".json":
         return 0
-    import gzip
-
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
@@ -218,18 +169,3 @@ def _count_lines(path: Path) -> int:
     except OSError:
         return 0
 
-
-async def run_live_mode(args: argparse.Namespace, settings: Settings) -> int:
-    """Live: bot/app/live.py wires the watcher, pipeline, delivery, commands and digests."""
-    from bot.app.live import LiveOptions, run_live_app
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        return await run_live_app(settings, stop, LiveOptions(dry_run=args.dry_run,
-                                                              alert_backfill=args.alert_backfill))
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)

@@ -1,15 +1,23 @@
 """The `dozor` command line: one `build_parser()`, each command group registered explicitly.
 
-A handler is `fn(args, settings) -> int`, set with `set_defaults(handler=fn)`.
+A handler is `fn(args, settings) -> int`, set with `set_defaults(handler=fn)`;
+a command group without its action sets `handler=None, help_of=its parser`.
 Handlers raise DozorError for anything a user got wrong or must fix; only
 `bot/__main__.py` turns it into one line "dozor: …" and exit code 2.
+
+    run.py          dozor run (replay or live)
+    rules.py        dozor match, dozor rules check|test|explain|import|export
+    suggest.py      dozor rules suggest, dozor feedback
+    digest.py       dozor digest
+    channels.py     dozor login, dozor channels …
+    history.py      dozor backtest
+    subscribers.py  dozor subscribers …, dozor status
 """
 from __future__ import annotations
 
 import argparse
 
-from bot.app import replay
-from bot.cli import channels, digest, manage, rules
+from bot.cli import channels, digest, history, rules, run, subscribers, suggest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,9 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    replay.register(subparsers)
+    run.register(subparsers)
     rules_subparsers = rules.register(subparsers)
+    suggest.register(rules_subparsers, subparsers)
     digest.register(subparsers)
     channels.register(subparsers)
-    manage.register(subparsers, rules_subparsers)
+    history.register(subparsers)
+    subscribers.register(subparsers)
     return parser

@@ -8,25 +8,26 @@ account, the running app picks them up at its next refresh (every
 DOZOR_SWEEP_INTERVAL seconds), and each channel gets one line saying so.
 `channels refresh` resolves channels again by name (a stale id or access hash,
 CHANNEL_INVALID / PEER_ID_INVALID) and lets every account try them again.
-Changes are audited (actor "cli").
+Changes are audited (actor "cli"). Each channel gets one line; if any failed,
+the failures are raised as one DozorError (bot/__main__.py: exit code 2).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
+from datetime import datetime, timezone
 from typing import Callable
 
-from bot.errors import SourceError
+from bot.errors import DozorError, TelegramUnavailable, UsageError
 from bot.storage import Store
 from bot.storage import channels as db
+from bot.storage.accounts import forget_refusals
 from bot.telegram.budget import Budget
-from bot.telegram.channels import ChannelRef, parse_channel_ref, resolve
-from bot.telegram.client import make_client, session_path
+from bot.telegram.channels import ChannelRef, parse_channel_ref, resolve, resolve_again
+from bot.telegram.client import make_client, require_credentials, session_path
 from bot.telegram.errors import ChannelUnavailable
 from bot.telegram.live import connect, live_is_running
-
-EXIT_USAGE = 2
+from bot.telegram.login import login
 
 
 def register(subparsers) -> None:
@@ -36,7 +37,7 @@ def register(subparsers) -> None:
     login_parser.set_defaults(handler=login_command)
 
     channels = subparsers.add_parser("channels", help="watched channels: add, list, remove, pause, resume")
-    channels.set_defaults(handler=lambda args, settings: _usage(channels))
+    channels.set_defaults(handler=None, help_of=channels)
     actions = channels.add_subparsers(dest="channels_command", metavar="ACTION")
     add = actions.add_parser("add", help="watch channels: @name, t.me/name, t.me/s/name or a -100… id")
     add.add_argument("refs", nargs="+", metavar="CHANNEL")
@@ -55,14 +56,7 @@ def register(subparsers) -> None:
         sub.set_defaults(handler=channels_status_command, status_action=name)
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE
-
-
 def login_command(args: argparse.Namespace, settings) -> int:
-    from bot.telegram.login import login
-
     who = asyncio.run(login(settings, args.session, args.phone))
     print(f"Logged in as {who}. Session saved in {session_path(settings, args.session)} (keep it secret).")
     return 0
@@ -77,9 +71,14 @@ async def _with_store(settings, fn: Callable):
 
 
 def _report(lines: list[tuple[bool, str]]) -> int:
+    """Print the lines that went well; the ones that did not are raised together as one DozorError."""
     for ok, line in lines:
-        print(line, file=sys.stdout if ok else sys.stderr)
-    return 0 if all(ok for ok, _ in lines) else EXIT_USAGE
+        if ok:
+            print(line)
+    failed = [line for ok, line in lines if not ok]
+    if failed:
+        raise DozorError("\n".join(failed))
+    return 0
 
 
 def channels_add_command(args: argparse.Namespace, settings) -> int:
@@ -103,7 +102,7 @@ async def add_channels(settings, store, refs: list[ChannelRef], online: bool,
     try:
         try:
             await connect(client, settings.tg_session)
-        except SourceError as exc:  # no network: keep the work for later
+        except TelegramUnavailable as exc:  # no network: keep the work for later
             return [(True, f"{exc}; storing for later")] + [await store_for_later(store, r) for r in refs]
         budget = Budget(settings.tg_session)
         return [await _resolve_one(client, store, ref, budget) for ref in refs]
@@ -114,7 +113,7 @@ async def add_channels(settings, store, refs: list[ChannelRef], online: bool,
 async def _resolve_one(client, store, ref: ChannelRef, budget: Budget) -> tuple[bool, str]:
     try:
         row = await resolve(client, store, ref, budget, actor="cli")
-    except (ChannelUnavailable, SourceError) as exc:
+    except (ChannelUnavailable, UsageError) as exc:
         return False, f"not added: {exc}"
     note = "" if row.status == "active" else f"; it is {row.status}: `dozor channels resume {row.label}`"
     return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}){note}"
@@ -177,15 +176,11 @@ async def change_status(store, refs: list[ChannelRef], action: str) -> list[tupl
     return lines
 
 
-
 def channels_refresh_command(args: argparse.Namespace, settings) -> int:
-    from bot.telegram.client import require_credentials
-
     require_credentials(settings)
     if live_is_running(settings):
-        print("dozor run is using the session: stop it first (it resolves a stale channel again by itself)",
-              file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("dozor run is using the session: stop it first (it resolves a stale channel again "
+                         "by itself)")
     refs = [parse_channel_ref(text) for text in args.refs]
     account = args.session or settings.tg_session
     return _report(asyncio.run(_with_store(settings, lambda store: refresh_channels(settings, store, refs, account))))
@@ -196,11 +191,6 @@ async def refresh_channels(settings, store, refs: list[ChannelRef], account: str
     """Resolve channels again as `account` and let every account try them again; (ok, message) each.
 
     Without refs: the channels no account could read (private, banned, unavailable)."""
-    from datetime import datetime, timezone
-
-    from bot.storage.accounts import forget_refusals
-    from bot.telegram.channels import resolve_again
-
     rows = await _rows_to_refresh(store, refs)
     if not rows:
         return [(True, "nothing to refresh: every channel is readable")]
@@ -213,7 +203,7 @@ async def refresh_channels(settings, store, refs: list[ChannelRef], account: str
             try:
                 fresh = await resolve_again(client, store, row, account, budget, datetime.now(timezone.utc),
                                             main=account == settings.tg_session)
-            except SourceError as exc:
+            except (ChannelUnavailable, UsageError) as exc:
                 lines.append((False, f"{row.label}: {exc}"))
                 continue
             await forget_refusals(store, row.id)

@@ -1,17 +1,20 @@
-"""`dozor digest [--date YYYY-MM-DD] [--chat ID] [--print]`: a day's digest on demand."""
+"""`dozor digest [--date YYYY-MM-DD] [--chat ID] [--print]`: a day's digest on demand.
+
+A bad --date or an unknown --chat raises UsageError (bot/__main__.py: one line, exit 2).
+"""
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from bot.digest.jobs import digest_for_day, last_due_day
+from bot.app.live import LiveOptions, open_sender
+from bot.digest.jobs import digest_for_day, last_due_day, send_digest
+from bot.errors import UsageError
 from bot.storage.db import Store
 from bot.storage.subscribers import subscriber_by_chat
-
-EXIT_USAGE = 2
+from bot.telegram.live import live_is_running
 
 
 def register(subparsers) -> None:
@@ -31,17 +34,13 @@ def parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"--date {text!r} is not a date: write YYYY-MM-DD, e.g. 2024-05-01") from None
+        raise UsageError(f"--date {text!r} is not a date: write YYYY-MM-DD, e.g. 2024-05-01") from None
 
 
 def handle_digest(args: argparse.Namespace, settings, now: datetime | None = None) -> int:
     """Print the digest text and write its chart; returns the exit code."""
     now = now or datetime.now(timezone.utc)
-    try:
-        day = parse_day(args.date) if args.date else None
-    except ValueError as exc:
-        print(f"dozor: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    day = parse_day(args.date) if args.date else None
     return asyncio.run(_print_digest(args, settings, day, now))
 
 
@@ -52,8 +51,7 @@ async def _print_digest(args: argparse.Namespace, settings, day: date | None, no
         if args.chat is not None:
             subscriber = await subscriber_by_chat(store, args.chat, active_only=False)
             if subscriber is None:
-                print(f"dozor: no subscriber with chat id {args.chat}", file=sys.stderr)
-                return EXIT_USAGE
+                raise UsageError(f"no subscriber with chat id {args.chat}")
             tz, digest_time, subscriber_id = subscriber.tz, subscriber.digest_time, subscriber.id
         day = day or last_due_day(now, digest_time, tz)
         text, png = await digest_for_day(store, day, now, tz, digest_time, subscriber_id,
@@ -72,8 +70,6 @@ async def _print_digest(args: argparse.Namespace, settings, day: date | None, no
 
 async def _send_or_explain(args: argparse.Namespace, settings, day: date, now: datetime) -> int:
     """Send the digest to --chat through Telegram, when that can be done from here."""
-    from bot.telegram.live import live_is_running
-
     why = None
     if not settings.has_telegram:
         why = "no Telegram credentials are set"
@@ -91,11 +87,8 @@ async def _send_or_explain(args: argparse.Namespace, settings, day: date, now: d
 
 async def send_digest_now(settings, chat_id: int, day: date, now: datetime) -> bool:
     """Log in as the bot (or the user account), send one digest once, disconnect."""
-    from bot.digest.jobs import send_digest
-    from bot.app.live import LiveOptions, open_sender
-
     store = await Store.open(settings.db_path)
-    sender, bot, user = await open_sender(settings, LiveOptions(digests=False))
+    sender, bot, user, _alert_chat = await open_sender(settings, LiveOptions(digests=False))
     try:
         subscriber = await subscriber_by_chat(store, chat_id, active_only=False)
         return await send_digest(store, sender, subscriber, day, now, settings.dedup_threshold)

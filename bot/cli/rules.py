@@ -1,23 +1,31 @@
-"""CLI: `dozor match`, `dozor rules check|test|explain` (and `rules suggest`, `feedback`: bot/cli/suggest.py).
+"""CLI: `dozor match`, `dozor rules check|test|explain|import|export` (`rules suggest`, `feedback`: bot/cli/suggest.py).
 
-Handlers take (args, settings) and return an exit code; user errors print one
-message on stderr and return 2.
+Every rule set read here is validated by bot/rules/validate.py, errors pointing
+at the file's line and column. Handlers take (args, settings) and return an
+exit code; they raise a DozorError for what the user must fix (RuleSyntaxError,
+SourceError for a bad input line, UsageError), which bot/__main__.py prints as
+one line and exit code 2. `rules import` writes nothing unless the whole set
+compiles; changes are audited with actor "cli".
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import re
 import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from bot.cli import suggest
-from bot.rules.errors import RuleSyntaxError
-from bot.rules.rulefile import load_rule_file, locate_in_file
-from bot.rules.ruleset import RuleSet, compile_rules
+from bot.errors import SourceError, UsageError
+from bot.rules import RuleSet, load_rule_set, rules_to_toml, validate_change
+from bot.rules.rulefile import read_rule_file
+from bot.storage import open_store
+from bot.storage.rules import delete_rule, load_rule_defs, upsert_rule
 
 log = logging.getLogger(__name__)
+ACTOR = "cli"
 
 
 def _rules_path(args, settings, own_file: bool = False) -> Path:
@@ -26,25 +34,12 @@ def _rules_path(args, settings, own_file: bool = False) -> Path:
 
 
 def _load(args, settings, own_file: bool = False) -> RuleSet:
-    path = _rules_path(args, settings, own_file)
-    defs = load_rule_file(path)
-    try:
-        return compile_rules(defs)
-    except RuleSyntaxError as exc:  # point at the file, not just inside the query
-        raise locate_in_file(path.read_text(encoding="utf-8"), str(path), exc) from None
-
-
-def _user_error(exc: Exception) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    return 2
+    return load_rule_set(_rules_path(args, settings, own_file))
 
 
 def check_rules(args, settings) -> int:
     """Validate a rule file and print each rule's id and a summary."""
-    try:
-        ruleset = _load(args, settings, own_file=True)
-    except RuleSyntaxError as exc:
-        return _user_error(exc)
+    ruleset = _load(args, settings, own_file=True)
     for d in ruleset.defs:
         flags = [d.severity] + ([] if d.enabled else ["disabled"])
         if d.langs:
@@ -58,10 +53,7 @@ def check_rules(args, settings) -> int:
 
 def try_text(args, settings) -> int:
     """Print the rules a text matches, with the words that made them match."""
-    try:
-        ruleset = _load(args, settings)
-    except RuleSyntaxError as exc:
-        return _user_error(exc)
+    ruleset = _load(args, settings)
     matches = ruleset.match_text(args.text)
     for m in matches:
         words = ", ".join(repr(args.text[a:b]) for a, b in m.spans)
@@ -73,10 +65,7 @@ def try_text(args, settings) -> int:
 
 def explain_text(args, settings) -> int:
     """Show why one rule matches a text or not."""
-    try:
-        print(_load(args, settings).explain(args.rule, args.text))
-    except RuleSyntaxError as exc:
-        return _user_error(exc)
+    print(_load(args, settings).explain(args.rule, args.text))
     return 0
 
 
@@ -84,9 +73,9 @@ def _post_line(ruleset: RuleSet, line: str, number: int) -> dict:
     try:
         post = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise RuleSyntaxError(f"line {number} is not JSON: {exc.msg}", line=number, where="input") from None
+        raise SourceError(f"input: line {number} is not JSON: {exc.msg}") from None
     if not isinstance(post, dict) or not isinstance(post.get("text"), str):
-        raise RuleSyntaxError(f"line {number} has no \"text\" string", line=number, where="input")
+        raise SourceError(f"input: line {number} has no \"text\" string")
     channel_id = post.get("channel_id")
     matches = ruleset.match_text(post["text"], channel=post.get("channel"),
                                  channel_id=channel_id if isinstance(channel_id, int) else None)
@@ -97,33 +86,121 @@ def _post_line(ruleset: RuleSet, line: str, number: int) -> dict:
 
 def match_posts(args, settings) -> int:
     """Read posts as JSONL, write one JSONL line of matches per post, in order."""
+    ruleset = _load(args, settings)
+    source = args.file or "-"
     try:
-        ruleset = _load(args, settings)
-        source = args.file or "-"
         stream = sys.stdin if source == "-" else open(source, encoding="utf-8")
-    except RuleSyntaxError as exc:
-        return _user_error(exc)
     except OSError as exc:
-        return _user_error(f"cannot read {args.file}: {exc.strerror or exc}")
-    try:
-        with stream if source != "-" else nullcontext(stream):
-            for number, line in enumerate(stream, start=1):
-                if line.strip():
-                    print(json.dumps(_post_line(ruleset, line, number), ensure_ascii=False))
-    except RuleSyntaxError as exc:
-        return _user_error(exc)
+        raise SourceError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    with stream if source != "-" else nullcontext(stream):
+        for number, line in enumerate(stream, start=1):
+            if line.strip():
+                print(json.dumps(_post_line(ruleset, line, number), ensure_ascii=False))
     return 0
 
 
+def import_rules(args, settings) -> int:
+    """Validate a TOML rule file and write its rules into the database (audited)."""
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    text, defs = read_rule_file(path)
+
+    async def go() -> int:
+        async with open_store(settings.db_path) as store:
+            current = {r.id: r for r in await load_rule_defs(store)}
+            # RuleSyntaxError (pointing into the file) -> nothing written
+            validate_change(current.values(), defs, replace=args.replace, text=text, source=str(path))
+
+            async def write(conn) -> None:
+                for rule in defs:
+                    if current.get(rule.id) != rule:
+                        await upsert_rule(conn, rule, ACTOR)
+                if args.replace:
+                    for rule_id in set(current) - {d.id for d in defs}:
+                        await delete_rule(conn, rule_id, ACTOR)
+
+            await store.write(write)
+        changed = sum(1 for d in defs if current.get(d.id) != d)
+        print(f"{len(defs)} rules read from {path}, {changed} added or changed"
+              + (f", {len(set(current) - {d.id for d in defs})} removed" if args.replace else ""))
+        return 0
+
+    return asyncio.run(go())
+
+
+def export_rules(args, settings) -> int:
+    """Write the live rule set as TOML (stdout or FILE), keeping comments of the old file."""
+    async def go() -> int:
+        async with open_store(settings.db_path) as store:
+            defs = await load_rule_defs(store)
+        text = rules_to_toml(defs)
+        source = Path(args.file) if args.file and Path(args.file).is_file() else Path(settings.rules)
+        if source.is_file():
+            text = carry_comments(source.read_text(encoding="utf-8"), text)
+        if args.file:
+            Path(args.file).write_text(text, encoding="utf-8")
+            print(f"{len(defs)} rules written to {args.file}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
+
+    return asyncio.run(go())
+
+
+_ID = re.compile(r'^\s*id\s*=\s*["\']([^"\']+)["\']', re.MULTILINE)
+
+
+def carry_comments(old: str, new: str) -> str:
+    """Put the old file's header comment and each rule's leading comment lines into `new`."""
+    header, by_id = _comment_blocks(old)
+    blocks = new.split("[[rule]]")
+    out = [header] if header else []
+    for block in blocks[1:]:
+        found = _ID.search(block)
+        comment = by_id.get(found[1]) if found else None
+        out.append((comment + "\n" if comment else "") + "[[rule]]" + block.rstrip("\n") + "\n")
+    return "\n".join(part.rstrip("\n") + "\n" for part in out) if out else new
+
+
+def _comment_blocks(text: str) -> tuple[str, dict[str, str]]:
+    """The file's header comment, and rule id -> the comment lines right above its [[rule]]."""
+    parts = re.split(r"^\[\[rule\]\][^\n]*\n", text, flags=re.MULTILINE)
+    if len(parts) < 2:
+        return "", {}
+    by_id: dict[str, str] = {}
+    for previous, body in zip(parts[:-1], parts[1:]):
+        found = _ID.search(body)
+        comment = _trailing_comments(previous)
+        if found and comment:
+            by_id[found[1]] = comment
+    top = parts[0].rstrip("\n")
+    first_comment = _trailing_comments(parts[0])
+    header = top[: len(top) - len(first_comment)].strip("\n") if first_comment else top.strip("\n")
+    if any(line.strip() and not line.strip().startswith("#") for line in header.split("\n")):
+        header = ""
+    return header, by_id
+
+
+def _trailing_comments(chunk: str) -> str:
+    """The comment lines directly above a [[rule]] (no blank line between)."""
+    kept: list[str] = []
+    for line in reversed(chunk.rstrip("\n").split("\n")):
+        if not line.strip().startswith("#"):
+            break
+        kept.append(line)
+    return "\n".join(reversed(kept))
+
+
 def register(subparsers) -> argparse._SubParsersAction:
-    """Add `match` and `rules` to the top-level subparsers; return rules' subparsers."""
+    """Add `match` and `rules` to the top-level subparsers; return rules' subparsers (for `rules suggest`)."""
     match = subparsers.add_parser("match", help="match posts (JSONL) against the rules")
     match.add_argument("file", nargs="?", default="-", help="JSONL posts, or - for stdin")
     match.add_argument("--rules", help="rule file (default: DOZOR_RULES)")
     match.set_defaults(handler=match_posts)
 
     rules = subparsers.add_parser("rules", help="check, test and explain rules")
-    rules.set_defaults(handler=lambda args, settings: (rules.print_help(), 2)[1])
+    rules.set_defaults(handler=None, help_of=rules)
     sub = rules.add_subparsers(dest="rules_command")
     check = sub.add_parser("check", help="validate a rule file")
     check.add_argument("file", nargs="?", help="rule file (default: DOZOR_RULES)")
@@ -138,5 +215,11 @@ def register(subparsers) -> argparse._SubParsersAction:
     explain.add_argument("text")
     explain.add_argument("--rules", help="rule file (default: DOZOR_RULES)")
     explain.set_defaults(handler=explain_text)
-    suggest.register(sub, subparsers)
+    imp = sub.add_parser("import", help="validate a TOML rule file and load it into the database")
+    imp.add_argument("file")
+    imp.add_argument("--replace", action="store_true", help="also delete rules the file does not have")
+    imp.set_defaults(handler=import_rules)
+    exp = sub.add_parser("export", help="write the live rules as TOML (stdout or FILE)")
+    exp.add_argument("file", nargs="?")
+    exp.set_defaults(handler=export_rules)
     return sub

@@ -6,7 +6,8 @@ with the stored hits each would add or remove. Nothing changes until an
 operator applies one: `--apply N` shows the change, and writes it (through the
 audited rule update, actor "cli") after `--yes` or a "y" typed on a terminal.
 `feedback` marks a stored post relevant or not for a rule, as a button would.
-Handlers are `fn(args, settings) -> int`; user errors print one line and return 2.
+Handlers are `fn(args, settings) -> int`; they raise a DozorError for what the user
+must fix (bot/__main__.py prints it as one line, exit code 2).
 """
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from bot.errors import DozorError
+from bot.errors import UsageError
 from bot.models import RuleDef
 from bot.rules import suggest as sg
-from bot.rules import compile_query, compile_rules
+from bot.rules import compile_query, validate_change
 from bot.storage import open_store
 from bot.storage import rule_feedback as rf
 from bot.storage.rules import get_rule, load_rule_defs, upsert_rule
@@ -27,11 +28,6 @@ ACTOR = "cli"
 SCAN_LIMIT = 3_000  # newest posts checked when a rule has no indexable word
 COMMON_SAMPLE = 2_000  # newest posts the stop list is learnt from
 SHOWN = 4  # example posts printed per suggestion
-
-
-def _fail(message: str) -> int:
-    print(f"dozor: {message}", file=sys.stderr)
-    return 2
 
 
 @dataclass
@@ -128,17 +124,16 @@ def _confirmed(args) -> bool:
 async def _apply(store, plan: Plan, args) -> int:
 
     if not 1 <= args.apply <= len(plan.items):
-        return _fail(f"--apply takes 1 to {len(plan.items)}, the numbers above" if plan.items
-                     else "there is nothing to apply")
+        raise UsageError(f"--apply takes 1 to {len(plan.items)}, the numbers above" if plan.items
+                         else "there is nothing to apply")
     suggestion, _ = plan.items[args.apply - 1]
     changed = suggestion.apply(plan.rule)
-    others = [r for r in await load_rule_defs(store) if r.id != changed.id]
-    compile_rules(others + [changed])  # RuleSyntaxError: nothing written
+    validate_change(await load_rule_defs(store), [changed])  # RuleSyntaxError: nothing written
     field_name = "exclude" if suggestion.kind == "veto" else "query"
     print(f"{field_name} before: {getattr(plan.rule, field_name) or '(none)'}")
     print(f"{field_name} after:  {getattr(changed, field_name)}")
     if not _confirmed(args):
-        return _fail("not applied: add --yes to apply it")
+        raise UsageError("not applied: add --yes to apply it")
     await store.write(lambda conn: upsert_rule(conn, changed, ACTOR))
     print(f"applied to rule {changed.id} (audited as rule.edit by {ACTOR})")
     return 0
@@ -149,7 +144,7 @@ async def _known_rule(store, rule_id: str) -> RuleDef:
     rule = await get_rule(store, rule_id)
     if rule is None:
         known = ", ".join(r.id for r in await load_rule_defs(store)) or "none"
-        raise DozorError(f"no rule with id {rule_id!r} in the live set (known: {known})")
+        raise UsageError(f"no rule with id {rule_id!r} in the live set (known: {known})")
     return rule
 
 
@@ -162,10 +157,7 @@ def suggest_rule(args, settings) -> int:
             print("\n".join(plan_lines(plan)))
             return await _apply(store, plan, args) if args.apply else 0
 
-    try:
-        return asyncio.run(go())
-    except DozorError as exc:
-        return _fail(str(exc))
+    return asyncio.run(go())
 
 
 def mark_feedback(args, settings) -> int:
@@ -176,16 +168,13 @@ def mark_feedback(args, settings) -> int:
             rule = await _known_rule(store, args.rule)
             post = await rf.find_post(store, args.post)
             if post is None:
-                return _fail(f"no stored post {args.post!r}: give its id, CHANNEL/MESSAGE_ID or t.me link")
+                raise UsageError(f"no stored post {args.post!r}: give its id, CHANNEL/MESSAGE_ID or t.me link")
             relevant = args.verdict == "relevant"
             await rf.mark_post(store, post.id, rule.id, relevant, datetime.now(timezone.utc))
         print(f"{post.ref} marked {'relevant' if relevant else 'not relevant'} for rule {rule.id}")
         return 0
 
-    try:
-        return asyncio.run(go())
-    except DozorError as exc:
-        return _fail(str(exc))
+    return asyncio.run(go())
 
 
 def register(rules_sub, subparsers) -> None:

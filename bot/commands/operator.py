@@ -7,8 +7,11 @@ from datetime import timedelta
 from bot.commands import parse as p
 from bot.commands.context import Ctx, Reply, join_lines
 from bot.formatting import escape as esc
+from bot.history.backtest import backtest_lines, resolve_target, run_backtest
 from bot.models import RuleDef
-from bot.storage import access
+from bot.rules import validate_change
+from bot.storage import access, channels
+from bot.storage.channels import list_channels, list_requests
 from bot.storage.rules import delete_rule, get_rule, load_rule_defs, upsert_rule
 
 SILENT_HOURS = 24
@@ -50,11 +53,8 @@ def _no_rule(rule_id: str) -> str:
 
 
 async def save_rule(ctx: Ctx, rule: RuleDef) -> None:
-    """Compile the whole set with the change (RuleSyntaxError: nothing is written), write, reload."""
-    from bot.rules import compile_rules
-
-    others = [r for r in await load_rule_defs(ctx.store) if r.id != rule.id]
-    compile_rules(others + [rule])
+    """Validate the whole set with the change (RuleSyntaxError: nothing is written), write, reload."""
+    validate_change(await load_rule_defs(ctx.store), [rule])
     await ctx.store.write(lambda c: upsert_rule(c, rule, ctx.actor))
     await _rules_changed(ctx)
 
@@ -100,8 +100,6 @@ async def handle_rule_del(ctx: Ctx, cmd: p.RuleDel) -> Reply:
 
 
 async def handle_rule_test(ctx: Ctx, cmd: p.RuleTest) -> Reply:
-    from bot.history.backtest import resolve_target
-
     target = await resolve_target(ctx.store, cmd.target)
     spans = target.spans(cmd.text, None, None)
     if not spans:
@@ -118,8 +116,6 @@ async def handle_rule_test(ctx: Ctx, cmd: p.RuleTest) -> Reply:
 
 
 async def handle_backtest(ctx: Ctx, cmd: p.Backtest) -> Reply:
-    from bot.history.backtest import backtest_lines, resolve_target, run_backtest
-
     target = await resolve_target(ctx.store, cmd.target)
     result = await run_backtest(ctx.store, target, ctx.now, cmd.days, lemmatize=ctx.lemmatize)
     lines = [esc(line) for line in backtest_lines(result)]
@@ -128,8 +124,6 @@ async def handle_backtest(ctx: Ctx, cmd: p.Backtest) -> Reply:
 
 
 async def handle_channels(ctx: Ctx, cmd: p.Channels) -> Reply:
-    from bot.storage.channels import list_channels, list_requests
-
     rows, waiting = await list_channels(ctx.store), await list_requests(ctx.store)
     if not rows and not waiting:
         return Reply("No channels yet. " + esc(p.USAGE["channel"]))
@@ -143,8 +137,6 @@ async def handle_channels(ctx: Ctx, cmd: p.Channels) -> Reply:
 
 
 async def handle_channel(ctx: Ctx, cmd: p.ChannelAction) -> Reply:
-    from bot.storage import channels
-
     if cmd.action == "add":
         fresh = await channels.add_request(ctx.store, cmd.ref, ctx.actor)
         return Reply(f"@{esc(cmd.ref)} " + ("will be resolved and watched by the watcher."

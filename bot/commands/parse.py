@@ -36,7 +36,7 @@ from bot.commands.args import (  # noqa: F401  (re-exported: handlers write p.St
     Requests,
     Audit,
 )
-from bot.errors import DozorError
+from bot.errors import UsageError
 
 MAX_QUERY = 1000
 MAX_TEXT = 3500
@@ -46,10 +46,6 @@ _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 _DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d)$", re.IGNORECASE)
 _COMMAND = re.compile(r"^/(\w{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _CODE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
-
-
-class UsageError(DozorError):
-    """Bad input: `str()` says what is wrong and how to write it."""
 
 
 USAGE: dict[str, str] = {

@@ -13,7 +13,10 @@ from bot.commands import parse as p
 from bot.commands.callbacks import decision_buttons, page_buttons
 from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, may_change_chat, user_role
+from bot.digest.jobs import build_day_digest, digest_messages
 from bot.formatting import escape as esc
+from bot.history.backtest import query_target
+from bot.history.search import search_posts
 from bot.models import Outgoing, Subscriber
 from bot.storage import access, kv
 from bot.storage.db import to_iso
@@ -198,8 +201,6 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
     """The one place that knows how a digest is made (ctx.digest, or bot.digest.jobs)."""
     if ctx.digest is not None:
         return Reply(await ctx.digest(sub, day))
-    from bot.digest.jobs import build_day_digest, digest_messages
-
     digest = await build_day_digest(ctx.store, day, ctx.now, sub.tz, sub.digest_time, sub.id,
                                     ctx.settings.dedup_threshold)
     messages = digest_messages(digest, sub.chat_id)
@@ -209,9 +210,6 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
 
 
 async def handle_search(ctx: Ctx, cmd: p.Search, page: int = 1) -> Reply:
-    from bot.history.backtest import query_target
-    from bot.history.search import search_posts
-
     target = query_target(cmd.query)  # RuleSyntaxError -> the router answers with the caret
     found = await search_posts(ctx.store, target, page, lemmatize=ctx.lemmatize)
     await ctx.store.write(lambda c: kv.set_text(c, _search_key(ctx), cmd.query, ctx.now))

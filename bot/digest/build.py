@@ -13,52 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.storage.digests import HISTORY_DAYS, DigestData, MatchRow, PostRow
 from bot.stories import DEFAULT_THRESHOLD, group_posts
 
 DAY = timedelta(days=1)
-HISTORY_DAYS = 14
 TOP_STORIES = 10
 TOP_CHANNELS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class PostRow:
-    id: int
-    channel_id: int
-    message_id: int
-    date: datetime
-    text: str
-    link: str | None = None
-    channel: str | None = None  # username
-    channel_title: str | None = None
-    fwd_from_channel_id: int | None = None
-    fwd_from_message_id: int | None = None
-    deleted_at: datetime | None = None
-    views: int | None = None
-
-    @property
-    def channel_name(self) -> str:
-        return self.channel_title or (f"@{self.channel}" if self.channel else str(self.channel_id))
-
-
-@dataclass(frozen=True, slots=True)
-class MatchRow:
-    post_id: int
-    rule_id: str
-    tags: tuple[str, ...]
-    date: datetime  # the post's date
-
-
-@dataclass(frozen=True, slots=True)
-class DigestData:
-    start: datetime
-    end: datetime
-    posts_read: int
-    posts: tuple[PostRow, ...]  # matched posts dated in [start, end)
-    matches: tuple[MatchRow, ...]  # their matches
-    history: tuple[MatchRow, ...]  # matches of posts dated in [end - 14 days, end)
-    deleted: tuple[PostRow, ...] = ()  # alerted posts deleted in [start, end)
-    rule_titles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

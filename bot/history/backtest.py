@@ -17,6 +17,7 @@ from typing import Callable
 
 from bot.formatting import excerpt
 from bot.models import Span
+from bot.rules import compile_query, compile_rules
 from bot.storage.db import Store
 from bot.storage.history import indexed_posts_since, newest_posts_since
 from bot.storage.lemma_index import refresh_lemma_index
@@ -51,16 +52,12 @@ class BacktestResult:
 
 def query_target(query: str) -> Target:
     """Compile an ad-hoc query; raises bot.rules.RuleSyntaxError."""
-    from bot.rules import compile_query
-
     compiled = compile_query(query)
     return Target(query, compiled.fts_query(), lambda text, channel, cid: compiled.matches_text(text))
 
 
 def rule_target(rule) -> Target:
     """A stored rule with its exclude and channel filters, even when it is disabled."""
-    from bot.rules import compile_query, compile_rules
-
     ruleset = compile_rules([dataclasses.replace(rule, enabled=True)])
     fts = compile_query(rule.query).fts_query()
 

@@ -12,7 +12,7 @@ import regex
 
 from bot.rules.errors import RuleSyntaxError, position
 from bot.rules.nodes import And, Hashtag, Near, Not, Or, Phrase, Prefix, Regex, Word
-from bot.text import _fold_lookalikes, normalize
+from bot.text import _fold_lookalikes, analyze, normalize
 
 _WORD = re.compile(r"[^\W_](?:[\w'’ʼ\-]*[^\W_])?\*?")
 _NEAR = re.compile(r"(O?NEAR)/(\d+)")
@@ -216,8 +216,6 @@ class Parser:
         return Prefix(stem)
 
     def phrase(self, lexeme: Lexeme, exact: bool = False):
-        from bot.text import analyze
-
         # each word is folded on its own: a Latin word beside a Cyrillic one stays Latin
         words = [Word(tok.text, exact) for tok in analyze(normalize(lexeme.value)[0]).tokens]
         if not words:

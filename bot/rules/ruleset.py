@@ -13,6 +13,7 @@ from typing import Iterable
 from bot.formatting import merge_spans
 from bot.models import Match, Post, RuleDef, Span
 from bot.rules.errors import RuleSyntaxError
+from bot.rules.explain import explain_rule
 from bot.rules.nodes import iter_words
 from bot.rules.query import parse_query
 from bot.text import Doc, analyze
@@ -159,8 +160,6 @@ class RuleSet:
         return self.match_doc(analyze(text), channel, channel_id)
 
     def explain(self, rule_id: str, text: str) -> str:
-        from bot.rules.explain import explain_rule
-
         rule = self.by_id.get(rule_id)
         if rule is None:
             known = ", ".join(sorted(self.by_id)) or "none"

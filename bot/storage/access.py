@@ -2,7 +2,8 @@
 requests, subscriptions, mutes and feedback. Every change is audited in the same
 transaction. Write functions take the connection (call them inside Store.write);
 read functions take the Store. Looking a subscriber up, and what a subscription
-means, is bot/storage/subscribers.py's.
+means, is bot/storage/subscribers.py's. Retiring a subscriber (the dry run's
+terminal, a replaced DOZOR_ALERT_CHAT) parks its pending outbox rows.
 """
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.models import Subscriber
+from bot.storage import kv
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, to_iso
 from bot.storage.outbox import park_pending_of
-from bot.storage.subscribers import count_active
+from bot.storage.subscribers import count_active, subscriber_from_row
 
 
 def _public(row) -> dict | None:
@@ -265,3 +268,50 @@ async def status_summary(store: Store) -> dict:
         "last_post_at": await store.fetchval("SELECT max(date) FROM posts"),
         "last_stored_at": await store.fetchval("SELECT max(stored_at) FROM posts"),
     }
+
+
+async def retire_local_subscriber(store: Store, chat_id: int, now: datetime, reason: str) -> None:
+    """A dry run is over: its terminal subscriber goes inactive and its unsent rows are parked,
+    so no later run prints alerts to a terminal nobody watches."""
+    async def retire(conn: aiosqlite.Connection) -> None:
+        async with conn.execute("SELECT id FROM subscribers WHERE chat_id = ? AND kind = 'local'", (chat_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return
+        await conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (row[0],))
+        await park_pending_of(conn, row[0], reason, now)
+
+    await store.write(retire)
+
+
+ALERT_CHAT_KEY = "alert_chat.chat_id"  # kv: the chat DOZOR_ALERT_CHAT resolved to last time
+
+
+async def ensure_alert_chat_subscriber(store: Store, chat_id: int, kind: str, title: str, tz: str,
+                                       now: datetime) -> tuple[Subscriber, int | None]:
+    """The user account's alert chat as an active subscriber of every rule, created or updated.
+
+    Returns it and the chat id of a previous alert chat that was retired (DOZOR_ALERT_CHAT
+    changed: that subscriber goes inactive and its pending alerts are parked), else None."""
+    async def ensure(conn: aiosqlite.Connection):
+        await conn.execute(
+            "INSERT INTO subscribers(chat_id, kind, title, tz, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(chat_id) DO UPDATE SET active = 1",
+            (chat_id, kind, title, tz, to_iso(now)),
+        )
+        async with conn.execute("SELECT * FROM subscribers WHERE chat_id = ?", (chat_id,)) as cursor:
+            subscriber = subscriber_from_row(await cursor.fetchone())
+        await conn.execute("INSERT OR IGNORE INTO subscriptions(subscriber_id, kind, value) VALUES (?, 'all', '')",
+                           (subscriber.id,))
+        previous = await kv.read_text(conn, ALERT_CHAT_KEY)
+        retired = int(previous) if previous and int(previous) != chat_id else None
+        if retired is not None:
+            async with conn.execute("SELECT id FROM subscribers WHERE chat_id = ?", (retired,)) as cursor:
+                old = await cursor.fetchone()
+            if old is not None:
+                await conn.execute("UPDATE subscribers SET active = 0 WHERE id = ?", (old[0],))
+                await park_pending_of(conn, old[0], "DOZOR_ALERT_CHAT changed", now)
+        await kv.set_text(conn, ALERT_CHAT_KEY, str(chat_id), now)
+        return subscriber, retired
+
+    return await store.write(ensure)

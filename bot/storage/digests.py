@@ -1,18 +1,64 @@
 """Queries for the digest: a period's posts and matches, 14 days of history, once-only records.
 
+The rows it returns (`DigestData` of `PostRow`s and `MatchRow`s) are defined here, the
+input of bot/digest/build.py.
+
 Which rules a subscriber wants comes from bot/storage/subscribers.py (`RuleFilter`).
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import aiosqlite
 
-from bot.digest.build import HISTORY_DAYS, DigestData, MatchRow, PostRow
 from bot.formatting import post_link
 from bot.storage.db import Store, from_iso, to_iso
 from bot.storage.subscribers import ALL_RULES, RuleFilter, rule_filter_of
+
+HISTORY_DAYS = 14  # days of matches a digest's chart shows
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    id: int
+    channel_id: int
+    message_id: int
+    date: datetime
+    text: str
+    link: str | None = None
+    channel: str | None = None  # username
+    channel_title: str | None = None
+    fwd_from_channel_id: int | None = None
+    fwd_from_message_id: int | None = None
+    deleted_at: datetime | None = None
+    views: int | None = None
+
+    @property
+    def channel_name(self) -> str:
+        return self.channel_title or (f"@{self.channel}" if self.channel else str(self.channel_id))
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    post_id: int
+    rule_id: str
+    tags: tuple[str, ...]
+    date: datetime  # the post's date
+
+
+@dataclass(frozen=True, slots=True)
+class DigestData:
+    start: datetime
+    end: datetime
+    posts_read: int
+    posts: tuple[PostRow, ...]  # matched posts dated in [start, end)
+    matches: tuple[MatchRow, ...]  # their matches
+    history: tuple[MatchRow, ...]  # matches of posts dated in [end - 14 days, end)
+    deleted: tuple[PostRow, ...] = ()  # alerted posts deleted in [start, end)
+    rule_titles: dict[str, str] = field(default_factory=dict)
+
 
 _POST_COLUMNS = (
     "p.id, p.channel_id, p.message_id, p.date, p.text, p.link, p.fwd_from_channel_id,"

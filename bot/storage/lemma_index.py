@@ -18,6 +18,7 @@ import aiosqlite
 
 from bot.storage import kv
 from bot.storage.db import Store
+from bot.text import lemma_text
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ BATCH = 500  # about a quarter second of lemmatizing, off the event loop
 
 
 def default_lemmatizer() -> Callable[[str], str]:
-    from bot.text import lemma_text
-
     return lemma_text
 
 

@@ -17,7 +17,7 @@ import aiosqlite
 from bot.models import Alert
 from bot.storage.db import Store, from_iso, to_iso, to_iso_precise
 from bot.storage.posts import match_from_row, post_from_row
-from bot.storage.subscribers import Recipient, subscriber_by_id
+from bot.storage.subscribers import Recipient, recipients, subscriber_by_id
 
 
 async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable[Recipient], now: datetime,
@@ -47,8 +47,6 @@ async def find_outbox_id(conn: aiosqlite.Connection, subscriber_id: int, post_id
 async def enqueue_missed(conn: aiosqlite.Connection, chat_id: int, since: datetime, now: datetime) -> int:
     """Queue, for one subscriber chat, the stored matches of posts dated `since` or later that it wants
     (its subscriptions and mutes apply; deleted posts and rows it already has are skipped). Returns rows added."""
-    from bot.storage.subscribers import recipients
-
     async with conn.execute(
         "SELECT m.* FROM matches m JOIN posts p ON p.id = m.post_id WHERE p.date >= ? AND p.deleted_at IS NULL"
         " ORDER BY p.date, p.id, m.rule_id", (to_iso(since),),

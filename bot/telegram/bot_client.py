@@ -10,7 +10,7 @@ from typing import Callable
 
 from telethon import errors as tg
 
-from bot.errors import ConfigError, SourceError
+from bot.errors import ConfigError, TelegramUnavailable
 from bot.telegram.client import make_client, secure_session_file, session_path
 from bot.telegram.errors import NETWORK_ERRORS, translated
 
@@ -29,7 +29,7 @@ async def start_bot(settings, *, client_factory: Callable = make_client):
         async with translated("bot"):
             await client.start(bot_token=settings.tg_bot_token)
     except NETWORK_ERRORS as exc:
-        raise SourceError(f"cannot reach Telegram for the bot: {exc or type(exc).__name__}") from exc
+        raise TelegramUnavailable(f"cannot reach Telegram for the bot: {exc or type(exc).__name__}") from exc
     except (tg.AccessTokenInvalidError, tg.AccessTokenExpiredError, tg.BotMethodInvalidError) as exc:
         await client.disconnect()
         raise ConfigError(f"TG_BOT_TOKEN was refused by Telegram ({type(exc).__name__.removesuffix('Error')}): "

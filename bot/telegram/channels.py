@@ -14,7 +14,7 @@ from datetime import datetime
 
 from telethon import functions, types, utils
 
-from bot.errors import SourceError
+from bot.errors import UsageError
 from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.storage.channels import ChannelRow
@@ -37,7 +37,7 @@ class ChannelRef:
 
 
 def parse_channel_ref(text: str) -> ChannelRef:
-    """What the user typed, as a username or a marked id. Raises SourceError if neither."""
+    """What the user typed, as a username or a marked id. Raises UsageError if neither."""
     raw = text.strip()
     if _PREFIX.match(raw):
         return _parse_link(_PREFIX.sub("", raw).split("?")[0].strip("/"), raw)
@@ -48,13 +48,13 @@ def parse_channel_ref(text: str) -> ChannelRef:
     name = raw.removeprefix("@")
     if _USERNAME.match(name):
         return ChannelRef(username=name)
-    raise SourceError(f"{text!r} is not a channel: write @name, t.me/name or a -100… id")
+    raise UsageError(f"{text!r} is not a channel: write @name, t.me/name or a -100… id")
 
 
 def _parse_link(path: str, raw: str) -> ChannelRef:
     parts = [p for p in path.split("/") if p]
     if not parts or parts[0].startswith("+") or parts[0] == "joinchat":
-        raise SourceError(f"{raw} is an invite link to a private channel: join it with the account in "
+        raise UsageError(f"{raw} is an invite link to a private channel: join it with the account in "
                           "Telegram, then add it by its -100… id or a t.me/c/… post link")
     if parts[0] == "c" and len(parts) >= 2 and parts[1].isdigit():
         return ChannelRef(channel_id=utils.get_peer_id(types.PeerChannel(int(parts[1]))))
@@ -62,7 +62,7 @@ def _parse_link(path: str, raw: str) -> ChannelRef:
         parts = parts[1:]
     if _USERNAME.match(parts[0]):
         return ChannelRef(username=parts[0])
-    raise SourceError(f"{raw} is not a channel link: write t.me/name or t.me/c/<id>/<post>")
+    raise UsageError(f"{raw} is not a channel link: write t.me/name or t.me/c/<id>/<post>")
 
 
 def input_peer(row: ChannelRow) -> types.InputPeerChannel:
@@ -132,7 +132,7 @@ async def _lookup_username(client, name: str, budget: Budget) -> types.Channel:
     for chat in found.chats:
         if isinstance(chat, types.Channel) and utils.get_peer_id(chat) == utils.get_peer_id(found.peer):
             return chat
-    raise SourceError(f"@{name} is a user or a bot, not a channel")
+    raise UsageError(f"@{name} is a user or a bot, not a channel")
 
 
 async def _lookup_id(client, channel_id: int, budget: Budget) -> types.Channel:

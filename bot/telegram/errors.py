@@ -11,7 +11,7 @@ from typing import AsyncIterator
 
 from telethon import errors as tg
 
-from bot.errors import RetryLater, SessionInvalid, SourceError
+from bot.errors import DozorError, RetryLater, SessionInvalid
 
 LOGIN_AGAIN = "the Telegram session stopped working ({reason}); run `dozor login` again"
 
@@ -53,7 +53,7 @@ def is_unknown_entity(exc: BaseException) -> bool:
 NETWORK_ERRORS = (OSError, EOFError, TimeoutError, ConnectionError)
 
 
-class ChannelUnavailable(SourceError):
+class ChannelUnavailable(DozorError):
     """A channel cannot be read: `kind` is private, banned, not_found, invalid or too_many."""
 
     def __init__(self, what: str, kind: str, channel_id: int | None = None):

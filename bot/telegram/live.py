@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bot.errors import RetryLater, SessionInvalid, SourceError
+from bot.errors import RetryLater, SessionInvalid, TelegramUnavailable, UsageError
 from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.telegram.budget import Budget
@@ -63,7 +63,7 @@ async def connect(client, account: str) -> None:
             await client.connect()
             authorized = await client.is_user_authorized()
     except NETWORK_ERRORS as exc:
-        raise SourceError(f"cannot reach Telegram for account {account}: {exc or type(exc).__name__}") from exc
+        raise TelegramUnavailable(f"cannot reach Telegram for account {account}: {exc or type(exc).__name__}") from exc
     if not authorized:
         hint = "dozor login" if account == "dozor" else f"dozor login --session {account}"
         raise SessionInvalid(f"account {account} is not logged in: run `{hint}`")
@@ -75,7 +75,7 @@ async def resolve_queued(client, store, budget: Budget) -> None:
     for text in await db.list_requests(store, include_failed=False):  # the bot queues what was typed
         try:
             queued.append((text, parse_channel_ref(text)))
-        except SourceError as exc:
+        except UsageError as exc:
             await db.fail_request(store, text, str(exc))
     queued += [(None, ChannelRef(channel_id=row.id)) for row in await db.list_channels(store, ("unresolved",))]
     for text, ref in queued:
@@ -85,7 +85,7 @@ async def resolve_queued(client, store, budget: Budget) -> None:
         except RetryLater as exc:
             log.warning("cannot resolve %s yet: %s", ref, exc)
             continue
-        except SourceError as exc:  # not retried: add it again to retry
+        except (ChannelUnavailable, UsageError) as exc:  # not retried: add it again to retry
             log.warning("cannot resolve %s: %s", ref, exc)
             if text is not None:
                 await db.fail_request(store, text, str(exc))

@@ -11,7 +11,7 @@ from typing import Callable
 
 from telethon import errors as tg
 
-from bot.errors import DozorError, SourceError
+from bot.errors import DozorError, TelegramUnavailable
 from bot.telegram.client import make_client, secure_session_file, session_path
 from bot.telegram.errors import NETWORK_ERRORS, translated
 
@@ -32,7 +32,7 @@ async def login(settings, session_name: str | None = None, phone: str | None = N
             )
             me = await client.get_me()
     except NETWORK_ERRORS as exc:
-        raise SourceError(f"cannot reach Telegram: {exc or type(exc).__name__}") from exc
+        raise TelegramUnavailable(f"cannot reach Telegram: {exc or type(exc).__name__}") from exc
     except (tg.PhoneNumberInvalidError, tg.PhoneCodeInvalidError, tg.PhoneCodeExpiredError,
             tg.PasswordHashInvalidError) as exc:
         raise DozorError(f"login failed: {exc.__class__.__name__.removesuffix('Error')}; run `dozor login` again") from exc

@@ -38,6 +38,7 @@ from bot.telegram.channels import input_peer, resolve_again
 from bot.telegram.convert import group_albums, is_post, make_deletion, messages_to_post
 from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translated
 from bot.telegram.polling import poll_interval
+from bot.telegram.recheck import recheck_channel
 from bot.telegram.silence import is_silent
 
 log = logging.getLogger(__name__)
@@ -269,8 +270,6 @@ class Watcher:
         return len(groups)
 
     async def recheck(self, row: ChannelRow) -> int:
-        from bot.telegram.recheck import recheck_channel
-
         async with self._lock(row.id):
             return await self.budget.run(lambda: recheck_channel(self, row), "history", f"recheck {row.label}")
 

@@ -20,11 +20,9 @@ from telethon.sessions import MemorySession
 
 from bot.errors import SessionInvalid
 from bot.app.live import LiveOptions, build_live_app, run_live_app
-from bot.models import RuleDef
 from bot.settings import load_settings
 from bot.storage import access
 from bot.storage import channels as db
-from bot.storage.rules import upsert_rule
 from bot.storage.subscribers import subscriber_by_chat, subscriber_by_id
 from bot.storage.lemma_index import indexed_count
 from bot.storage.outbox import outbox_rows
@@ -388,18 +386,6 @@ async def test_a_watcher_session_not_logged_in_stops_the_app_and_disconnects_the
     with pytest.raises(SessionInvalid, match="dozor login"):
         await run_live_app(live.settings, asyncio.Event(), live.options)
     assert not live.bot.is_connected()
-
-
-async def test_rules_that_fail_to_compile_keep_the_live_set(tmp_path, store):
-    from bot.app.live import rules_reloader
-
-    live = Live(tmp_path, store)
-    app = await build_live_app(live.settings, store, live.options)
-    before = app.pipeline.rules
-    broken = RuleDef(id="mob", title="Mobilization", query="(военкомат OR")  # the one rule of RULES, broken
-    await store.write(lambda c: upsert_rule(c, broken, "test"))
-    await rules_reloader(store, app.pipeline)()
-    assert app.pipeline.rules is before
 
 
 def test_replay_dry_run_prints_the_html_a_chat_would_get(tmp_path, monkeypatch, capsys):

@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bot.__main__ import main
 from bot.cli.digest import handle_digest, register
+from bot.errors import UsageError
 from bot.settings import load_settings
 from bot.storage import Store
 from tests import factories
@@ -57,15 +59,19 @@ def test_default_date_is_the_latest_digest_due(settings, capsys):
     assert "09.05.2024 09:00 – 10.05.2024 09:00" in capsys.readouterr().out
 
 
-def test_bad_date_is_a_one_line_error_with_exit_2(settings, capsys):
-    assert handle_digest(parse("--date", "10.05.2024"), settings, NOW) == 2
+def test_bad_date_is_a_one_line_error_with_exit_2(settings, capsys, monkeypatch):
+    monkeypatch.setenv("DOZOR_DATA_DIR", str(settings.data_dir))
+    assert main(["digest", "--date", "10.05.2024"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "YYYY-MM-DD" in err
 
 
-def test_unknown_chat_is_an_error_with_exit_2(settings, capsys):
-    assert handle_digest(parse("--chat", "12345", "--print"), settings, NOW) == 2
-    assert "no subscriber with chat id 12345" in capsys.readouterr().err
+def test_unknown_chat_is_an_error_with_exit_2(settings, capsys, monkeypatch):
+    with pytest.raises(UsageError, match="no subscriber with chat id 12345"):
+        handle_digest(parse("--chat", "12345", "--print"), settings, NOW)
+    monkeypatch.setenv("DOZOR_DATA_DIR", str(settings.data_dir))
+    assert main(["digest", "--chat", "12345", "--print"]) == 2
+    assert capsys.readouterr().err.strip() == "dozor: no subscriber with chat id 12345"
 
 
 def add_subscriber(settings, chat_id: int) -> None:
@@ -87,9 +93,9 @@ def test_with_credentials_and_a_chat_the_digest_is_sent_once(tmp_path, capsys, m
     fake = sender
 
     async def fake_open_sender(_settings, _options):
-        return fake, None, None
+        return fake, None, None, None
 
-    monkeypatch.setattr("bot.app.live.open_sender", fake_open_sender)
+    monkeypatch.setattr("bot.cli.digest.open_sender", fake_open_sender)
     assert handle_digest(parse("--date", "2024-05-10", "--chat", "777"), settings, NOW) == 0
     assert "Sent." in capsys.readouterr().out
     assert fake.to(777) and "Повестки" in "".join(m.html for m in fake.to(777))

@@ -93,7 +93,7 @@ def test_malformed_setting_is_one_line_naming_it_and_exit_2(workdir, capsys, mon
 def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, monkeypatch):
     import asyncio
 
-    import bot.telegram.live
+    import bot.app.live
     from bot.storage.outbox import count_by_status, outbox_rows
     from tests.factories import add_subscriber, make_post
 
@@ -111,7 +111,7 @@ def test_live_mode_runs_the_watcher_and_delivers_until_stopped(workdir, capsys, 
             row["status"] == "pending" for row in await outbox_rows(store, chat.id))
         stop.set()
 
-    monkeypatch.setattr(bot.telegram.live, "run_live", fake_run_live)
+    monkeypatch.setattr(bot.app.live, "run_live", fake_run_live)
     monkeypatch.setenv("TG_API_ID", "1")
     monkeypatch.setenv("TG_API_HASH", "x" * 32)
     assert main(["run", "--dry-run", "--alert-backfill"]) == 0

@@ -1,9 +1,15 @@
-"""CLI handlers called directly with argparse namespaces (no __main__ needed)."""
+"""`dozor match`, `dozor rules check|test|explain|import|export`: handlers called directly, and through main."""
 import argparse
 import json
 from pathlib import Path
 
-from bot.cli.rules import check_rules, explain_text, match_posts, register, try_text
+import pytest
+
+from bot.__main__ import main
+from bot.cli.rules import carry_comments, check_rules, explain_text, match_posts, register, try_text
+from bot.errors import SourceError
+from bot.rules import RuleSyntaxError
+from tests.cli.cli_helpers import RULES
 
 
 class FakeSettings:
@@ -22,10 +28,11 @@ def test_register_adds_match_and_rules_and_returns_rules_subparsers():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
     rules_sub = register(sub)
-    rules_sub.add_parser("export")  # another module can add more
+    rules_sub.add_parser("suggest")  # another module can add more
     args = parser.parse_args(["rules", "explain", "mob", "текст", "--rules", "x.toml"])
     assert args.handler is explain_text and args.rule == "mob" and args.rules == "x.toml"
     assert parser.parse_args(["match", "-"]).handler is match_posts
+    assert parser.parse_args(["rules"]).handler is None  # bot/__main__.py prints the group's help, exit 2
 
 
 def test_match_writes_one_line_per_post_in_input_order(tmp_path, capsys):
@@ -52,19 +59,26 @@ def test_check_prints_ids_and_summary(tmp_path, capsys):
     assert out.startswith("mob\t") and "ok: 1 rules" in out
 
 
-def test_bad_rule_file_is_one_message_and_exit_2(tmp_path, capsys):
+def test_bad_rule_file_is_one_message_and_exit_2(tmp_path, capsys, monkeypatch):
     path = write_rules(tmp_path, query="(повестка")
-    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 2
+    with pytest.raises(RuleSyntaxError, match="^rule 'mob'"):
+        check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["rules", "check", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: rule 'mob'") and "Traceback" not in err
+    assert err.startswith("dozor: rule 'mob'") and "Traceback" not in err
 
 
-def test_match_bad_input_line_is_a_user_error(tmp_path, capsys):
+def test_match_bad_input_line_is_an_input_error_not_a_rule_error(tmp_path, capsys, monkeypatch):
     posts = tmp_path / "posts.jsonl"
     posts.write_text("not json\n", encoding="utf-8")
     settings = FakeSettings(write_rules(tmp_path))
-    assert match_posts(argparse.Namespace(file=str(posts), rules=None), settings) == 2
-    assert "line 1" in capsys.readouterr().err
+    with pytest.raises(SourceError, match="line 1 is not JSON") as caught:
+        match_posts(argparse.Namespace(file=str(posts), rules=None), settings)
+    assert not isinstance(caught.value, RuleSyntaxError)
+    monkeypatch.chdir(tmp_path)
+    assert main(["match", str(posts), "--rules", str(settings.rules)]) == 2
+    assert capsys.readouterr().err.strip() == "dozor: input: line 1 is not JSON: Expecting value"
 
 
 def test_explain_prints_the_verdict(tmp_path, capsys):
@@ -77,6 +91,35 @@ def test_query_error_points_at_the_line_and_column_in_the_file(tmp_path, capsys)
     path = tmp_path / "rules.toml"
     path.write_text("[[rule]]\nid = \"a\"\nquery = '''\n  повестка\n  OR (военкомат AND\n'''\n",
                     encoding="utf-8")
-    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 2
-    err = capsys.readouterr().err.splitlines()
+    with pytest.raises(RuleSyntaxError) as caught:
+        check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x"))
+    err = str(caught.value).splitlines()
     assert "line 5, column 20" in err[0] and err[2].index("^") == err[1].index("AND") + 3
+
+
+def test_rules_import_then_export_round_trips_with_comments(cli_env, capsys):
+    assert main(["rules", "import", "rules.toml"]) == 0
+    assert "2 rules read" in capsys.readouterr().out
+    assert main(["rules", "export", "rules.toml"]) == 0
+    text = (cli_env / "rules.toml").read_text(encoding="utf-8")
+    assert text.startswith("# Dozor rules: header comment")
+    assert "# Mobilization: calls and summons\n[[rule]]\nid = 'mobilization'" in text
+    assert "id = 'refusals'" in text
+
+
+def test_rules_import_with_a_syntax_error_writes_nothing(cli_env, capsys):
+    (cli_env / "bad.toml").write_text('[[rule]]\nid = "x"\nquery = "(мобилизация"\n', encoding="utf-8")
+    assert main(["rules", "import", "bad.toml"]) == 2
+    assert "column" in capsys.readouterr().err
+    assert main(["rules", "export"]) == 0
+    assert "[[rule]]" not in capsys.readouterr().out
+
+
+def test_rules_import_of_a_missing_file_is_one_line(cli_env, capsys):
+    assert main(["rules", "import", "nope.toml"]) == 2
+    assert capsys.readouterr().err.strip() == "dozor: no such file: nope.toml"
+
+
+def test_carry_comments_leaves_new_rules_bare():
+    new = '[[rule]]\nid = "fresh"\nquery = "x"\n'
+    assert carry_comments(RULES, new) == "# Dozor rules: header comment\n\n" + new

@@ -7,7 +7,7 @@ import os
 import pytest
 from telethon import functions, utils
 
-from bot.errors import SourceError
+from bot.errors import UsageError
 from bot.settings import load_settings
 from bot.storage import channels as db
 from bot.cli import channels as cli
@@ -46,12 +46,12 @@ def test_private_post_link_gives_the_marked_channel_id():
 
 
 def test_invite_link_is_refused_with_a_hint():
-    with pytest.raises(SourceError, match="invite link"):
+    with pytest.raises(UsageError, match="invite link"):
         parse_channel_ref("https://t.me/+AbCdEf123")
 
 
 def test_nonsense_is_refused():
-    with pytest.raises(SourceError):
+    with pytest.raises(UsageError):
         parse_channel_ref("not a channel!")
 
 

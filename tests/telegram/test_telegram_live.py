@@ -176,7 +176,7 @@ def test_cli_sees_a_running_watcher_through_its_marker(tmp_path):
 
 
 async def test_unreachable_telegram_is_one_clear_error(tmp_path, store):
-    from bot.errors import SourceError
+    from bot.errors import TelegramUnavailable
 
     client = OfflineClient(CHANNEL)
 
@@ -184,7 +184,7 @@ async def test_unreachable_telegram_is_one_clear_error(tmp_path, store):
         raise asyncio.IncompleteReadError(b"", 100)
 
     client.connect = cut_off
-    with pytest.raises(SourceError, match="cannot reach Telegram"):
+    with pytest.raises(TelegramUnavailable, match="cannot reach Telegram"):
         await run_live(live_settings(tmp_path), store, RecordingPipeline(), asyncio.Event(),
                        client_factory=lambda s, name=None: client)
 

@@ -1,0 +1,38 @@
+"""`dozor subscribers …` and `dozor status` against a real database."""
+from bot.__main__ import main
+from tests.cli.cli_helpers import stored_match
+
+
+def test_subscribers_add_role_list_remove(cli_env, capsys):
+    assert main(["subscribers", "add", "42", "--title", "Anna"]) == 0
+    assert main(["subscribers", "role", "42", "--role", "operator"]) == 0
+    capsys.readouterr()
+    assert main(["subscribers", "list"]) == 0
+    assert capsys.readouterr().out.split("\t")[:3] == ["42", "user", "operator"]
+    assert main(["subscribers", "remove", "42"]) == 0
+    assert main(["subscribers", "remove", "42"]) == 2
+
+
+def test_a_subscriber_added_later_gets_the_stored_matches_it_asks_for_with_since(cli_env, capsys):
+    stored_match("2024-05-01T10:00:00", 1)
+    stored_match("2024-05-03T10:00:00", 2)
+    assert main(["subscribers", "add", "42", "--since", "2024-05-02"]) == 0
+    out = capsys.readouterr().out
+    assert "1 alerts for stored matches since 2024-05-02 queued" in out
+    assert main(["status"]) == 0
+    assert "outbox: 1 pending" in capsys.readouterr().out
+
+
+def test_subscribers_add_never_says_nothing_about_stored_matches(cli_env, capsys):
+    assert main(["subscribers", "add", "42", "--since", "2024-05-02"]) == 0
+    assert "no stored matches since 2024-05-02" in capsys.readouterr().out
+    assert main(["subscribers", "add", "43"]) == 0
+    assert "--since" in capsys.readouterr().out
+
+
+def test_status_summarises_the_database_and_warns_without_subscribers(cli_env, capsys):
+    stored_match("2024-05-01T10:00:00", 1)
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "subscribers active: 0" in out and "WARNING: no active subscribers" in out
+    assert "last post: 2024-05-01T10:00:00+00:00" in out and "outbox: 0 pending, 0 parked" in out
