@@ -9,11 +9,11 @@ by bot/stories.py, the rule alerts use too.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.storage.digests import HISTORY_DAYS, DigestData, MatchRow, PostRow
+from bot.storage.digests import HISTORY_DAYS, DigestData, PostRow
 from bot.stories import DEFAULT_THRESHOLD, group_posts
 
 DAY = timedelta(days=1)
