@@ -10,24 +10,25 @@ DOZOR_SWEEP_INTERVAL seconds), and each channel gets one line saying so.
 CHANNEL_INVALID / PEER_ID_INVALID) and lets every account try them again.
 Changes are audited (actor "cli"). Each channel gets one line; if any failed,
 the failures are raised as one DozorError (bot/__main__.py: exit code 2).
+
+bot.telegram is imported inside the handlers: importing Telethon takes about
+half a second, which every other `dozor` command would otherwise pay.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 from datetime import datetime, timezone
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bot.errors import DozorError, TelegramUnavailable, UsageError
 from bot.storage import Store
 from bot.storage import channels as db
 from bot.storage.accounts import forget_refusals
-from bot.telegram.budget import Budget
-from bot.telegram.channels import ChannelRef, parse_channel_ref, resolve, resolve_again
-from bot.telegram.client import make_client, require_credentials, session_path
-from bot.telegram.errors import ChannelUnavailable
-from bot.telegram.live import connect, live_is_running
-from bot.telegram.login import login
+
+if TYPE_CHECKING:
+    from bot.telegram.budget import Budget
+    from bot.telegram.channels import ChannelRef
 
 
 def register(subparsers) -> None:
@@ -57,6 +58,9 @@ def register(subparsers) -> None:
 
 
 def login_command(args: argparse.Namespace, settings) -> int:
+    from bot.telegram.client import session_path  # Telethon: imported only by the commands that use it
+    from bot.telegram.login import login
+
     who = asyncio.run(login(settings, args.session, args.phone))
     print(f"Logged in as {who}. Session saved in {session_path(settings, args.session)} (keep it secret).")
     return 0
@@ -82,6 +86,10 @@ def _report(lines: list[tuple[bool, str]]) -> int:
 
 
 def channels_add_command(args: argparse.Namespace, settings) -> int:
+    from bot.telegram.channels import parse_channel_ref  # Telethon: see the module docstring
+    from bot.telegram.client import session_path
+    from bot.telegram.live import live_is_running
+
     refs = [parse_channel_ref(text) for text in args.refs]  # a typo stops before anything is stored
     online = settings.has_telegram and not args.offline and session_path(settings).exists()
     when = "at the next `dozor run` with credentials"
@@ -93,12 +101,16 @@ def channels_add_command(args: argparse.Namespace, settings) -> int:
 
 
 async def add_channels(settings, store, refs: list[ChannelRef], online: bool,
-                       client_factory: Callable = make_client,
+                       client_factory: Callable | None = None,
                        when: str = "at the next `dozor run` with credentials") -> list[tuple[bool, str]]:
     """Resolve and store each channel; (ok, message) per channel. `when` says when a stored one is picked up."""
+    from bot.telegram.budget import Budget  # Telethon: see the module docstring
+    from bot.telegram.client import make_client
+    from bot.telegram.live import connect
+
     if not online:
         return [await store_for_later(store, ref, when) for ref in refs]
-    client = client_factory(settings)
+    client = (client_factory or make_client)(settings)
     try:
         try:
             await connect(client, settings.tg_session)
@@ -111,6 +123,9 @@ async def add_channels(settings, store, refs: list[ChannelRef], online: bool,
 
 
 async def _resolve_one(client, store, ref: ChannelRef, budget: Budget) -> tuple[bool, str]:
+    from bot.telegram.channels import resolve  # Telethon: see the module docstring
+    from bot.telegram.errors import ChannelUnavailable
+
     try:
         row = await resolve(client, store, ref, budget, actor="cli")
     except (ChannelUnavailable, UsageError) as exc:
@@ -155,6 +170,8 @@ def channels_list_command(args: argparse.Namespace, settings) -> int:
 
 
 def channels_status_command(args: argparse.Namespace, settings) -> int:
+    from bot.telegram.channels import parse_channel_ref  # Telethon: see the module docstring
+
     refs = [parse_channel_ref(text) for text in args.refs]
     action = args.status_action
     return _report(asyncio.run(_with_store(settings, lambda store: change_status(store, refs, action))))
@@ -177,6 +194,10 @@ async def change_status(store, refs: list[ChannelRef], action: str) -> list[tupl
 
 
 def channels_refresh_command(args: argparse.Namespace, settings) -> int:
+    from bot.telegram.channels import parse_channel_ref  # Telethon: see the module docstring
+    from bot.telegram.client import require_credentials
+    from bot.telegram.live import live_is_running
+
     require_credentials(settings)
     if live_is_running(settings):
         raise UsageError("dozor run is using the session: stop it first (it resolves a stale channel again "
@@ -187,14 +208,20 @@ def channels_refresh_command(args: argparse.Namespace, settings) -> int:
 
 
 async def refresh_channels(settings, store, refs: list[ChannelRef], account: str,
-                           client_factory: Callable = make_client) -> list[tuple[bool, str]]:
+                           client_factory: Callable | None = None) -> list[tuple[bool, str]]:
     """Resolve channels again as `account` and let every account try them again; (ok, message) each.
 
     Without refs: the channels no account could read (private, banned, unavailable)."""
+    from bot.telegram.budget import Budget  # Telethon: see the module docstring
+    from bot.telegram.channels import resolve_again
+    from bot.telegram.client import make_client
+    from bot.telegram.errors import ChannelUnavailable
+    from bot.telegram.live import connect
+
     rows = await _rows_to_refresh(store, refs)
     if not rows:
         return [(True, "nothing to refresh: every channel is readable")]
-    client = client_factory(settings, account)
+    client = (client_factory or make_client)(settings, account)
     budget = Budget(account)
     lines = []
     try:

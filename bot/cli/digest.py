@@ -1,6 +1,7 @@
 """`dozor digest [--date YYYY-MM-DD] [--chat ID] [--print]`: a day's digest on demand.
 
 A bad --date or an unknown --chat raises UsageError (bot/__main__.py: one line, exit 2).
+Sending imports bot.app.live and bot.telegram (Telethon) only when it sends.
 """
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ import asyncio
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from bot.app.live import LiveOptions, open_sender
 from bot.digest.jobs import digest_for_day, last_due_day, send_digest
 from bot.errors import UsageError
 from bot.storage.db import Store
 from bot.storage.subscribers import subscriber_by_chat
-from bot.telegram.live import live_is_running
 
 
 def register(subparsers) -> None:
@@ -70,6 +69,8 @@ async def _print_digest(args: argparse.Namespace, settings, day: date | None, no
 
 async def _send_or_explain(args: argparse.Namespace, settings, day: date, now: datetime) -> int:
     """Send the digest to --chat through Telegram, when that can be done from here."""
+    from bot.telegram.live import live_is_running  # Telethon: imported only when sending
+
     why = None
     if not settings.has_telegram:
         why = "no Telegram credentials are set"
@@ -87,6 +88,8 @@ async def _send_or_explain(args: argparse.Namespace, settings, day: date, now: d
 
 async def send_digest_now(settings, chat_id: int, day: date, now: datetime) -> bool:
     """Log in as the bot (or the user account), send one digest once, disconnect."""
+    from bot.app.live import LiveOptions, open_sender  # Telethon: imported only when sending
+
     store = await Store.open(settings.db_path)
     sender, bot, user, _alert_chat = await open_sender(settings, LiveOptions(digests=False))
     try:

@@ -2,7 +2,8 @@
 
 Without Telegram credentials, or with --replay: bot/app/replay.py. With
 credentials: bot/app/live.py, under the run lock (a second live run stops with
-one line, exit 2), until SIGINT/SIGTERM.
+one line, exit 2), until SIGINT/SIGTERM. bot.app.live is imported only when
+going live: it imports Telethon, about half a second a replay need not pay.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import asyncio
 import signal
 from pathlib import Path
 
-from bot.app.live import LiveOptions, run_live_app
 from bot.app.replay import run_replay
 from bot.app.runlock import RunLock
 from bot.settings import Settings
@@ -42,6 +42,8 @@ def handle_run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def run_live_mode(args: argparse.Namespace, settings: Settings) -> int:
     """Live: bot/app/live.py wires the watcher, pipeline, delivery, commands and digests."""
+    from bot.app.live import LiveOptions, run_live_app  # Telethon: see the module docstring
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -95,7 +95,7 @@ def test_with_credentials_and_a_chat_the_digest_is_sent_once(tmp_path, capsys, m
     async def fake_open_sender(_settings, _options):
         return fake, None, None, None
 
-    monkeypatch.setattr("bot.cli.digest.open_sender", fake_open_sender)
+    monkeypatch.setattr("bot.app.live.open_sender", fake_open_sender)
     assert handle_digest(parse("--date", "2024-05-10", "--chat", "777"), settings, NOW) == 0
     assert "Sent." in capsys.readouterr().out
     assert fake.to(777) and "Повестки" in "".join(m.html for m in fake.to(777))
