@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
+from bot.clock import utc_now
 from bot.digest.jobs import digest_for_day, last_due_day
 from bot.storage.db import Store
 from bot.storage.subscribers import subscriber_by_chat
@@ -36,7 +37,7 @@ def parse_day(text: str) -> date:
 
 def handle_digest(args: argparse.Namespace, settings, now: datetime | None = None) -> int:
     """Print the digest text and write its chart; returns the exit code."""
-    now = now or datetime.now(timezone.utc)
+    now = now or utc_now()
     try:
         day = parse_day(args.date) if args.date else None
     except ValueError as exc:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
+from bot.clock import utc_now
 from bot.errors import DozorError
 from bot.models import RuleDef
 from bot.rules import suggest as sg
@@ -178,7 +178,7 @@ def mark_feedback(args, settings) -> int:
             if post is None:
                 return _fail(f"no stored post {args.post!r}: give its id, CHANNEL/MESSAGE_ID or t.me link")
             relevant = args.verdict == "relevant"
-            await rf.mark_post(store, post.id, rule.id, relevant, datetime.now(timezone.utc))
+            await rf.mark_post(store, post.id, rule.id, relevant, utc_now())
         print(f"{post.ref} marked {'relevant' if relevant else 'not relevant'} for rule {rule.id}")
         return 0
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.commands import parse as p
 from bot.commands.context import Ctx, Reply, join_lines
 from bot.formatting import escape as esc
-from bot.models import RuleDef
+from bot.models import ChannelStatus, RuleDef
 from bot.storage import access
 from bot.storage.rules import delete_rule, get_rule, load_rule_defs, upsert_rule
 
@@ -156,7 +156,7 @@ async def handle_channel(ctx: Ctx, cmd: p.ChannelAction) -> Reply:
                  else channels.find_by_username(ctx.store, cmd.ref))
     if row is None:
         return Reply(f"No channel {esc(cmd.ref)}. /channels lists them.")
-    status = "paused" if cmd.action == "pause" else "active"
+    status = ChannelStatus.PAUSED if cmd.action == "pause" else ChannelStatus.ACTIVE
     await channels.set_status(ctx.store, row.id, status, ctx.actor)
     return Reply(f"{esc(row.label)} is now {status}.")
 

@@ -14,7 +14,7 @@ from bot.commands.callbacks import decision_buttons, page_buttons
 from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, may_change_chat, user_role
 from bot.formatting import escape as esc
-from bot.models import Outgoing, Subscriber
+from bot.models import Outgoing, Subscriber, SubscriberKind
 from bot.storage import access, kv
 from bot.storage.db import to_iso
 from bot.storage.rules import load_rule_defs
@@ -46,7 +46,7 @@ async def handle_start(ctx: Ctx, cmd: p.Start) -> Reply:
         return Reply("You are subscribed already. /help lists the commands.")
     if not may_change_chat(ctx):
         return Reply(NOT_CHAT_ADMIN)
-    kind = "group" if ctx.is_group else "user"
+    kind = SubscriberKind.GROUP if ctx.is_group else SubscriberKind.USER
     if cmd.code:
         role = await ctx.store.write(lambda c: access.redeem_invite(c, cmd.code, ctx.chat_id, ctx.now))
         if role is None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
 from telethon import Button as TgButton
 from telethon import events
 
+from bot.clock import Clock, utc_now
 from bot.commands import Ctx, Reply, dispatch, dispatch_callback
-from bot.models import Button
+from bot.models import Button, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
 
@@ -28,13 +28,14 @@ def tg_buttons(rows: tuple[tuple[Button, ...], ...]):
 def install_bot_handlers(
     client, store: Store, settings, sender: Sender, *,
     on_rules_changed: Callable[[], Awaitable[None]] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    clock: Clock = utc_now,
 ) -> None:
     """Route commands and button presses of the bot client `client` to the router."""
 
     async def make_ctx(event) -> Ctx:
         chat = await event.get_chat()
-        kind = "user" if event.is_private else ("channel" if event.is_channel and not event.is_group else "group")
+        kind = SubscriberKind.USER if event.is_private else (
+            SubscriberKind.CHANNEL if event.is_channel and not event.is_group else SubscriberKind.GROUP)
         return Ctx(
             store=store, settings=settings, chat_id=event.chat_id, user_id=event.sender_id or 0, now=clock(),
             chat_kind=kind, chat_title=_title(chat), is_chat_admin=await _is_admin(client, event),

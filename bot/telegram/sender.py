@@ -28,7 +28,7 @@ from telethon import errors as tg
 from telethon import functions, types, utils
 
 from bot.errors import ChatMigrated, ChatUnresolved, ConfigError, Forbidden, RetryLater, SessionInvalid
-from bot.models import Button, Outgoing
+from bot.models import Button, Outgoing, SubscriberKind
 from bot.telegram.errors import (
     FLOOD, SEND_FORBIDDEN, SEND_MAYBE_MIGRATED, SESSION_DEAD, is_unknown_entity, translate, translated,
 )
@@ -154,9 +154,9 @@ async def resolve_alert_chat(client, value: str | int) -> AlertChat:
                           "use me (Saved Messages), @name or a chat id the account is in") from exc
     chat_id = utils.get_peer_id(entity)
     if isinstance(entity, types.User):
-        kind, title = "user", "Saved Messages" if getattr(entity, "is_self", False) else utils.get_display_name(entity)
+        kind, title = SubscriberKind.USER, "Saved Messages" if getattr(entity, "is_self", False) else utils.get_display_name(entity)
     else:
-        kind = "channel" if getattr(entity, "broadcast", False) else "group"
+        kind = SubscriberKind.CHANNEL if getattr(entity, "broadcast", False) else SubscriberKind.GROUP
         title = utils.get_display_name(entity)
     return AlertChat(chat_id, kind, title or str(chat_id))
 
