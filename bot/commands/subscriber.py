@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.commands import parse as p
-from bot.commands.callbacks import decision_buttons, page_buttons
+from bot.delivery.buttons import decision_buttons, page_buttons
 from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, may_change_chat, user_role
 from bot.formatting import escape as esc

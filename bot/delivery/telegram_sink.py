@@ -27,7 +27,8 @@ from datetime import datetime, timedelta
 from typing import Callable, Sequence, TextIO
 
 from bot import stories as dedup
-from bot.delivery.alert_html import StoryPost, alert_buttons, format_alert, is_silent
+from bot.delivery.alert_html import StoryPost, format_alert, is_silent
+from bot.delivery.buttons import alert_buttons
 from bot.clock import Clock, utc_now
 from bot.errors import ChatMigrated, RetryLater
 from bot.models import Alert, Deletion, Match, Outgoing, Post, Subscriber, SubscriberKind

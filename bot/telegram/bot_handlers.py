@@ -8,21 +8,17 @@ import io
 import logging
 from typing import Awaitable, Callable
 
-from telethon import Button as TgButton
 from telethon import events
 
 from bot.clock import Clock, utc_now
 from bot.commands import Ctx, Reply, dispatch, dispatch_callback
-from bot.models import Button, SubscriberKind
+from bot.models import SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
+from bot.telegram.convert import inline_buttons
 
 log = logging.getLogger(__name__)
 FAILED = "Something went wrong; the error was logged. Try again later."
-
-
-def tg_buttons(rows: tuple[tuple[Button, ...], ...]):
-    return [[TgButton.inline(b.text, b.data.encode()) for b in row] for row in rows] or None
 
 
 def install_bot_handlers(
@@ -88,7 +84,7 @@ async def _respond(event, reply: Reply, sender: Sender) -> None:
         document.name = name
         await event.respond(reply.html, parse_mode="html", file=document, force_document=True)
     else:
-        await event.respond(reply.html, parse_mode="html", buttons=tg_buttons(reply.buttons), link_preview=False)
+        await event.respond(reply.html, parse_mode="html", buttons=inline_buttons(reply.buttons), link_preview=False)
     for message in reply.notify:
         try:
             await sender.send(message)
