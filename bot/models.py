@@ -22,6 +22,7 @@ class SubscriberKind(StrEnum):
 
 
 TELEGRAM_KINDS = (SubscriberKind.USER, SubscriberKind.GROUP, SubscriberKind.CHANNEL)
+LOCAL_CHAT_ID = 0  # the chat id of the one LOCAL subscriber (replay, dry run, terminal feedback)
 
 
 class ChannelStatus(StrEnum):

@@ -29,7 +29,7 @@ from typing import Callable, TextIO
 from bot.delivery.telegram_sink import DryRunSender, LimitedSender, TelegramAlertSink
 from bot.app.housekeeping import AdminNotices, SubscriberSync
 from bot.errors import DozorError, SessionInvalid
-from bot.models import Deletion, Match, Outgoing, Post, SubscriberKind, TELEGRAM_KINDS
+from bot.models import Deletion, LOCAL_CHAT_ID, Match, Outgoing, Post, SubscriberKind, TELEGRAM_KINDS
 from bot.delivery.worker import OutboxWorker
 from bot.clock import Clock, utc_now
 from bot.pipeline import Pipeline
@@ -39,7 +39,6 @@ from bot.storage.subscribers import ensure_local_subscriber, retire_local_subscr
 from bot.telegram.client import make_client
 
 log = logging.getLogger(__name__)
-LOCAL_CHAT_ID = 0
 PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
 FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
 NOBODY_ALERTED = ("NO ACTIVE SUBSCRIBERS: matches are stored but nobody is alerted. Add a chat with "

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from bot.errors import SourceError
-from bot.models import ChannelStatus, OutboxStatus, Post, SubscriberKind
+from bot.models import ChannelStatus, LOCAL_CHAT_ID, OutboxStatus, Post, SubscriberKind
 from bot.delivery.worker import OutboxWorker
 from bot.clock import utc_now
 from bot.pipeline import Pipeline
@@ -41,7 +41,6 @@ from bot.stories import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 BATCH = 500
-LOCAL_CHAT_ID = 0
 
 
 def sample_path() -> Path:

@@ -19,7 +19,7 @@ from typing import Callable
 
 from bot.models import ChannelStatus
 from bot.clock import utc_now
-from bot.errors import SourceError
+from bot.errors import EXIT_USAGE, SourceError
 from bot.storage import Store
 from bot.storage import channels as db
 from bot.telegram.budget import Budget
@@ -28,7 +28,6 @@ from bot.telegram.client import make_client, session_path
 from bot.telegram.errors import ChannelUnavailable
 from bot.telegram.live import connect, live_is_running
 
-EXIT_USAGE = 2
 
 
 def register(subparsers) -> None:

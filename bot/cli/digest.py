@@ -7,12 +7,12 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from bot.errors import EXIT_USAGE
 from bot.clock import utc_now
 from bot.digest.jobs import digest_for_day, last_due_day
 from bot.storage.db import Store
 from bot.storage.subscribers import subscriber_by_chat
 
-EXIT_USAGE = 2
 
 
 def register(subparsers) -> None:
