@@ -6,7 +6,6 @@ never a traceback.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -14,11 +13,10 @@ from typing import Sequence
 
 from bot.cli import build_parser
 from bot.datadir import secure_data_dir
-from bot.errors import DozorError
+from bot.errors import DozorError, EXIT_USAGE
 from bot.settings import load_settings
 
 log = logging.getLogger("bot")
-EXIT_USAGE = 2
 
 
 def setup_logging(level_name: str, verbose: bool) -> None:

@@ -1,6 +1,8 @@
 """Our own error types. Edges translate library errors into these (`raise … from exc`)."""
 from __future__ import annotations
 
+EXIT_USAGE = 2  # the exit code of a DozorError or a usage mistake
+
 
 class DozorError(Exception):
     """Base for errors a user can act on: printed as one line, exit code 2."""

@@ -46,6 +46,11 @@ def escape(value: object, quote: bool = False) -> str:
 
 # --- links ---------------------------------------------------------------------------------
 
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, ending in "…" when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def is_real_channel_id(channel_id: int) -> bool:
     """True for Telegram's marked channel ids (-100…), false for made-up replay ids."""
     return str(channel_id).startswith("-100") and -channel_id < DERIVED_ID_BASE

@@ -7,8 +7,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 Span = tuple[int, int]  # [start, end) offsets into Post.text (Python str indices)
+
+
+class SubscriberKind(StrEnum):
+    """Who a subscriber row delivers to; the value is the text stored in subscribers.kind."""
+
+    USER = "user"
+    GROUP = "group"
+    CHANNEL = "channel"
+    LOCAL = "local"  # a replay / dry-run sink on this machine (terminal, JSONL)
+
+
+TELEGRAM_KINDS = (SubscriberKind.USER, SubscriberKind.GROUP, SubscriberKind.CHANNEL)
+LOCAL_CHAT_ID = 0  # the chat id of the one LOCAL subscriber (replay, dry run, terminal feedback)
+
+
+class ChannelStatus(StrEnum):
+    """channels.status: whether the watcher reads a channel, and why not."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"  # an operator paused it
+    UNRESOLVED = "unresolved"  # an id stored offline; resolved when the watcher starts
+    REPLAY = "replay"  # seen only in a replay file; never watched live
+    PRIVATE = "private"
+    BANNED = "banned"
+    UNAVAILABLE = "unavailable"
+    REMOVED = "removed"
+
+
+class OutboxStatus(StrEnum):
+    """outbox.status: a row waits (pending) and ends sent, parked (gave up) or cancelled."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    PARKED = "parked"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +110,7 @@ class Subscriber:
 
     id: int
     chat_id: int
-    kind: str = "user"  # user | group | channel | local
+    kind: SubscriberKind = SubscriberKind.USER
     title: str = ""
     tz: str = "Europe/Moscow"
     digest_time: str = "09:00"
@@ -92,7 +128,8 @@ class Alert:
     matches: tuple[Match, ...]
     edited: bool = False  # the post matched only after an edit
     created_at: datetime | None = None
-    extra: dict = field(default_factory=dict, compare=False)
+    silent: bool = field(default=False, compare=False)  # the outbox row asks for no notification sound
+    attempts: int = field(default=0, compare=False)  # failed tries of this outbox row so far
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Awaitable, Callable, Iterable, Protocol, Sequence
 
 import aiosqlite
 
-from bot.models import Deletion, Match, Post
+from bot.clock import Clock, utc_now
+from bot.models import ChannelStatus, Deletion, Match, Post, SubscriberKind
 from bot.storage.db import Store
 from bot.storage.outbox import enqueue, follow_edit
 from bot.storage.posts import (
@@ -23,7 +24,6 @@ from bot.storage.posts import (
 from bot.storage.subscribers import recipients
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 
 class Matcher(Protocol):
@@ -37,10 +37,6 @@ class Followups(Protocol):
                              matches: Sequence[Match] | None = None) -> int: ...
 
     async def follow_up_deletion(self, deletion: Deletion) -> int: ...
-
-
-def utc_clock() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -58,9 +54,9 @@ class PipelineCounts:
 class Pipeline:
     """Post in, stored post + matches + outbox rows out. `notify` is called after rows are enqueued."""
 
-    def __init__(self, store: Store, rules: Matcher, clock: Clock = utc_clock,
-                 notify: Callable[[], None] | None = None, new_channel_status: str = "active",
-                 recipient_kinds: Sequence[str] | None = None, followups: "Followups | None" = None,
+    def __init__(self, store: Store, rules: Matcher, clock: Clock = utc_now,
+                 notify: Callable[[], None] | None = None, new_channel_status: ChannelStatus = ChannelStatus.ACTIVE,
+                 recipient_kinds: Sequence[SubscriberKind] | None = None, followups: "Followups | None" = None,
                  recipient_chats: Sequence[int] | None = None):
         self.store = store
         self.followups = followups  # told about edits and deletions after they commit (alert edits)

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from bot.errors import Forbidden
 from bot.formatting import escape as esc
-from bot.models import Outgoing, Subscriber
+from bot.models import Outgoing, Subscriber, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.accounts import AccountNotice, mark_account_notices_sent, pending_account_notices
 from bot.storage.channels import ChannelWarning, mark_warnings_sent, pending_warnings
@@ -158,7 +158,7 @@ class SubscriberSync:
 
     async def current(self) -> dict[int, Subscriber]:
         return {sub.id: sub for sub in await active_subscribers(self.store)
-                if self.include_local or sub.kind != "local"}
+                if self.include_local or sub.kind != SubscriberKind.LOCAL}
 
     async def prime(self) -> None:
         """What the scheduler scheduled at start."""

@@ -28,15 +28,16 @@ from typing import Callable, TextIO
 
 from bot.app.housekeeping import AdminNotices, SubscriberSync
 from bot.app.rules import load_live_rules, rules_reloader
+from bot.clock import Clock, utc_now
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.telegram_sink import DryRunSender, LimitedSender, TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.digest.scheduler import DigestScheduler
 from bot.errors import DozorError, SessionInvalid
-from bot.models import Deletion, Match, Outgoing, Post
-from bot.pipeline import Pipeline, utc_clock
-from bot.storage.db import Store
+from bot.models import LOCAL_CHAT_ID, TELEGRAM_KINDS, Deletion, Match, Outgoing, Post, SubscriberKind
+from bot.pipeline import Pipeline
 from bot.storage.access import ensure_alert_chat_subscriber, retire_local_subscriber
+from bot.storage.db import Store
 from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.subscribers import count_active, ensure_local_subscriber
 from bot.telegram.bot_client import start_bot
@@ -46,10 +47,8 @@ from bot.telegram.live import connect, run_live
 from bot.telegram.sender import make_sender, resolve_alert_chat
 
 log = logging.getLogger(__name__)
-LOCAL_CHAT_ID = 0
 PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
 FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
-TELEGRAM_KINDS = ("user", "group", "channel")  # the subscribers a real live run serves (not 'local')
 NOBODY_ALERTED = ("NO ACTIVE SUBSCRIBERS: matches are stored but nobody is alerted. Add a chat with "
                   "`dozor subscribers add CHAT_ID` (or have it /start the bot), or run without TG_BOT_TOKEN to "
                   "alert DOZOR_ALERT_CHAT")
@@ -65,7 +64,7 @@ class LiveOptions:
     alert_backfill: bool = False
     client_factory: Callable | None = None  # (settings, session name) -> user client; None = make_client
     bot_factory: Callable | None = None  # async (settings) -> connected bot client; None = start_bot
-    clock: Callable[[], datetime] = utc_clock
+    clock: Clock = utc_now
     sleep: Callable = asyncio.sleep
     tick: float = 5.0  # the watcher's loop
     chunk_wait: float = 1.0
@@ -340,7 +339,7 @@ async def _build_dry_run(settings, store, options, rules) -> LiveApp:
     printer = DryRunSender(options.out)
     await ensure_local_subscriber(store, options.clock(), LOCAL_CHAT_ID, tz=settings.tz)
     sink = TelegramAlertSink(store, printer, settings, options.clock)
-    worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=("local",))
+    worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=(SubscriberKind.LOCAL,))
     pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=DryRunFollowups(options.out))
     notices = AdminNotices(store, printer, list(settings.admins) or [LOCAL_CHAT_ID], options.clock, record=False)
     log.warning("dry run: nothing is sent to Telegram; alerts are printed; subscriber chats' alerts stay "

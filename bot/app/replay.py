@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from bot.app.rules import load_live_rules
+from bot.clock import utc_now
 from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink
 from bot.delivery.local_stories import LocalStories
 from bot.delivery.telegram_sink import DryRunSender, TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.digest.jobs import digest_text_for_period
 from bot.errors import SourceError
-from bot.models import Post
-from bot.pipeline import Pipeline, utc_clock
+from bot.models import LOCAL_CHAT_ID, ChannelStatus, OutboxStatus, Post, SubscriberKind
+from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.sources import ReadReport, read_posts
 from bot.storage.db import Store
@@ -41,7 +42,6 @@ from bot.stories import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 BATCH = 500
-LOCAL_CHAT_ID = 0
 
 
 def sample_path() -> Path:
@@ -59,7 +59,7 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     path = args.replay or sample_path()
     if not Path(path).is_file():
         raise SourceError(f"replay file not found: {path}")
-    clock = utc_clock
+    clock = utc_now
     store = await Store.open(settings.db_path)
     stories = LocalStories.from_settings(settings)  # one for both sinks, so they group alike
     jsonl = JsonlSink(args.alerts_to, stories) if args.alerts_to else None
@@ -67,9 +67,9 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
         terminal = replay_sink(args, store, settings, clock, stories)
         sink: Sink = FanoutSink(terminal, jsonl) if jsonl else terminal
         pipeline = Pipeline(store, await load_live_rules(store, settings), clock,
-                            new_channel_status="replay", recipient_kinds=("local",))
+                            new_channel_status=ChannelStatus.REPLAY, recipient_kinds=(SubscriberKind.LOCAL,))
         await ensure_local_subscriber(store, clock(), LOCAL_CHAT_ID, tz=settings.tz)
-        worker = OutboxWorker(store, lambda _subscriber: sink, clock, settings.max_attempts, kinds=("local",))
+        worker = OutboxWorker(store, lambda _subscriber: sink, clock, settings.max_attempts, kinds=(SubscriberKind.LOCAL,))
         await worker.run_until_idle()  # what a killed run left pending goes first
         report = ReadReport()
         first, last = await replay_posts(path, report, pipeline, worker, clock())
@@ -120,7 +120,7 @@ async def print_digest(store: Store, first: datetime | None, last: datetime | No
 async def print_summary(store: Store, settings: Settings, path: Path, report: ReadReport, pipeline: Pipeline,
                         worker: OutboxWorker) -> None:
     counts = pipeline.counts
-    pending = (await count_by_status(store)).get("pending", 0)
+    pending = (await count_by_status(store)).get(OutboxStatus.PENDING, 0)
     skipped = f", {len(report.skipped)} lines skipped" if report.skipped else ""
     print(
         f"Replayed {path.name}: {report.posts} posts read, {counts.stored} new, {counts.matched} matched, "

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
+from bot.clock import utc_now
 from bot.errors import DozorError, TelegramUnavailable, UsageError
+from bot.models import ChannelStatus
 from bot.storage import Store
 from bot.storage import channels as db
 from bot.storage.accounts import forget_refusals
@@ -130,7 +131,7 @@ async def _resolve_one(client, store, ref: ChannelRef, budget: Budget) -> tuple[
         row = await resolve(client, store, ref, budget, actor="cli")
     except (ChannelUnavailable, UsageError) as exc:
         return False, f"not added: {exc}"
-    note = "" if row.status == "active" else f"; it is {row.status}: `dozor channels resume {row.label}`"
+    note = "" if row.status == ChannelStatus.ACTIVE else f"; it is {row.status}: `dozor channels resume {row.label}`"
     return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}){note}"
 
 
@@ -143,7 +144,7 @@ async def store_for_later(store, ref: ChannelRef,
         return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}; known already, no lookup): " \
                      f"picked up {when}"
     if ref.channel_id is not None:
-        await db.save_channel(store, ref.channel_id, status="unresolved", actor="cli")
+        await db.save_channel(store, ref.channel_id, status=ChannelStatus.UNRESOLVED, actor="cli")
         return True, f"stored {ref.channel_id} as unresolved: it is looked up {when}"
     queued = await db.add_request(store, ref.username, actor="cli")
     again = "" if queued else " (queued already)"
@@ -185,10 +186,10 @@ async def change_status(store, refs: list[ChannelRef], action: str) -> list[tupl
             lines.append((label is not None, f"removed {label}" if label else f"{ref} is not watched"))
             continue
         row = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
-        if row is None or row.status == "removed":
+        if row is None or row.status == ChannelStatus.REMOVED:
             lines.append((False, f"{ref} is not watched"))
             continue
-        await db.set_status(store, row.id, "paused" if action == "pause" else "active", actor="cli")
+        await db.set_status(store, row.id, ChannelStatus.PAUSED if action == "pause" else ChannelStatus.ACTIVE, actor="cli")
         lines.append((True, f"{action}d {row.label}"))
     return lines
 
@@ -228,14 +229,14 @@ async def refresh_channels(settings, store, refs: list[ChannelRef], account: str
         await connect(client, account)
         for row in rows:
             try:
-                fresh = await resolve_again(client, store, row, account, budget, datetime.now(timezone.utc),
+                fresh = await resolve_again(client, store, row, account, budget, utc_now(),
                                             main=account == settings.tg_session)
             except (ChannelUnavailable, UsageError) as exc:
                 lines.append((False, f"{row.label}: {exc}"))
                 continue
             await forget_refusals(store, row.id)
-            if row.status not in ("active", "paused"):
-                await db.set_status(store, row.id, "active", actor="cli")
+            if row.status not in (ChannelStatus.ACTIVE, ChannelStatus.PAUSED):
+                await db.set_status(store, row.id, ChannelStatus.ACTIVE, actor="cli")
             lines.append((True, f"refreshed {fresh.label} ({fresh.title or 'no title'}) for account {account}"))
     finally:
         await client.disconnect()
@@ -244,7 +245,7 @@ async def refresh_channels(settings, store, refs: list[ChannelRef], account: str
 
 async def _rows_to_refresh(store, refs: list[ChannelRef]) -> list:
     if not refs:
-        return await db.list_channels(store, ("private", "banned", "unavailable"))
+        return await db.list_channels(store, (ChannelStatus.PRIVATE, ChannelStatus.BANNED, ChannelStatus.UNAVAILABLE))
     rows = []
     for ref in refs:
         row = await (db.find_by_username(store, ref.username) if ref.username

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
+from bot.clock import utc_now
 from bot.digest.jobs import digest_for_day, last_due_day, send_digest
 from bot.errors import UsageError
 from bot.storage.db import Store
@@ -38,7 +39,7 @@ def parse_day(text: str) -> date:
 
 def handle_digest(args: argparse.Namespace, settings, now: datetime | None = None) -> int:
     """Print the digest text and write its chart; returns the exit code."""
-    now = now or datetime.now(timezone.utc)
+    now = now or utc_now()
     day = parse_day(args.date) if args.date else None
     return asyncio.run(_print_digest(args, settings, day, now))
 

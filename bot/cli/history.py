@@ -5,8 +5,8 @@ The figures come from bot/history/backtest.py, the same as the bot's /backtest.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
 
+from bot.clock import utc_now
 from bot.history.backtest import backtest_lines, resolve_target, run_backtest
 from bot.storage import open_store
 
@@ -22,7 +22,7 @@ def backtest(args, settings) -> int:
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             target = await resolve_target(store, args.target)
-            result = await run_backtest(store, target, datetime.now(timezone.utc), args.days)
+            result = await run_backtest(store, target, utc_now(), args.days)
         print("\n".join(backtest_lines(result, max_days=args.days, max_channels=50)))
         return 0
 

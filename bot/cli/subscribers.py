@@ -9,7 +9,9 @@ import argparse
 import asyncio
 from datetime import datetime, timezone
 
+from bot.clock import utc_now
 from bot.errors import UsageError
+from bot.models import OutboxStatus, SubscriberKind
 from bot.storage import access, open_store
 from bot.storage.outbox import enqueue_missed
 from bot.storage.subscribers import active_subscribers
@@ -31,7 +33,7 @@ def register(subparsers) -> None:
 
 
 def subscribers(args, settings) -> int:
-    now = datetime.now(timezone.utc)
+    now = utc_now()
 
     async def go() -> int:
         async with open_store(settings.db_path) as store:
@@ -64,7 +66,7 @@ async def _change_subscriber(store, args, settings, now) -> int:
 
 async def _add_subscriber(store, args, settings, now) -> int:
     """Subscribe a chat; with --since DAY also queue the stored matches since that day (never silently none)."""
-    chat_id, kind = args.chat_id, "user" if args.chat_id > 0 else "group"
+    chat_id, kind = args.chat_id, SubscriberKind.USER if args.chat_id > 0 else SubscriberKind.GROUP
     since = datetime.combine(args.since, datetime.min.time(), tzinfo=timezone.utc) if args.since else None
 
     async def add(conn) -> int:
@@ -111,8 +113,8 @@ def status_lines(summary: dict, db_path) -> list[str]:
         f"database: {db_path}",
         "channels: " + (", ".join(f"{n} {s}" for s, n in sorted(channels.items())) or "none"),
         f"subscribers active: {summary['subscribers_active']}",
-        f"outbox: {outbox.get('pending', 0)} pending, {outbox.get('parked', 0)} parked, "
-        f"{outbox.get('sent', 0)} sent, {outbox.get('cancelled', 0)} cancelled",
+        f"outbox: {outbox.get(OutboxStatus.PENDING, 0)} pending, {outbox.get(OutboxStatus.PARKED, 0)} parked, "
+        f"{outbox.get(OutboxStatus.SENT, 0)} sent, {outbox.get(OutboxStatus.CANCELLED, 0)} cancelled",
         f"last post: {summary['last_post_at'] or 'none yet'}"
         + (f" (stored {summary['last_stored_at']})" if summary["last_stored_at"] else ""),
     ]

@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
+from bot.clock import utc_now
 from bot.errors import UsageError
 from bot.models import RuleDef
-from bot.rules import suggest as sg
 from bot.rules import compile_query, validate_change
+from bot.rules import suggest as sg
 from bot.storage import open_store
 from bot.storage import rule_feedback as rf
 from bot.storage.rules import get_rule, load_rule_defs, upsert_rule
@@ -170,7 +170,7 @@ def mark_feedback(args, settings) -> int:
             if post is None:
                 raise UsageError(f"no stored post {args.post!r}: give its id, CHANNEL/MESSAGE_ID or t.me link")
             relevant = args.verdict == "relevant"
-            await rf.mark_post(store, post.id, rule.id, relevant, datetime.now(timezone.utc))
+            await rf.mark_post(store, post.id, rule.id, relevant, utc_now())
         print(f"{post.ref} marked {'relevant' if relevant else 'not relevant'} for rule {rule.id}")
         return 0
 

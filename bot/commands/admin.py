@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.commands import parse as p
-from bot.commands.callbacks import decision_buttons
+from bot.delivery.buttons import decision_buttons
 from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.subscriber import new_invite_code
 from bot.formatting import escape as esc

@@ -1,11 +1,11 @@
 """What a command handler gets (Ctx) and what it gives back (Reply)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Awaitable, Callable
 
-from bot.models import Button, Outgoing, Subscriber
+from bot.models import Button, Outgoing, Subscriber, SubscriberKind
 from bot.storage.db import Store
 
 MAX_HTML = 4000  # Telegram's limit is 4,096 characters after entity parsing
@@ -30,13 +30,12 @@ class Ctx:
     chat_id: int
     user_id: int
     now: datetime  # timezone-aware UTC
-    chat_kind: str = "user"  # user | group | channel
+    chat_kind: SubscriberKind = SubscriberKind.USER  # never LOCAL
     chat_title: str = ""
     is_chat_admin: bool = True  # in a private chat the user is its admin
     on_rules_changed: Callable[[], Awaitable[None]] | None = None
     digest: Callable[[Subscriber, date], Awaitable[str]] | None = None
     lemmatize: Callable[[str], str] | None = None  # None = bot.text.lemma_text
-    extra: dict = field(default_factory=dict)
 
     @property
     def actor(self) -> str:
@@ -44,7 +43,7 @@ class Ctx:
 
     @property
     def is_group(self) -> bool:
-        return self.chat_kind != "user"
+        return self.chat_kind != SubscriberKind.USER
 
 
 def clip(text: str, limit: int = MAX_HTML) -> str:

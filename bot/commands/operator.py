@@ -8,7 +8,7 @@ from bot.commands import parse as p
 from bot.commands.context import Ctx, Reply, join_lines
 from bot.formatting import escape as esc
 from bot.history.backtest import backtest_lines, resolve_target, run_backtest
-from bot.models import RuleDef
+from bot.models import ChannelStatus, RuleDef
 from bot.rules import validate_change
 from bot.storage import access, channels
 from bot.storage.channels import list_channels, list_requests
@@ -148,7 +148,7 @@ async def handle_channel(ctx: Ctx, cmd: p.ChannelAction) -> Reply:
                  else channels.find_by_username(ctx.store, cmd.ref))
     if row is None:
         return Reply(f"No channel {esc(cmd.ref)}. /channels lists them.")
-    status = "paused" if cmd.action == "pause" else "active"
+    status = ChannelStatus.PAUSED if cmd.action == "pause" else ChannelStatus.ACTIVE
     await channels.set_status(ctx.store, row.id, status, ctx.actor)
     return Reply(f"{esc(row.label)} is now {status}.")
 

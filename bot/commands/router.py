@@ -11,7 +11,7 @@ from typing import Awaitable, Callable
 
 from bot.commands import admin, operator, subscriber
 from bot.commands import parse as p
-from bot.commands.callbacks import DecideCallback, Feedback, MuteRule, SearchPage, parse_callback
+from bot.delivery.buttons import DecideCallback, Feedback, MuteRule, SearchPage, unpack
 from bot.commands.context import Ctx, Reply
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, effective_role, user_role
 from bot.errors import DozorError
@@ -51,6 +51,7 @@ ROUTES: dict[type, tuple[Role, Handler]] = {
 }
 OPERATOR_ONLY = "This command is for operators. /help lists what you can do."
 ADMIN_ONLY = "This command is for admins. /help lists what you can do."
+STALE_BUTTON = "This button is no longer valid"
 
 
 async def dispatch(ctx: Ctx, text: str) -> Reply:
@@ -89,9 +90,9 @@ async def dispatch_callback(ctx: Ctx, data: str) -> Reply:
     if role == Role.STRANGER:
         return Reply(ACCESS_MESSAGE)
     try:
-        action = parse_callback(data)
-    except p.UsageError as exc:
-        return Reply(esc(str(exc)))
+        action = unpack(data)
+    except ValueError:
+        return Reply(esc(STALE_BUTTON))
     if isinstance(action, DecideCallback):
         if await user_role(ctx) < Role.ADMIN:
             return Reply(ADMIN_ONLY)

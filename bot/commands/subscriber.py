@@ -10,14 +10,14 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.commands import parse as p
-from bot.commands.callbacks import decision_buttons, page_buttons
 from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, may_change_chat, user_role
+from bot.delivery.buttons import decision_buttons, page_buttons
 from bot.digest.jobs import build_day_digest, digest_messages
 from bot.formatting import escape as esc
 from bot.history.backtest import query_target
 from bot.history.search import search_posts
-from bot.models import Outgoing, Subscriber
+from bot.models import Outgoing, Subscriber, SubscriberKind
 from bot.storage import access, kv
 from bot.storage.db import to_iso
 from bot.storage.rules import load_rule_defs
@@ -49,7 +49,7 @@ async def handle_start(ctx: Ctx, cmd: p.Start) -> Reply:
         return Reply("You are subscribed already. /help lists the commands.")
     if not may_change_chat(ctx):
         return Reply(NOT_CHAT_ADMIN)
-    kind = "group" if ctx.is_group else "user"
+    kind = SubscriberKind.GROUP if ctx.is_group else SubscriberKind.USER
     if cmd.code:
         role = await ctx.store.write(lambda c: access.redeem_invite(c, cmd.code, ctx.chat_id, ctx.now))
         if role is None:

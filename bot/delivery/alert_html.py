@@ -1,4 +1,5 @@
-"""Alert text for Telegram's HTML parse mode: header, rules, excerpt with highlights, buttons.
+"""Alert text for Telegram's HTML parse mode: header, rules, excerpt with highlights
+(its buttons: bot/delivery/buttons.py).
 
 Pure: `now` and the subscriber's time zone are arguments. Every piece of post
 text and every title is escaped, so a post cannot change the markup; the only
@@ -15,15 +16,14 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from bot.formatting import (
-    POST_LINK, USERNAME, channel_link, escape, excerpt, format_time, matched_spans, post_link,
+    POST_LINK, USERNAME, channel_link, escape, excerpt, format_time, matched_spans, post_link, shorten,
 )
-from bot.models import Alert, Button, Match, Post, Span
+from bot.models import Alert, Match, Post, Span
 
 TELEGRAM_LIMIT = 4096
 EXCERPT_CHARS = 700  # visible characters of post text in an alert
 MAX_ALSO_IN = 10  # channels named in "also in"; the rest are counted
 MAX_TITLE = 60
-CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback data
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -71,27 +71,6 @@ def format_alert(
         if visible_length(text) < TELEGRAM_LIMIT or budget <= 0:
             return text
         budget = budget // 2 if budget > 40 else 0
-
-
-def alert_buttons(post_id: int, rule_ids: Sequence[str]) -> tuple[tuple[Button, ...], ...]:
-    """Feedback and mute buttons; callback data stays under 64 bytes.
-
-    fb:+:<post_id>:<rule> / fb:-:<post_id>:<rule>, where <rule> is "*" for
-    every rule of the alert when there are several (or the id is too long);
-    mute:<rule> mutes that rule for a day for this chat (long ids get no button).
-    """
-    rule = rule_ids[0] if len(rule_ids) == 1 else "*"
-    if len(f"fb:+:{post_id}:{rule}".encode()) > CALLBACK_LIMIT:
-        rule = "*"
-    rows = [(Button("👍 relevant", f"fb:+:{post_id}:{rule}"), Button("👎 not relevant", f"fb:-:{post_id}:{rule}"))]
-    mutes = tuple(
-        Button(f"🔕 mute {_short(r, 20)} 1 day" if len(rule_ids) > 1 else "🔕 mute rule 1 day", f"mute:{r}")
-        for r in rule_ids[:3]
-        if len(f"mute:{r}".encode()) <= CALLBACK_LIMIT
-    )
-    if mutes:
-        rows.append(mutes)
-    return tuple(rows)
 
 
 def is_silent(matches: Iterable[Match]) -> bool:
@@ -163,7 +142,7 @@ def _banners(post: Post, edited: bool, deleted_at, no_longer: bool, late: bool, 
 
 
 def _header(post: Post, tz: str) -> str:
-    title = escape(_short(post.channel_title or (f"@{post.channel}" if post.channel else str(post.channel_id)), 80))
+    title = escape(shorten(post.channel_title or (f"@{post.channel}" if post.channel else str(post.channel_id)), 80))
     channel = channel_link(post.channel)
     if channel:
         title = f'<a href="{channel}">{title}</a>'
@@ -175,7 +154,7 @@ def _header(post: Post, tz: str) -> str:
 
 
 def _rules_line(matches: Sequence[Match], titles: dict[str, str]) -> str:
-    names = [escape(_short(titles.get(m.rule_id) or m.rule_id, MAX_TITLE)) for m in matches]
+    names = [escape(shorten(titles.get(m.rule_id) or m.rule_id, MAX_TITLE)) for m in matches]
     return f"🔎 {', '.join(names)}" if names else ""
 
 
@@ -188,11 +167,7 @@ def _as_story_post(other: StoryPost | str) -> StoryPost:
 
 def _story_name(other: StoryPost) -> str:
     name = f"@{other.channel}" if other.channel else (other.title or "a channel")
-    name = escape(_short(name, 40))
+    name = escape(shorten(name, 40))
     if other.link and POST_LINK.match(other.link):
         name = f'<a href="{escape(other.link, quote=True)}">{name}</a>'
     return f"{name} (deleted)" if other.deleted else name
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -23,30 +23,27 @@ import logging
 import sys
 import time
 from dataclasses import asdict, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Sequence, TextIO
 
 from bot import stories as dedup
-from bot.delivery.alert_html import StoryPost, alert_buttons, format_alert, is_silent
+from bot.delivery.alert_html import StoryPost, format_alert, is_silent
+from bot.delivery.buttons import alert_buttons
+from bot.clock import Clock, utc_now
 from bot.errors import ChatMigrated, RetryLater
-from bot.models import Alert, Deletion, Match, Outgoing, Post, Subscriber
+from bot.models import Alert, Deletion, Match, Outgoing, Post, Subscriber, SubscriberKind
 from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.senders import Sender
 from bot.storage import alert_log
 from bot.storage.db import Store, from_iso, to_iso
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
-
-
-def utc_clock() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class TelegramAlertSink:
     """Sends alerts through `sender`, groups reposts, follows edits and deletions."""
 
-    def __init__(self, store: Store, sender: Sender, settings, clock: Clock = utc_clock):
+    def __init__(self, store: Store, sender: Sender, settings, clock: Clock = utc_now):
         self.store = store
         self.sender = sender
         self.clock = clock
@@ -134,7 +131,7 @@ class TelegramAlertSink:
             "tz": sub.tz,
             "found_at": to_iso(now),
         }
-        silent = bool(alert.extra.get("silent")) or is_silent(alert.matches)
+        silent = alert.silent or is_silent(alert.matches)
         outgoing = replace(render_snapshot(snapshot, {}, [], sub.chat_id, now), silent=silent)
         chat_id = sub.chat_id
         try:
@@ -263,7 +260,7 @@ def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int,
     matches = tuple(_match_from_json(m) for m in snapshot["matches"])
     alert = Alert(
         outbox_id=0,
-        subscriber=Subscriber(id=0, chat_id=chat_id, kind=snapshot.get("kind", "user"), tz=snapshot["tz"]),
+        subscriber=Subscriber(id=0, chat_id=chat_id, kind=SubscriberKind(snapshot.get("kind", SubscriberKind.USER)), tz=snapshot["tz"]),
         post=_post_from_json(snapshot["post"]),
         matches=matches,
         edited=bool(snapshot.get("edited")) or bool(state.get("edited_at")),
@@ -277,7 +274,7 @@ def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int,
         deleted_at=from_iso(state.get("deleted_at")), no_longer_matches=bool(state.get("no_longer_matches")),
     )
     post_id = snapshot.get("post_id")
-    buttons = () if post_id is None or alert.subscriber.kind == "channel" else alert_buttons(
+    buttons = () if post_id is None or alert.subscriber.kind == SubscriberKind.CHANNEL else alert_buttons(
         post_id, [m.rule_id for m in matches]
     )
     return Outgoing(chat_id=chat_id, html=html, silent=is_silent(matches), buttons=buttons)

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
 from bot.errors import ChatUnresolved, Forbidden, RetryLater
-from bot.models import Subscriber
+from bot.models import Subscriber, SubscriberKind
 from bot.delivery.local_sinks import Sink
 from bot.storage.db import Store
 from bot.storage.outbox import due_rows, load_alert, mark_sent, next_due_at, park, park_pending_of, postpone
@@ -38,7 +38,7 @@ def backoff_seconds(attempts: int) -> float:
 
 class OutboxWorker:
     def __init__(self, store: Store, sink_for: Callable[[Subscriber], Sink], clock: Callable[[], datetime],
-                 max_attempts: int = 8, kinds: Sequence[str] | None = None, batch: int = 100,
+                 max_attempts: int = 8, kinds: Sequence[SubscriberKind] | None = None, batch: int = 100,
                  chat_ids: Sequence[int] | None = None):
         self.store = store
         self.sink_for = sink_for

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.clock import Clock, utc_now
 from bot.digest.jobs import digest_period, last_due_day, send_digest
-from bot.models import Subscriber
+from bot.models import Subscriber, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
 from bot.storage.digests import digest_was_sent
@@ -23,10 +23,6 @@ from bot.storage.subscribers import active_subscribers_created, subscriber_by_id
 
 log = logging.getLogger(__name__)
 FIRE_TOLERANCE = timedelta(minutes=1)  # a job woken a little early still counts as on time
-
-
-def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def digest_trigger(subscriber: Subscriber) -> CronTrigger:
@@ -42,7 +38,7 @@ def job_id(subscriber_id: int) -> str:
 class DigestScheduler:
     """Schedules and sends daily digests. `clock()` returns the current aware UTC time."""
 
-    def __init__(self, store: Store, sender: Sender, settings, clock: Callable[[], datetime] = system_clock,
+    def __init__(self, store: Store, sender: Sender, settings, clock: Clock = utc_now,
                  include_local: bool = False):
         self.store = store
         self.sender = sender
@@ -55,7 +51,7 @@ class DigestScheduler:
     async def start(self) -> None:
         """Schedule every active subscriber, send digests missed while down, start the timer."""
         for subscriber, created in await active_subscribers_created(self.store):
-            if subscriber.kind == "local" and not self.include_local:
+            if subscriber.kind == SubscriberKind.LOCAL and not self.include_local:
                 continue
             self._add_job(subscriber)
             try:

@@ -6,12 +6,15 @@ false and a list of hits when it is true (NOT is true with no hits).
 `keys()` gives the index keys one of which must be in a post for the node to
 be true (None: no such set, the rule is always a candidate); `fts()` gives an
 FTS5 expression over lemma text that is true for a superset of matches.
+`run(node, doc, steps)` is the same evaluation that also records, node by
+node, what it found (`Step`); explain reads that record, so it cannot
+disagree with matching.
 """
 from __future__ import annotations
 
 import logging
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import regex
@@ -22,6 +25,30 @@ log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds one /regex/ may spend on one post; past it the regex counts as false
 Hit = tuple[int, int, int, int]
 Hits = list[Hit] | None
+
+
+@dataclass(eq=False)
+class Step:
+    """What evaluating one node found: its hits (None = false) and its children's steps.
+
+    A child missing from `children` was not evaluated (AND stopped at a false
+    part); `skipped` marks an OR alternative none of whose words is in the post.
+    """
+
+    node: object
+    hits: Hits = None
+    children: list["Step"] = field(default_factory=list)
+    skipped: bool = False
+
+
+def run(node, doc: Doc, steps: list[Step] | None) -> Hits:
+    """`node.evaluate(doc)`; with `steps`, also append the Step of `node` (children nested)."""
+    if steps is None:
+        return node.evaluate(doc)
+    step = Step(node)
+    steps.append(step)
+    step.hits = node.evaluate(doc, step.children) if isinstance(node, (Not, And, Or, Near)) else node.evaluate(doc)
+    return step.hits
 
 
 def fts_quote(word: str) -> str:
@@ -226,8 +253,9 @@ class Regex:
 class Not:
     child: object
 
-    def evaluate(self, doc: Doc) -> Hits:
-        return [] if self.child.evaluate(doc) is None else None
+    def evaluate(self, doc: Doc, steps: list[Step] | None = None) -> Hits:
+        found = self.child.evaluate(doc) if steps is None else run(self.child, doc, steps)
+        return [] if found is None else None
 
     def keys(self):
         return None
@@ -243,10 +271,10 @@ class Not:
 class And:
     children: list
 
-    def evaluate(self, doc: Doc) -> Hits:
+    def evaluate(self, doc: Doc, steps: list[Step] | None = None) -> Hits:
         hits: list[Hit] = []
         for child in self.children:
-            found = child.evaluate(doc)
+            found = child.evaluate(doc) if steps is None else run(child, doc, steps)
             if found is None:
                 return None
             hits.extend(found)
@@ -273,13 +301,15 @@ class Or:
     def __post_init__(self):
         self.child_keys = [child.keys() for child in self.children]
 
-    def evaluate(self, doc: Doc) -> Hits:
+    def evaluate(self, doc: Doc, steps: list[Step] | None = None) -> Hits:
         hits: list[Hit] | None = None
         present = doc._keyset
         for child, keys in zip(self.children, self.child_keys):
             if keys is not None and present.isdisjoint(keys):
+                if steps is not None:
+                    steps.append(Step(child, skipped=True))
                 continue  # none of its terms is in the post: it cannot be true
-            found = child.evaluate(doc)
+            found = child.evaluate(doc) if steps is None else run(child, doc, steps)
             if found is not None:
                 hits = (hits or []) + found
         return hits
@@ -309,8 +339,11 @@ class Near:
     distance: int
     ordered: bool = False
 
-    def evaluate(self, doc: Doc) -> Hits:
-        left, right = self.left.evaluate(doc), self.right.evaluate(doc)
+    def evaluate(self, doc: Doc, steps: list[Step] | None = None) -> Hits:
+        if steps is None:
+            left, right = self.left.evaluate(doc), self.right.evaluate(doc)
+        else:
+            left, right = run(self.left, doc, steps), run(self.right, doc, steps)
         if not left or not right:
             return None
         hits: set[Hit] = set()

@@ -7,14 +7,14 @@ the rules its keys reach, plus the rules with no extractable key.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from bot.formatting import merge_spans
 from bot.models import Match, Post, RuleDef, Span
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.explain import explain_rule
-from bot.rules.nodes import iter_words
+from bot.rules.nodes import Step, iter_words, run
 from bot.rules.query import parse_query
 from bot.text import Doc, analyze
 
@@ -76,13 +76,34 @@ class CompiledRule:
         return not self.defn.langs or lang in self.defn.langs
 
     def evaluate(self, doc: Doc) -> Match | None:
-        hits = self.node.evaluate(doc)
+        """The match of the query and exclude (channel, language and enabled: `allows`, RuleSet)."""
+        return self._decide(doc, None)
+
+    def evaluate_traced(self, doc: Doc) -> tuple[Match | None, RuleTrace]:
+        """The same verdict as `evaluate`, with what each node of the query and exclude found."""
+        trace = RuleTrace()
+        return self._decide(doc, trace), trace
+
+    def _decide(self, doc: Doc, trace: RuleTrace | None) -> Match | None:
+        hits = run(self.node, doc, None if trace is None else trace.query)
         if hits is None:
             return None
-        if self.exclude is not None and self.exclude.evaluate(doc) is not None:
+        if self.exclude is not None and run(self.exclude, doc, None if trace is None else trace.exclude) is not None:
+            if trace is not None:
+                trace.vetoed = True
             return None
         d = self.defn
         return Match(d.id, d.tags, hit_spans(doc, hits), d.severity)
+
+
+@dataclass(eq=False)
+class RuleTrace:
+    """What `CompiledRule.evaluate_traced` saw: the query's steps, the exclude's (empty when
+    the query was false, so the exclude was not evaluated) and whether the exclude vetoed."""
+
+    query: list[Step] = field(default_factory=list)
+    exclude: list[Step] = field(default_factory=list)
+    vetoed: bool = False
 
 
 def _channel_set(values: Iterable[str]) -> frozenset[str]:

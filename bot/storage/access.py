@@ -11,7 +11,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.models import Subscriber
+from bot.models import TELEGRAM_KINDS, Subscriber, SubscriberKind
 from bot.storage import kv
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, to_iso
@@ -32,7 +32,7 @@ async def _row(conn: aiosqlite.Connection, chat_id: int):
 
 async def add_subscriber(
     conn: aiosqlite.Connection, chat_id: int, actor: str, now: datetime, *,
-    kind: str = "user", title: str = "", role: str = "subscriber", tz: str = "Europe/Moscow",
+    kind: SubscriberKind = SubscriberKind.USER, title: str = "", role: str = "subscriber", tz: str = "Europe/Moscow",
 ) -> int:
     """Create (or re-activate) a subscriber that receives every rule; returns its id."""
     old = await _row(conn, chat_id)
@@ -190,7 +190,7 @@ async def decide_request(conn, chat_id: int, approve: bool, actor: str, now: dat
     await record_audit(conn, actor, "access.approve" if approve else "access.deny", "access_request",
                        str(chat_id), None, {"decision": decision}, at=to_iso(now))
     if approve:
-        kind = "user" if chat_id > 0 else "group"
+        kind = SubscriberKind.USER if chat_id > 0 else SubscriberKind.GROUP
         await add_subscriber(conn, chat_id, actor, now, kind=kind, title=row["title"])
     return {"chat_id": chat_id, "title": row["title"], "decision": decision}
 
@@ -234,7 +234,7 @@ async def collect_stats(store: Store, day_start: datetime, silent_before: dateti
             "SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?", (since,), 0),
         "queue": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'", (), 0),
         "parked": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'parked'", (), 0),
-        "subscribers_active": await count_active(store, ("user", "group", "channel")),
+        "subscribers_active": await count_active(store, TELEGRAM_KINDS),
         "channels": [dict(r) for r in await store.fetchall(
             "SELECT id, username, title, status, last_seen_id, last_post_at FROM channels"
             " ORDER BY last_post_at DESC NULLS LAST LIMIT 30")],
@@ -263,7 +263,7 @@ async def status_summary(store: Store) -> dict:
     outbox = {r[0]: r[1] for r in await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")}
     return {
         "channels": channels,
-        "subscribers_active": await count_active(store, ("user", "group", "channel")),
+        "subscribers_active": await count_active(store, TELEGRAM_KINDS),
         "outbox": outbox,
         "last_post_at": await store.fetchval("SELECT max(date) FROM posts"),
         "last_stored_at": await store.fetchval("SELECT max(stored_at) FROM posts"),

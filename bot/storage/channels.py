@@ -13,10 +13,11 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.models import ChannelStatus
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, from_iso, to_iso, utcnow_iso
 
-WATCHED = ("active", "unresolved")  # statuses a live watcher reads
+WATCHED = (ChannelStatus.ACTIVE, ChannelStatus.UNRESOLVED)  # statuses a live watcher reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,7 @@ async def fail_request(store: Store, username: str, error: str) -> None:
 
 async def save_channel(
     store: Store, channel_id: int, *, username: str | None = None, title: str | None = None,
-    access_hash: int | None = None, status: str = "active", actor: str = "cli",
+    access_hash: int | None = None, status: ChannelStatus = ChannelStatus.ACTIVE, actor: str = "cli",
 ) -> ChannelRow:
     """Add a channel or refresh what we know of it (a removed one comes back active).
 
@@ -142,7 +143,7 @@ async def save_channel(
         )
         if username:
             await conn.execute("DELETE FROM channel_requests WHERE ref = ?", (username,))
-        if before is None or before[0] in ("removed", "replay"):
+        if before is None or before[0] in (ChannelStatus.REMOVED, ChannelStatus.REPLAY):
             await record_audit(conn, actor, "channel.add", "channel", str(channel_id),
                                None, {"username": username, "title": title, "status": status})
 
@@ -158,10 +159,10 @@ async def remove_channel(store: Store, ref: str, actor: str = "cli") -> str | No
     row = await (get_channel(store, int(name)) if name.lstrip("-").isdigit() else find_by_username(store, name))
 
     async def mark(conn: aiosqlite.Connection) -> str | None:
-        if row is not None and row.status != "removed":
+        if row is not None and row.status != ChannelStatus.REMOVED:
             await conn.execute("UPDATE channels SET status = 'removed' WHERE id = ?", (row.id,))
             await record_audit(conn, actor, "channel.remove", "channel", str(row.id), {"status": row.status},
-                               {"status": "removed"})
+                               {"status": ChannelStatus.REMOVED})
             return row.label
         cur = await conn.execute("DELETE FROM channel_requests WHERE ref = ?", (name,))
         if cur.rowcount:
@@ -172,13 +173,13 @@ async def remove_channel(store: Store, ref: str, actor: str = "cli") -> str | No
     return await store.write(mark)
 
 
-async def set_status(store: Store, channel_id: int, status: str, actor: str = "system") -> None:
+async def set_status(store: Store, channel_id: int, status: ChannelStatus, actor: str = "system") -> None:
     async def update(conn: aiosqlite.Connection) -> None:
         before = await (await conn.execute("SELECT status FROM channels WHERE id = ?", (channel_id,))).fetchone()
         if before is None or before[0] == status:
             return
         await conn.execute("UPDATE channels SET status = ? WHERE id = ?", (status, channel_id))
-        if status == "active":  # resumed: every account may try it again (bot/storage/accounts.py)
+        if status == ChannelStatus.ACTIVE:  # resumed: every account may try it again (bot/storage/accounts.py)
             await conn.execute("DELETE FROM channel_access WHERE channel_id = ? AND access_hash IS NULL",
                                (channel_id,))
         await record_audit(conn, actor, "channel.status", "channel", str(channel_id), {"status": before[0]},

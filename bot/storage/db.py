@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 import aiosqlite
 
+from bot.clock import utc_now
 from bot.datadir import create_private_file, make_private_dir, secure_db_files
 from bot.errors import StorageError
 from bot.storage.migrations import MIGRATIONS
@@ -28,7 +29,7 @@ T = TypeVar("T")
 
 
 def utcnow_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return utc_now().isoformat(timespec="seconds")
 
 
 def to_iso(moment: datetime | None) -> str | None:

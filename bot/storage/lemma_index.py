@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from datetime import datetime, timezone
 from typing import Callable
 
 import aiosqlite
 
+from bot.clock import utc_now
 from bot.storage import kv
 from bot.storage.db import Store
 from bot.text import lemma_text
@@ -77,4 +77,4 @@ async def unindexed_posts(store: Store, after_id: int, limit: int) -> list[aiosq
 async def store_lemmas(conn: aiosqlite.Connection, rows: list[tuple[int, str]]) -> None:
     """Insert (post id, lemma text) rows and move the high-water mark; inside Store.write."""
     await conn.executemany("INSERT INTO posts_lemmas(rowid, lemmas) VALUES (?, ?)", rows)
-    await kv.raise_int(conn, STATE_KEY, max(r[0] for r in rows), datetime.now(timezone.utc))
+    await kv.raise_int(conn, STATE_KEY, max(r[0] for r in rows), utc_now())

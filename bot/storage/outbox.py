@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 import aiosqlite
 
-from bot.models import Alert
+from bot.models import Alert, OutboxStatus
 from bot.storage.db import Store, from_iso, to_iso, to_iso_precise
 from bot.storage.posts import match_from_row, post_from_row
 from bot.storage.subscribers import Recipient, recipients, subscriber_by_id
@@ -139,7 +139,7 @@ async def load_alert(store: Store, row: aiosqlite.Row) -> Alert | None:
     subscriber is gone or inactive (removed, or its chat forbids us). The row is read again, so the
     rules it wants are those of the post's latest version."""
     row = await store.fetchone("SELECT * FROM outbox WHERE id = ?", (row["id"],))
-    if row is None or row["status"] != "pending":
+    if row is None or row["status"] != OutboxStatus.PENDING:
         return None
     subscriber = await subscriber_by_id(store, row["subscriber_id"])
     post_row = await store.fetchone("SELECT * FROM posts WHERE id = ?", (row["post_id"],))
@@ -152,7 +152,7 @@ async def load_alert(store: Store, row: aiosqlite.Row) -> Alert | None:
     return Alert(
         outbox_id=row["id"], subscriber=subscriber, post=post_from_row(post_row, channel),
         matches=matches, edited=bool(row["edited"]), created_at=from_iso(row["created_at"]),
-        extra={"silent": bool(row["silent"]), "attempts": row["attempts"]},
+        silent=bool(row["silent"]), attempts=row["attempts"],
     )
 
 

@@ -11,7 +11,7 @@ from typing import Iterable
 
 import aiosqlite
 
-from bot.models import Match, Post
+from bot.models import ChannelStatus, Match, Post
 from bot.storage.db import Store, from_iso, to_iso
 
 _POST_COLUMNS = (
@@ -55,7 +55,7 @@ async def stored_keys(store: Store, posts: Iterable[Post]) -> set[tuple[int, int
     return found
 
 
-async def ensure_channel(conn: aiosqlite.Connection, post: Post, now: datetime, status: str = "active") -> None:
+async def ensure_channel(conn: aiosqlite.Connection, post: Post, now: datetime, status: ChannelStatus = ChannelStatus.ACTIVE) -> None:
     """Create the channel row for a post's channel if it is new (username and title from the post).
 
     Replay uses status 'replay' so the live watcher never tries to watch channels

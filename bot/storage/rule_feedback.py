@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
+from bot.models import LOCAL_CHAT_ID
 from bot.storage import access
 from bot.storage.db import Store, to_iso
 from bot.storage.lemma_index import refresh_lemma_index
 
-TERMINAL_CHAT_ID = 0  # the replay sink's subscriber (bot/storage/subscribers.py)
 _COLUMNS = "p.id, p.message_id, p.date, p.text, p.channel_id, c.username AS channel"
 _FROM = " FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
 
@@ -110,9 +110,9 @@ async def mark_post(store: Store, post_id: int, rule_id: str, relevant: bool, no
     async def write(conn) -> None:
         await conn.execute(
             "INSERT OR IGNORE INTO subscribers(chat_id, kind, title, active, role, created_at)"
-            " VALUES (?, 'local', 'terminal', 0, 'operator', ?)", (TERMINAL_CHAT_ID, to_iso(now))
+            " VALUES (?, 'local', 'terminal', 0, 'operator', ?)", (LOCAL_CHAT_ID, to_iso(now))
         )
-        async with conn.execute("SELECT id FROM subscribers WHERE chat_id = ?", (TERMINAL_CHAT_ID,)) as cur:
+        async with conn.execute("SELECT id FROM subscribers WHERE chat_id = ?", (LOCAL_CHAT_ID,)) as cur:
             subscriber_id = (await cur.fetchone())[0]
         await access.record_feedback(conn, subscriber_id, post_id, rule_id, relevant, now)
 

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import aiosqlite
 
-from bot.models import Match, Subscriber
+from bot.models import Match, Subscriber, SubscriberKind
 from bot.storage.db import Store, from_iso, to_iso
 
 
@@ -31,7 +31,7 @@ class Recipient:
 
 def subscriber_from_row(row) -> Subscriber:
     return Subscriber(
-        id=row["id"], chat_id=row["chat_id"], kind=row["kind"], title=row["title"], tz=row["tz"],
+        id=row["id"], chat_id=row["chat_id"], kind=SubscriberKind(row["kind"]), title=row["title"], tz=row["tz"],
         digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
     )
 

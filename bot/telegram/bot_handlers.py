@@ -6,35 +6,32 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
-from telethon import Button as TgButton
 from telethon import events
 
+from bot.clock import Clock, utc_now
 from bot.commands import Ctx, Reply, dispatch, dispatch_callback
-from bot.models import Button
+from bot.models import SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
+from bot.telegram.convert import inline_buttons
 
 log = logging.getLogger(__name__)
 FAILED = "Something went wrong; the error was logged. Try again later."
 
 
-def tg_buttons(rows: tuple[tuple[Button, ...], ...]):
-    return [[TgButton.inline(b.text, b.data.encode()) for b in row] for row in rows] or None
-
-
 def install_bot_handlers(
     client, store: Store, settings, sender: Sender, *,
     on_rules_changed: Callable[[], Awaitable[None]] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    clock: Clock = utc_now,
 ) -> None:
     """Route commands and button presses of the bot client `client` to the router."""
 
     async def make_ctx(event) -> Ctx:
         chat = await event.get_chat()
-        kind = "user" if event.is_private else ("channel" if event.is_channel and not event.is_group else "group")
+        kind = SubscriberKind.USER if event.is_private else (
+            SubscriberKind.CHANNEL if event.is_channel and not event.is_group else SubscriberKind.GROUP)
         return Ctx(
             store=store, settings=settings, chat_id=event.chat_id, user_id=event.sender_id or 0, now=clock(),
             chat_kind=kind, chat_title=_title(chat), is_chat_admin=await _is_admin(client, event),
@@ -87,7 +84,7 @@ async def _respond(event, reply: Reply, sender: Sender) -> None:
         document.name = name
         await event.respond(reply.html, parse_mode="html", file=document, force_document=True)
     else:
-        await event.respond(reply.html, parse_mode="html", buttons=tg_buttons(reply.buttons), link_preview=False)
+        await event.respond(reply.html, parse_mode="html", buttons=inline_buttons(reply.buttons), link_preview=False)
     for message in reply.notify:
         try:
             await sender.send(message)

@@ -15,6 +15,7 @@ from datetime import datetime
 from telethon import functions, types, utils
 
 from bot.errors import UsageError
+from bot.models import ChannelStatus
 from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.storage.channels import ChannelRow
@@ -79,7 +80,7 @@ async def resolve(client, store, ref: ChannelRef, budget: Budget, actor: str = "
     """The channel row for `ref`, from the cache when we have one, else asked once and cached."""
     cached = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
     if cached is not None and cached.access_hash is not None:
-        if cached.status in ("removed", "unresolved", "replay"):
+        if cached.status in (ChannelStatus.REMOVED, ChannelStatus.UNRESOLVED, ChannelStatus.REPLAY):
             return await db.save_channel(store, cached.id, actor=actor)
         return cached
     if ref.username:
@@ -98,7 +99,7 @@ async def resolve_for_account(client, store, row: ChannelRow, account: str, budg
     Raises ChannelUnavailable when this account cannot read the channel."""
     known, access_hash, error = await access.access_for(store, account, row.id)
     if known and access_hash is None:
-        raise ChannelUnavailable(row.label, error or "private", row.id)
+        raise ChannelUnavailable(row.label, error or ChannelStatus.PRIVATE, row.id)
     if known:
         return replace(row, access_hash=access_hash)
     if main and row.access_hash is not None:
@@ -150,7 +151,7 @@ async def _lookup_id(client, channel_id: int, budget: Budget) -> types.Channel:
     for chat in found.chats:
         if isinstance(chat, types.Channel):
             return chat
-    raise ChannelUnavailable(str(channel_id), "private", channel_id)
+    raise ChannelUnavailable(str(channel_id), ChannelStatus.PRIVATE, channel_id)
 
 
 async def join(client, store, row: ChannelRow, account: str, budget: Budget) -> None:

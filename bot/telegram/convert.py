@@ -1,4 +1,5 @@
-"""Telethon messages become our Post; no Telethon object leaves this package.
+"""Telethon messages become our Post (and our Button rows Telethon's); no Telethon object
+leaves this package.
 
 A post's text is the plain message or caption (what `raw_text` gives). Albums
 (media sharing a grouped_id) become one post under their first message id,
@@ -10,10 +11,16 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
+from telethon import Button as TgButton
 from telethon import types, utils
 
 from bot.formatting import post_link
-from bot.models import Deletion, Post
+from bot.models import Button, Deletion, Post
+
+
+def inline_buttons(rows: Sequence[Sequence[Button]]) -> list[list[TgButton]] | None:
+    """Our rows of buttons as Telethon inline buttons; None when there are none."""
+    return [[TgButton.inline(b.text, b.data.encode("utf-8")) for b in row] for row in rows] or None
 
 
 def marked_id(peer) -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.errors import RetryLater, SessionInvalid, TelegramUnavailable, UsageError
+from bot.models import ChannelStatus
 from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.telegram.budget import Budget
@@ -77,7 +78,7 @@ async def resolve_queued(client, store, budget: Budget) -> None:
             queued.append((text, parse_channel_ref(text)))
         except UsageError as exc:
             await db.fail_request(store, text, str(exc))
-    queued += [(None, ChannelRef(channel_id=row.id)) for row in await db.list_channels(store, ("unresolved",))]
+    queued += [(None, ChannelRef(channel_id=row.id)) for row in await db.list_channels(store, (ChannelStatus.UNRESOLVED,))]
     for text, ref in queued:
         try:
             row = await resolve(client, store, ref, budget, actor="system")
@@ -97,7 +98,7 @@ async def resolve_queued(client, store, budget: Budget) -> None:
 async def spread(store, accounts: list[str]) -> dict[str, list]:
     """Active channels per account; new ones (and those their account cannot read) go to the least
     loaded account under 500 that has not been refused them."""
-    rows = await db.list_channels(store, ("active",))
+    rows = await db.list_channels(store, (ChannelStatus.ACTIVE,))
     load = {name: [r for r in rows if r.account == name] for name in accounts}
     for row in rows:
         refused = await access.accounts_refused(store, row.id) if len(accounts) > 1 else set()

@@ -23,12 +23,12 @@ import io
 import logging
 from dataclasses import dataclass
 
-from telethon import Button as TgButton
 from telethon import errors as tg
 from telethon import functions, types, utils
 
 from bot.errors import ChatMigrated, ChatUnresolved, ConfigError, Forbidden, RetryLater, SessionInvalid
-from bot.models import Button, Outgoing
+from bot.models import Outgoing, SubscriberKind
+from bot.telegram.convert import inline_buttons
 from bot.telegram.errors import (
     FLOOD, SEND_FORBIDDEN, SEND_MAYBE_MIGRATED, SESSION_DEAD, is_unknown_entity, translate, translated,
 )
@@ -78,7 +78,7 @@ class TelegramSender:
 
     async def _send(self, message: Outgoing) -> int:
         target = self.target(message)
-        buttons = _buttons(message.buttons) if self.buttons_allowed else None
+        buttons = inline_buttons(message.buttons) if self.buttons_allowed else None
         if message.edit_message_id is not None:
             await self.client.edit_message(
                 target, message.edit_message_id, message.html, parse_mode="html",
@@ -154,9 +154,9 @@ async def resolve_alert_chat(client, value: str | int) -> AlertChat:
                           "use me (Saved Messages), @name or a chat id the account is in") from exc
     chat_id = utils.get_peer_id(entity)
     if isinstance(entity, types.User):
-        kind, title = "user", "Saved Messages" if getattr(entity, "is_self", False) else utils.get_display_name(entity)
+        kind, title = SubscriberKind.USER, "Saved Messages" if getattr(entity, "is_self", False) else utils.get_display_name(entity)
     else:
-        kind = "channel" if getattr(entity, "broadcast", False) else "group"
+        kind = SubscriberKind.CHANNEL if getattr(entity, "broadcast", False) else SubscriberKind.GROUP
         title = utils.get_display_name(entity)
     return AlertChat(chat_id, kind, title or str(chat_id))
 
@@ -173,9 +173,3 @@ def _chat_ref(value: str | int) -> str | int:
     if text.lstrip("-").isdigit():
         return int(text)
     return text or "me"
-
-
-def _buttons(rows: tuple[tuple[Button, ...], ...]):
-    if not rows:
-        return None
-    return [[TgButton.inline(b.text, b.data.encode("utf-8")) for b in row] for row in rows]

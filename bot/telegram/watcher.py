@@ -22,14 +22,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from telethon import events
 
+from bot.clock import Clock, utc_now
 from bot.errors import SessionInvalid
 from bot.formatting import post_link
-from bot.models import Post
+from bot.models import ChannelStatus, Post
 from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.storage.channels import ChannelRow
@@ -44,14 +45,10 @@ from bot.telegram.silence import is_silent
 log = logging.getLogger(__name__)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class Watcher:
     def __init__(self, client, store, pipeline, account: str, budget: Budget, *, backfill_limit: int = 50,
                  alert_backfill: bool = False, silence_factor: float = 8.0, album_delay: float = 0.5,
-                 chunk_wait: float = 1.0, now: Callable[[], datetime] = _utcnow, late_after: float = 120.0,
+                 chunk_wait: float = 1.0, now: Clock = utc_now, late_after: float = 120.0,
                  recheck_hours: float = 24.0, poll_floor: float = 30.0, poll_ceiling: float = 300.0,
                  accounts: tuple[str, ...] = (), main: bool = True):
         self.client, self.store, self.pipeline = client, store, pipeline
@@ -308,7 +305,7 @@ class Watcher:
             log.warning("account %s cannot read %s (%s); account %s takes it over", self.account, row.label,
                         exc.kind, others[0])
             return
-        status = exc.kind if exc.kind in ("private", "banned") else "unavailable"
+        status = ChannelStatus(exc.kind) if exc.kind in (ChannelStatus.PRIVATE, ChannelStatus.BANNED) else ChannelStatus.UNAVAILABLE
         await db.set_status(self.store, row.id, status)
         if await db.warn_once(self.store, row.id, exc.kind, self.now()):
             log.warning("channel %s stopped being readable: %s", row.label, exc)

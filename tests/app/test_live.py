@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from telethon import TelegramClient, functions, types, utils

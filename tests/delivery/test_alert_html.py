@@ -11,8 +11,9 @@ from telethon import types
 from telethon.extensions import html as telethon_html
 
 from bot.delivery.alert_html import (
-    TELEGRAM_LIMIT, StoryPost, alert_buttons, format_alert, format_excerpt, is_silent, visible_length,
+    TELEGRAM_LIMIT, StoryPost, format_alert, format_excerpt, is_silent, visible_length,
 )
+from bot.delivery.buttons import alert_buttons
 from bot.models import Alert, Match, Subscriber
 from tests.factories import make_post
 

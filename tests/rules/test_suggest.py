@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.models import RuleDef
+from bot.models import LOCAL_CHAT_ID, RuleDef
 from bot.cli.suggest import build_plan
 from bot.sources import ReadReport, read_posts
 from bot.storage import open_store
@@ -118,7 +118,7 @@ def test_feedback_from_the_shell_is_stored_like_a_button_press(marked_db):
     async def read():
         async with open_store(db) as store:
             return await rf.feedback_votes(store), await store.fetchone(
-                "SELECT active, kind FROM subscribers WHERE chat_id = ?", (rf.TERMINAL_CHAT_ID,))
+                "SELECT active, kind FROM subscribers WHERE chat_id = ?", (LOCAL_CHAT_ID,))
     votes, terminal = asyncio.run(read())
     assert sum(len(v) for v in votes.values()) == len(marks())
     first = marks()[0]
