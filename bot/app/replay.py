@@ -128,7 +128,8 @@ def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, cloc
     """The terminal; with --dry-run the real alert sink printing the HTML it would send to Telegram."""
     if not getattr(args, "dry_run", False):
         return TerminalSink(stories=stories)
-    from bot.delivery.telegram_sink import DryRunSender, TelegramAlertSink
+    from bot.delivery.senders import DryRunSender
+    from bot.delivery.telegram_sink import TelegramAlertSink
 
     return TelegramAlertSink(store, DryRunSender(), settings, clock)
 
