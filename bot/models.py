@@ -47,6 +47,14 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class OutboxAction(StrEnum):
+    """outbox.action: a new alert (send), or a follow-up of a sent one: re-render after an edit, or mark deleted."""
+
+    SEND = "send"
+    EDIT = "edit"
+    MARK_DELETED = "mark_deleted"
+
+
 @dataclass(frozen=True, slots=True)
 class Post:
     """One channel post as Dozor sees it, whatever the source."""
@@ -151,3 +159,13 @@ class Outgoing:
     photo: bytes | None = None  # PNG sent with `html` as its caption (digest chart)
     buttons: tuple[tuple[Button, ...], ...] = ()  # rows of inline buttons
     link_preview: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What the outbox worker hands a sink for an edit or deletion: re-render one alert message it sent."""
+
+    outbox_id: int
+    subscriber: Subscriber
+    alert_id: int  # alert_messages.id (bot/storage/alert_log.py)
+    action: str  # 'edit' | 'mark_deleted' (bot/storage/outbox.py)

@@ -3,23 +3,33 @@
 Sources (replay, Telegram) call `on_post` / `on_edit` / `on_delete` with our
 own Post and Deletion; delivery happens later, from the outbox, so a crash
 between storing and sending loses nothing. `on_posts` stores a batch in one
-transaction (replay uses it; per-post work stays the same).
+transaction (replay uses it; per-post work stays the same). An edit or a
+deletion of an alerted post updates the alert log and adds follow-up outbox
+rows (edit / mark_deleted) in the same transaction as the change, so the
+alerts already sent say so even if Telegram is unreachable at that moment.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Awaitable, Callable, Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 import aiosqlite
 
 from bot.clock import Clock, utc_now
 from bot.models import ChannelStatus, Deletion, Match, Post, SubscriberKind
+from bot.storage.alert_log import follow_deletion_alerts, follow_edit_alerts
 from bot.storage.db import Store
-from bot.storage.outbox import enqueue, follow_edit
+from bot.storage.outbox import EDIT, MARK_DELETED, enqueue, enqueue_follow_ups, follow_edit
 from bot.storage.posts import (
-    ensure_channel, find_post_row, insert_post, mark_deleted, record_edit, replace_matches, stored_keys,
+    ensure_channel,
+    find_post_row,
+    insert_post,
+    mark_deleted,
+    record_edit,
+    replace_matches,
+    stored_keys,
 )
 from bot.storage.subscribers import recipients
 
@@ -30,13 +40,6 @@ class Matcher(Protocol):
     def match(self, post: Post) -> list[Match]: ...
 
 
-class Followups(Protocol):
-    """Whoever shows stored posts elsewhere (the Telegram alert sink) and must follow their changes."""
-
-    async def follow_up_edit(self, post: Post, still_matches: bool, now: datetime,
-                             matches: Sequence[Match] | None = None) -> int: ...
-
-    async def follow_up_deletion(self, deletion: Deletion) -> int: ...
 
 
 @dataclass
@@ -56,10 +59,9 @@ class Pipeline:
 
     def __init__(self, store: Store, rules: Matcher, clock: Clock = utc_now,
                  notify: Callable[[], None] | None = None, new_channel_status: ChannelStatus = ChannelStatus.ACTIVE,
-                 recipient_kinds: Sequence[SubscriberKind] | None = None, followups: "Followups | None" = None,
+                 recipient_kinds: Sequence[SubscriberKind] | None = None,
                  recipient_chats: Sequence[int] | None = None):
         self.store = store
-        self.followups = followups  # told about edits and deletions after they commit (alert edits)
         self.rules = rules
         self.clock = clock
         self.notify = notify
@@ -114,13 +116,12 @@ class Pipeline:
         """Keep the earlier text, store the new one, re-match; alert if it matches only now.
 
         Alerts still queued for the post follow its new text in the same transaction:
-        cancelled (with the reason) for chats it no longer matches, their rules refreshed otherwise."""
+        cancelled (with the reason) for chats it no longer matches, their rules refreshed otherwise;
+        alerts already sent get an 'edit' follow-up row when what they show changes."""
         matches = self._match(self.rules, post)
         now = self.clock()
-        changed: list[bool] = []  # set when an earlier text was kept: alerts showing it follow up
 
         async def store_edit(conn: aiosqlite.Connection) -> int:
-            changed.clear()
             row = await find_post_row(conn, post.channel_id, post.message_id)
             if row is None:  # an edit of a post we never saw: store it as new
                 post_id = await self._store_one(conn, post, now)
@@ -130,18 +131,18 @@ class Pipeline:
                 if row["text"] == post.text:
                     return 0
                 await record_edit(conn, row, post, now)
-                changed.append(True)
             await replace_matches(conn, post_id, matches, now)
             wanting = await recipients(conn, matches, now, self.recipient_kinds, self.recipient_chats) if matches else []
+            follow_ups = 0
             if edited:
                 await self._follow_queued(conn, post, post_id, wanting)
-            return await enqueue(conn, post_id, wanting, now, edited=edited)
+                shown = await follow_edit_alerts(conn, post, bool(matches), now, matches)
+                follow_ups = await enqueue_follow_ups(conn, shown, post_id, EDIT, now)
+            return follow_ups + await enqueue(conn, post_id, wanting, now, edited=edited)
 
         rows = await self.store.write(store_edit)
         self.counts.edits += 1
         self._after_enqueue(rows)
-        if changed and self.followups is not None:
-            await self._follow_up(self.followups.follow_up_edit(post, bool(matches), now, matches), post.channel_id)
 
     async def _follow_queued(self, conn: aiosqlite.Connection, post: Post, post_id: int, wanting) -> None:
         """Alerts still queued for an edited post follow it: cancelled if it no longer matches, rules refreshed."""
@@ -151,21 +152,23 @@ class Pipeline:
                      post.channel_id, post.message_id, cancelled, updated)
 
     async def on_delete(self, deletion: Deletion) -> None:
-        """Mark the posts deleted; their rows, text and matches stay."""
+        """Mark the posts deleted (their rows, text and matches stay); alerts showing them get a
+        'mark_deleted' follow-up row, in the same transaction."""
 
-        async def mark(conn: aiosqlite.Connection) -> int:
-            return await mark_deleted(conn, deletion.channel_id, deletion.message_ids, deletion.at)
+        async def mark(conn: aiosqlite.Connection) -> tuple[int, int]:
+            deleted = await mark_deleted(conn, deletion.channel_id, deletion.message_ids, deletion.at)
+            rows = 0
+            for message_id in deletion.message_ids:
+                post = await find_post_row(conn, deletion.channel_id, message_id)
+                if post is None:
+                    continue
+                shown = await follow_deletion_alerts(conn, deletion.channel_id, (message_id,), deletion.at)
+                rows += await enqueue_follow_ups(conn, shown, post["id"], MARK_DELETED, deletion.at)
+            return deleted, rows
 
-        self.counts.deleted += await self.store.write(mark)
-        if self.followups is not None:
-            await self._follow_up(self.followups.follow_up_deletion(deletion), deletion.channel_id)
-
-    async def _follow_up(self, work: Awaitable[int], channel_id: int) -> None:
-        """Run a follow-up after the transaction committed; its failure is logged, never raised."""
-        try:
-            await work
-        except Exception:
-            log.exception("following up a change in channel %s failed", channel_id)
+        deleted, rows = await self.store.write(mark)
+        self.counts.deleted += deleted
+        self._after_enqueue(rows)
 
     async def _store_one(self, conn: aiosqlite.Connection, post: Post, now: datetime) -> int | None:
         if post.channel_id not in self._known_channels:

@@ -1,7 +1,7 @@
 """`dozor run` with credentials: the watcher, the pipeline, delivery, commands and digests, together.
 
-    watcher (user accounts) ─► Pipeline ─► outbox ─► OutboxWorker ─► TelegramAlertSink ─► sender
-                                  │ edits, deletions (after commit) ──────────┘ (alert edits)
+    watcher (user accounts) ─► Pipeline ─► outbox ─► OutboxWorker ─► TelegramAlertSink ─► sender chain
+                  (posts, and edits/deletions as follow-up rows)         (bot/delivery/senders.py)
     bot client ─► commands (a rule change recompiles the pipeline's rules)
     DigestScheduler ─► sender;  housekeeping: operator warnings and parked alerts ─► admins,
     and the lemma index that backtests and /search read
@@ -9,8 +9,8 @@
 The sender is the bot (TG_BOT_TOKEN) or, without a token, the user account
 writing to DOZOR_ALERT_CHAT. `--dry-run` sends nothing: a local subscriber
 (chat 0) gets every alert, printed as the HTML that would be sent, and the
-real subscribers' rows stay pending for a later real run; commands, digests
-and edits of real alerts are off. When the dry run ends its terminal
+real subscribers' rows (follow-ups of their alerts included) stay pending for
+a later real run; commands and digests are off. When the dry run ends its terminal
 subscriber is retired (inactive, unsent rows parked), and a real run serves
 only Telegram chats, never a terminal a replay or dry run left behind. Stop (SIGINT/SIGTERM, or `stop` set): the
 current post finishes, the worker finishes its row, the scheduler stops,
@@ -20,22 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from bot.app.housekeeping import AdminNotices, SubscriberSync
 from bot.app.rules import load_live_rules, rules_reloader
 from bot.clock import Clock, utc_now
-from bot.delivery.ratelimit import RateLimiter
-from bot.delivery.telegram_sink import DryRunSender, LimitedSender, TelegramAlertSink
+from bot.delivery.senders import SenderChain, SessionGuard, sender_chain
+from bot.delivery.telegram_sink import TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.digest.scheduler import DigestScheduler
-from bot.errors import DozorError, SessionInvalid
-from bot.models import LOCAL_CHAT_ID, TELEGRAM_KINDS, Deletion, Match, Outgoing, Post, SubscriberKind
+from bot.errors import DozorError
+from bot.models import LOCAL_CHAT_ID, TELEGRAM_KINDS, SubscriberKind
 from bot.pipeline import Pipeline
+from bot.settings import Settings
 from bot.storage.access import ensure_alert_chat_subscriber, retire_local_subscriber
 from bot.storage.db import Store
 from bot.storage.lemma_index import refresh_lemma_index
@@ -46,9 +46,11 @@ from bot.telegram.client import make_client
 from bot.telegram.live import connect, run_live
 from bot.telegram.sender import make_sender, resolve_alert_chat
 
+if TYPE_CHECKING:  # types only: the scheduler module imports APScheduler, loaded only when digests are on
+    from bot.digest.scheduler import DigestScheduler
+    from bot.telegram.client import TelegramClient
+
 log = logging.getLogger(__name__)
-PATIENT_WAIT = 60.0  # digests and notices wait for the rate limit rather than give up
-FOLLOW_UP_WAIT = 5.0  # an alert edited right after it was sent waits for the chat's slot
 NOBODY_ALERTED = ("NO ACTIVE SUBSCRIBERS: matches are stored but nobody is alerted. Add a chat with "
                   "`dozor subscribers add CHAT_ID` (or have it /start the bot), or run without TG_BOT_TOKEN to "
                   "alert DOZOR_ALERT_CHAT")
@@ -73,61 +75,20 @@ class LiveOptions:
     digests: bool = True
 
 
-class SessionGuard:
-    """The sending client's session died: stop the app with that message rather than park every alert."""
-
-    def __init__(self, sender):
-        self.sender = sender
-        self.error: SessionInvalid | None = None
-        self.stop: asyncio.Event | None = None
-
-    async def send(self, message: Outgoing) -> int:
-        try:
-            return await self.sender.send(message)
-        except SessionInvalid as exc:
-            if self.error is None:
-                log.error("the sending session stopped working: %s", exc)
-            self.error = exc
-            if self.stop is not None:
-                self.stop.set()
-            raise
-
-
-class DryRunFollowups:
-    """--dry-run: say what would happen to real alerts on an edit or deletion; write nothing."""
-
-    def __init__(self, stream: TextIO | None = None):
-        self.stream = stream
-
-    async def follow_up_edit(self, post: Post, still_matches: bool, now: datetime,
-                             matches: list[Match] | None = None) -> int:
-        state = "still matches" if still_matches else "no longer matches"
-        self._say(f"--- post {post.channel_id}/{post.message_id} edited: {state}; its alerts would be edited")
-        return 0
-
-    async def follow_up_deletion(self, deletion: Deletion) -> int:
-        ids = ", ".join(str(i) for i in deletion.message_ids)
-        self._say(f"--- posts {ids} of {deletion.channel_id} deleted; their alerts would say so")
-        return 0
-
-    def _say(self, line: str) -> None:
-        print(line, file=self.stream or sys.stdout, flush=True)
-
-
 @dataclass
 class LiveApp:
     """Everything `dozor run` runs live, built by `build_live_app`; `run(stop)` until stopped."""
 
-    settings: object
+    settings: Settings
     store: Store
     options: LiveOptions
     pipeline: Pipeline
     worker: OutboxWorker
     notices: AdminNotices
     subscribers: SubscriberSync | None = None
-    scheduler: DigestScheduler | None = None
-    bot: object | None = None  # the bot's Telethon client, when commands are on
-    user_client: object | None = None  # the user account's client when it sends the alerts
+    scheduler: "DigestScheduler | None" = None
+    bot: "TelegramClient | None" = None  # the bot's client, when commands are on
+    user_client: "TelegramClient | None" = None  # the user account's client when it sends the alerts
     guard: SessionGuard | None = None
     tasks: list = field(default_factory=list)
     restarts: dict = field(default_factory=dict)  # background task name -> times restarted
@@ -255,7 +216,8 @@ async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveAp
         return await _build_dry_run(settings, store, options, rules)
     sender, bot, user_client, alert_chat = await open_sender(settings, options)
     try:
-        app = await _build_real(settings, store, options, rules, SessionGuard(sender), bot, user_client, alert_chat)
+        app = await _build_real(settings, store, options, rules, sender_chain(settings, sender), bot, user_client,
+                                alert_chat)
         await warn_if_nobody_is_alerted(store, alert_chat)
         return app
     except BaseException:
@@ -305,25 +267,23 @@ async def warn_if_nobody_is_alerted(store: Store, alert_chat) -> None:
         log.warning(NOBODY_ALERTED)
 
 
-async def _build_real(settings, store, options, rules, sender, bot, user_client, alert_chat=None) -> LiveApp:
+async def _build_real(settings: Settings, store: Store, options: LiveOptions, rules, senders: SenderChain,
+                      bot: "TelegramClient | None", user_client: "TelegramClient | None",
+                      alert_chat=None) -> LiveApp:
     chats = None
     if alert_chat is not None:
         await serve_alert_chat(settings, store, alert_chat, options.clock())
         chats = (alert_chat.chat_id,)
-    limiter = RateLimiter.from_settings(settings)
-    alerts = LimitedSender(sender, limiter)
-    patient = LimitedSender(sender, limiter, max_wait=PATIENT_WAIT)
-    sink = TelegramAlertSink(store, alerts, settings, options.clock)
+    patient = senders.patient
+    sink = TelegramAlertSink(store, senders.alerts, settings, options.clock)
     worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=TELEGRAM_KINDS,
                           chat_ids=chats)
-    followups = TelegramAlertSink(store, LimitedSender(sender, limiter, max_wait=FOLLOW_UP_WAIT), settings,
-                                  options.clock)  # the same alert log; edits wait a little for their slot
-    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=followups,
+    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify,
                         recipient_kinds=TELEGRAM_KINDS,  # a replay's or dry run's terminal gets nothing live
                         recipient_chats=chats)
     notice_chats = list(settings.admins) if settings.tg_bot_token else [LOCAL_CHAT_ID]  # user sender: one chat
     app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
-                  bot=bot, user_client=user_client, guard=sender)
+                  bot=bot, user_client=user_client, guard=senders.guard)
     if options.digests:
         app.scheduler = DigestScheduler(store, patient, settings, options.clock)
         app.subscribers = SubscriberSync(store, app.scheduler)
@@ -334,13 +294,14 @@ async def _build_real(settings, store, options, rules, sender, bot, user_client,
     return app
 
 
-async def _build_dry_run(settings, store, options, rules) -> LiveApp:
-    """Only the local subscriber is served, through the real alert sink over a printing sender."""
-    printer = DryRunSender(options.out)
+async def _build_dry_run(settings: Settings, store: Store, options: LiveOptions, rules) -> LiveApp:
+    """Only the local subscriber is served, through the real alert sink over a printing sender; edits
+    and deletions of its alerts reach it as follow-up rows, printed like the alerts."""
+    printer = sender_chain(settings, out=options.out).alerts
     await ensure_local_subscriber(store, options.clock(), LOCAL_CHAT_ID, tz=settings.tz)
     sink = TelegramAlertSink(store, printer, settings, options.clock)
     worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=(SubscriberKind.LOCAL,))
-    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify, followups=DryRunFollowups(options.out))
+    pipeline = Pipeline(store, rules, options.clock, notify=worker.notify)
     notices = AdminNotices(store, printer, list(settings.admins) or [LOCAL_CHAT_ID], options.clock, record=False)
     log.warning("dry run: nothing is sent to Telegram; alerts are printed; subscriber chats' alerts stay "
                 "queued; commands and digests are off")

@@ -27,7 +27,8 @@ from bot.app.rules import load_live_rules
 from bot.clock import utc_now
 from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink
 from bot.delivery.local_stories import LocalStories
-from bot.delivery.telegram_sink import DryRunSender, TelegramAlertSink
+from bot.delivery.senders import DryRunSender
+from bot.delivery.telegram_sink import TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.digest.jobs import digest_text_for_period
 from bot.errors import SourceError

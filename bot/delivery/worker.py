@@ -1,4 +1,9 @@
-"""The delivery worker: takes due outbox rows and hands each alert to its subscriber's sink.
+"""The delivery worker: takes due outbox rows and hands each to its subscriber's sink.
+
+A 'send' row becomes an Alert for `sink.deliver`; a follow-up row ('edit',
+'mark_deleted') a FollowUp for `sink.follow_up`, which re-renders the alert
+message it names. Both go through the same rate limits, retries, FloodWait
+handling and parking below.
 
 A row is marked sent only after the sink returned, so a crash in between
 delivers it again on the next start (at least once, never lost).
@@ -21,7 +26,9 @@ from bot.errors import ChatUnresolved, Forbidden, RetryLater
 from bot.models import Subscriber, SubscriberKind
 from bot.delivery.local_sinks import Sink
 from bot.storage.db import Store
-from bot.storage.outbox import due_rows, load_alert, mark_sent, next_due_at, park, park_pending_of, postpone
+from bot.storage.outbox import (
+    SEND, due_rows, load_alert, load_follow_up, mark_sent, next_due_at, park, park_pending_of, postpone,
+)
 from bot.storage.subscribers import deactivate_subscriber
 
 log = logging.getLogger(__name__)
@@ -87,12 +94,20 @@ class OutboxWorker:
 
     async def deliver_row(self, row) -> int:
         """Deliver one outbox row; 1 if it was sent, 0 if postponed or parked."""
-        alert = await load_alert(self.store, row)
-        if alert is None:
-            await self.store.write(lambda conn: park(conn, row["id"], row["attempts"], "post gone or subscriber inactive"))
+        if row["action"] == SEND:
+            job, why = await load_alert(self.store, row), "post gone or subscriber inactive"
+        else:
+            job, why = await load_follow_up(self.store, row), "alert message gone or subscriber inactive"
+        if job is None:
+            await self.store.write(lambda conn: park(conn, row["id"], row["attempts"], why))
             return 0
         try:
-            message_id = await self.sink_for(alert.subscriber).deliver(alert)
+            sink = self.sink_for(job.subscriber)
+            if row["action"] == SEND:
+                message_id = await sink.deliver(job)
+            else:  # only sinks that log alert messages (TelegramAlertSink) have follow-ups to show
+                follow_up = getattr(sink, "follow_up", None)
+                message_id = None if follow_up is None else await follow_up(job)
         except RetryLater as exc:
             until, reason = self.clock() + timedelta(seconds=exc.seconds), str(exc)
             self._log_postponed(row["id"], exc)

@@ -231,7 +231,7 @@ async def collect_stats(store: Store, day_start: datetime, silent_before: dateti
             "SELECT rule_id, count(*) FROM matches WHERE created_at >= ? GROUP BY rule_id ORDER BY 2 DESC",
             (since,))],
         "sent_today": await store.fetchval(
-            "SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at >= ?", (since,), 0),
+            "SELECT count(*) FROM outbox WHERE status = 'sent' AND action = 'send' AND sent_at >= ?", (since,), 0),
         "queue": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'", (), 0),
         "parked": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'parked'", (), 0),
         "subscribers_active": await count_active(store, TELEGRAM_KINDS),
@@ -251,7 +251,7 @@ async def alerts_for_export(store: Store, subscriber_id: int, since: datetime) -
         "SELECT o.created_at, o.sent_at, o.status, o.rules, p.date, p.channel_id, c.username,"
         " c.title AS channel_title, p.link, p.text FROM outbox o JOIN posts p ON p.id = o.post_id"
         " LEFT JOIN channels c ON c.id = p.channel_id"
-        " WHERE o.subscriber_id = ? AND o.created_at >= ? ORDER BY o.created_at, o.id",
+        " WHERE o.subscriber_id = ? AND o.action = 'send' AND o.created_at >= ? ORDER BY o.created_at, o.id",
         (subscriber_id, to_iso(since)),
     )
     return [dict(r) for r in rows]

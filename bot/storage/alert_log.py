@@ -6,16 +6,22 @@ be re-rendered for follow-ups even after the post is edited or deleted, and a
 JSON state (deleted_at, no_longer_matches, edited_at). `alert_posts` lists
 the posts shown in it: the first one, then reposts and near-duplicates.
 Writing helpers take the connection: call them inside `Store.write(...)`.
+
+A post's edit or deletion changes the state of every alert showing it in the
+same transaction as the change (`follow_edit_alerts`, `follow_deletion_alerts`);
+the outbox then carries one follow-up row per alert message to re-render it.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime
+from typing import Iterable, Sequence
 
 import aiosqlite
 
-from bot.models import Post
-from bot.storage.db import Store, to_iso
+from bot.models import Match, Post
+from bot.storage.db import Store, from_iso, to_iso
 
 
 async def insert_alert_message(
@@ -73,9 +79,14 @@ async def alert_for_post(store: Store, subscriber_id: int, channel_id: int, mess
     )
 
 
-async def alerts_led_by(store: Store, channel_id: int, message_id: int) -> list:
+async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Sequence) -> list:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def alerts_led_by(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> list:
     """Alert messages (any subscriber) whose first post is this one."""
-    return await store.fetchall(
+    return await _fetchall(conn, 
         "SELECT m.* FROM alert_messages m JOIN alert_posts p ON p.alert_id = m.id"
         " AND p.channel_id = ? AND p.message_id = ?"
         " WHERE p.rowid = (SELECT MIN(rowid) FROM alert_posts f WHERE f.alert_id = m.id)",
@@ -83,9 +94,9 @@ async def alerts_led_by(store: Store, channel_id: int, message_id: int) -> list:
     )
 
 
-async def alerts_showing(store: Store, channel_id: int, message_id: int) -> list:
+async def alerts_showing(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> list:
     """Alert messages (any subscriber) that show this post; `is_first` = 1 when it leads the alert."""
-    return await store.fetchall(
+    return await _fetchall(conn, 
         "SELECT m.*, p.rowid = (SELECT MIN(rowid) FROM alert_posts f WHERE f.alert_id = m.id) AS is_first"
         " FROM alert_messages m JOIN alert_posts p ON p.alert_id = m.id"
         " WHERE p.channel_id = ? AND p.message_id = ? ORDER BY m.id",
@@ -100,3 +111,75 @@ async def get_alert_message(store: Store, alert_id: int):
 async def story_members(store: Store, alert_id: int) -> list:
     """Posts of an alert message in the order they joined; the first is the alerted post."""
     return await store.fetchall("SELECT * FROM alert_posts WHERE alert_id = ? ORDER BY rowid", (alert_id,))
+
+
+async def follow_edit_alerts(conn: aiosqlite.Connection, post: Post, still_matches: bool, now: datetime,
+                             matches: Sequence[Match] | None = None) -> list[aiosqlite.Row]:
+    """An alerted post was edited: mark its alerts "no longer matches", or show the new text.
+
+    Pass the new `matches` (spans into the new text) when it still matches to
+    show the new text; without them a still-matching edit changes nothing.
+    Returns the alert messages (id, subscriber_id, …) whose state changed: each needs re-rendering.
+    """
+    changed = []
+    for row in await alerts_led_by(conn, post.channel_id, post.message_id):
+        state, snapshot = json.loads(row["state"]), json.loads(row["snapshot"])
+        if still_matches and matches is None and not state.get("no_longer_matches"):
+            continue
+        state["no_longer_matches"] = not still_matches
+        state["edited_at"] = to_iso(now)
+        if still_matches and matches is not None:
+            snapshot["post"] = post_to_json(post)
+            snapshot["matches"] = [match_to_json(m) for m in matches]
+        await set_alert_state(conn, row["id"], state, now)
+        await conn.execute("UPDATE alert_messages SET snapshot = ? WHERE id = ?",
+                           (json.dumps(snapshot, ensure_ascii=False), row["id"]))
+        changed.append(row)
+    return changed
+
+
+async def follow_deletion_alerts(conn: aiosqlite.Connection, channel_id: int, message_ids: Iterable[int],
+                                 at: datetime) -> list[aiosqlite.Row]:
+    """Alerted posts were deleted: their alerts say "deleted by the channel at …" (excerpt kept); a deleted
+    copy grouped into an alert is marked "(deleted)" in its "also in". Returns the alert messages whose
+    state changed (a second notice of the same deletion changes nothing)."""
+    changed = []
+    for message_id in message_ids:
+        key = f"{channel_id}:{message_id}"
+        for row in await alerts_showing(conn, channel_id, message_id):
+            state = json.loads(row["state"])
+            if state.get("deleted_at") if row["is_first"] else key in state.get("deleted_posts", []):
+                continue
+            if row["is_first"]:
+                state["deleted_at"] = to_iso(at)
+            else:
+                state["deleted_posts"] = [*state.get("deleted_posts", []), key]
+            await set_alert_state(conn, row["id"], state, at)
+            changed.append(row)
+    return changed
+
+
+def post_to_json(post: Post) -> dict:
+    """A post as the snapshot keeps it."""
+    data = asdict(post)
+    for key in ("date", "edit_date"):
+        data[key] = to_iso(data[key])
+    return data
+
+
+def post_from_json(data: dict) -> Post:
+    data = dict(data)
+    for key in ("date", "edit_date"):
+        data[key] = from_iso(data.get(key))
+    return Post(**data)
+
+
+def match_to_json(match: Match) -> dict:
+    return {"rule_id": match.rule_id, "tags": list(match.tags), "spans": [list(s) for s in match.spans],
+            "severity": match.severity}
+
+
+def match_from_json(data: dict) -> Match:
+    return Match(data["rule_id"], tuple(data.get("tags", ())), tuple(tuple(s) for s in data.get("spans", ())),
+                 data.get("severity", "high"))
+

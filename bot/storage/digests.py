@@ -96,7 +96,7 @@ async def _deleted_posts(store: Store, start: datetime, end: datetime,
     who = "" if subscriber_id is None else " AND o.subscriber_id = ?"
     rows = await store.fetchall(
         f"SELECT {_POST_COLUMNS} FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
-        f" JOIN outbox o ON o.post_id = p.id AND o.status = 'sent'{who}"
+        f" JOIN outbox o ON o.post_id = p.id AND o.status = 'sent' AND o.action = 'send'{who}"
         " WHERE p.deleted_at >= ? AND p.deleted_at < ? ORDER BY p.deleted_at",
         (*(() if subscriber_id is None else (subscriber_id,)), to_iso(start), to_iso(end)),
     )

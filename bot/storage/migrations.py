@@ -304,4 +304,43 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE outbox ADD COLUMN reason TEXT;
         """,
     ),
+    (
+        "0010_outbox_actions",
+        """
+        -- follow-ups go through the outbox too (bot/storage/outbox.py): a row's action is 'send' (a new
+        -- alert, still one per (subscriber, post)), 'edit' (the post was edited) or 'mark_deleted' (the
+        -- channel deleted it); a follow-up row re-renders the alert message `alert_id` (alert_messages.id)
+        -- from the alert log, so several follow-ups of one post may exist. The table is rebuilt to turn
+        -- UNIQUE (subscriber_id, post_id) into a unique index over 'send' rows only.
+        CREATE TABLE outbox_new (
+            id              INTEGER PRIMARY KEY,
+            subscriber_id   INTEGER NOT NULL REFERENCES subscribers(id),
+            post_id         INTEGER NOT NULL REFERENCES posts(id),
+            rules           TEXT NOT NULL DEFAULT '[]',   -- JSON list of rule ids
+            silent          INTEGER NOT NULL DEFAULT 0,
+            edited          INTEGER NOT NULL DEFAULT 0,   -- matched only after an edit
+            status          TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | parked | cancelled
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error      TEXT,
+            created_at      TEXT NOT NULL,
+            sent_at         TEXT,
+            sent_message_id INTEGER,
+            reported_at     TEXT,
+            reason          TEXT,
+            action          TEXT NOT NULL DEFAULT 'send',  -- send | edit | mark_deleted
+            alert_id        INTEGER                        -- follow-ups: the alert message to re-render
+        );
+        INSERT INTO outbox_new(id, subscriber_id, post_id, rules, silent, edited, status, attempts,
+                               next_attempt_at, last_error, created_at, sent_at, sent_message_id,
+                               reported_at, reason)
+            SELECT id, subscriber_id, post_id, rules, silent, edited, status, attempts, next_attempt_at,
+                   last_error, created_at, sent_at, sent_message_id, reported_at, reason FROM outbox;
+        DROP TABLE outbox;
+        ALTER TABLE outbox_new RENAME TO outbox;
+        CREATE UNIQUE INDEX outbox_one_alert ON outbox(subscriber_id, post_id) WHERE action = 'send';
+        CREATE INDEX outbox_pending ON outbox(status, next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX outbox_alert ON outbox(alert_id, status) WHERE alert_id IS NOT NULL;
+        """,
+    ),
 ]

@@ -1,4 +1,9 @@
-"""The alert outbox: one row per (subscriber, post), written with the post, delivered later.
+"""The alert outbox: what to deliver to whom, written with the change that caused it, delivered later.
+
+Each row has an action: 'send' (a new alert: one row per (subscriber, post),
+ever), 'edit' or 'mark_deleted' (a follow-up: re-render the alert message
+`alert_id` after its post was edited or deleted; written in the same
+transaction as the edit or deletion, one pending row per alert message).
 
 Status: pending -> sent, or parked (gave up / chat forbids us / subscriber
 removed, with a reason), or cancelled (its post was edited and no longer
@@ -14,10 +19,12 @@ from typing import Iterable, Sequence
 
 import aiosqlite
 
-from bot.models import Alert, OutboxStatus
+from bot.models import Alert, FollowUp, OutboxAction, OutboxStatus
 from bot.storage.db import Store, from_iso, to_iso, to_iso_precise
 from bot.storage.posts import match_from_row, post_from_row
 from bot.storage.subscribers import Recipient, recipients, subscriber_by_id
+
+SEND, EDIT, MARK_DELETED = OutboxAction.SEND, OutboxAction.EDIT, OutboxAction.MARK_DELETED  # outbox.action
 
 
 async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable[Recipient], now: datetime,
@@ -38,7 +45,7 @@ async def enqueue(conn: aiosqlite.Connection, post_id: int, recipients: Iterable
 async def find_outbox_id(conn: aiosqlite.Connection, subscriber_id: int, post_id: int) -> int | None:
     """The outbox row id of this subscriber's alert for the post, or None."""
     async with conn.execute(
-        "SELECT id FROM outbox WHERE subscriber_id = ? AND post_id = ?", (subscriber_id, post_id)
+        "SELECT id FROM outbox WHERE subscriber_id = ? AND post_id = ? AND action = 'send'", (subscriber_id, post_id)
     ) as cursor:
         row = await cursor.fetchone()
     return None if row is None else row[0]
@@ -69,13 +76,13 @@ async def follow_edit(conn: aiosqlite.Connection, post_id: int, wanting: Sequenc
     `wanting` is who the new text is for (bot.storage.subscribers.recipients). A
     pending row whose subscriber is not among them is cancelled with the reason;
     one whose wanted rules or silence changed is rewritten, so the alert shows
-    the rules that match now. Rows already sent are followed up by editing the
-    alert instead (bot/delivery/telegram_sink.py). `kinds` and `chat_ids` limit the subscribers considered
+    the rules that match now. Rows already sent are followed up by a follow-up
+    row instead (`enqueue_follow_ups`). `kinds` and `chat_ids` limit the subscribers considered
     (those `wanting` was computed for)."""
     kind_filter, params = _subscriber_filter(kinds, chat_ids)
     async with conn.execute(
         "SELECT o.id, o.subscriber_id, o.rules, o.silent FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-        f" WHERE o.post_id = ? AND o.status = 'pending'{kind_filter}", (post_id, *params),
+        f" WHERE o.post_id = ? AND o.status = 'pending' AND o.action = 'send'{kind_filter}", (post_id, *params),
     ) as cursor:
         rows = await cursor.fetchall()
     by_subscriber = {r.subscriber_id: r for r in wanting}
@@ -93,6 +100,28 @@ async def follow_edit(conn: aiosqlite.Connection, post_id: int, wanting: Sequenc
                                (rules, int(recipient.silent), row["id"]))
             updated += 1
     return cancelled, updated
+
+
+async def enqueue_follow_ups(conn: aiosqlite.Connection, alerts: Iterable[aiosqlite.Row], post_id: int,
+                             action: str, now: datetime) -> int:
+    """A follow-up row (`action` EDIT or MARK_DELETED) per alert message (rows of alert_messages) of an
+    active subscriber; one already pending for the same message is enough, as the message is re-rendered
+    from its latest state. Returns rows added."""
+    added = 0
+    for alert in alerts:
+        async with conn.execute(
+            "SELECT 1 FROM subscribers s WHERE s.id = ? AND s.active = 1 AND NOT EXISTS"
+            " (SELECT 1 FROM outbox o WHERE o.alert_id = ? AND o.status = 'pending')",
+            (alert["subscriber_id"], alert["id"]),
+        ) as cursor:
+            if await cursor.fetchone() is None:
+                continue
+        await conn.execute(
+            "INSERT INTO outbox(subscriber_id, post_id, action, alert_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            (alert["subscriber_id"], post_id, action, alert["id"], to_iso(now)),
+        )
+        added += 1
+    return added
 
 
 def _subscriber_filter(kinds: Sequence[str] | None, chat_ids: Sequence[int] | None) -> tuple[str, list]:
@@ -156,6 +185,24 @@ async def load_alert(store: Store, row: aiosqlite.Row) -> Alert | None:
     )
 
 
+async def load_follow_up(store: Store, row: aiosqlite.Row) -> FollowUp | None:
+    """Build the FollowUp for a follow-up row; None when it is no longer pending, or its subscriber
+    (inactive or gone) or alert message is gone."""
+    row = await store.fetchone("SELECT * FROM outbox WHERE id = ?", (row["id"],))
+    if row is None or row["status"] != "pending" or row["alert_id"] is None:
+        return None
+    subscriber = await subscriber_by_id(store, row["subscriber_id"])
+    shown = await store.fetchval("SELECT 1 FROM alert_messages WHERE id = ?", (row["alert_id"],))
+    if subscriber is None or not subscriber.active or shown is None:
+        return None
+    return FollowUp(outbox_id=row["id"], subscriber=subscriber, alert_id=row["alert_id"], action=row["action"])
+
+
+async def outbox_post_id(store: Store, outbox_id: int) -> int | None:
+    """posts.id of an outbox row, or None."""
+    return await store.fetchval("SELECT post_id FROM outbox WHERE id = ?", (outbox_id,))
+
+
 async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int | None, now: datetime) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'sent', sent_message_id = ?, sent_at = ?, last_error = NULL WHERE id = ?",
@@ -207,7 +254,7 @@ async def count_by_status(store: Store) -> dict[str, int]:
 
 async def alert_rule_ids(store: Store, subscriber_id: int, post_id: int) -> list[str]:
     """The rule ids of the alert this subscriber got for the post ([] when there is none)."""
-    raw = await store.fetchval("SELECT rules FROM outbox WHERE subscriber_id = ? AND post_id = ?",
+    raw = await store.fetchval("SELECT rules FROM outbox WHERE subscriber_id = ? AND post_id = ? AND action = 'send'",
                                (subscriber_id, post_id))
     return json.loads(raw) if raw else []
 

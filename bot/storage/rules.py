@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import aiosqlite
 
@@ -83,3 +83,12 @@ async def seed_rules_if_empty(store: Store, defs: Iterable[RuleDef], actor: str 
         return len(defs)
 
     return await store.write(seed)
+
+
+async def rule_titles(store: Store, rule_ids: Sequence[str]) -> dict[str, str]:
+    """Titles of these rules (those that have one), for the alert snapshot."""
+    if not rule_ids:
+        return {}
+    marks = ",".join("?" * len(rule_ids))
+    rows = await store.fetchall(f"SELECT id, title FROM rules WHERE id IN ({marks})", list(rule_ids))
+    return {r["id"]: r["title"] for r in rows if r["title"]}

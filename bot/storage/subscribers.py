@@ -168,3 +168,9 @@ async def count_active(store: Store, kinds: Sequence[str] | None = None) -> int:
         " AND EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.subscriber_id = s.id)" + kind_filter,
         tuple(kinds or ()), 0,
     )
+
+
+async def move_subscriber(conn: aiosqlite.Connection, subscriber_id: int, old_chat_id: int, new_chat_id: int) -> None:
+    """A group migrated to a supergroup: its subscriber now lives at the new chat id."""
+    await conn.execute("UPDATE OR IGNORE subscribers SET chat_id = ? WHERE id = ? AND chat_id = ?",
+                       (new_chat_id, subscriber_id, old_chat_id))

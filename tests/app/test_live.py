@@ -264,6 +264,18 @@ async def test_dry_run_sends_nothing_and_leaves_the_real_chats_alert_pending(tmp
     assert status == "pending"
 
 
+async def test_dry_run_prints_a_deletion_as_the_edit_of_the_local_alert(tmp_path, store):
+    await watched_channel(store)
+    live = await Live(tmp_path, store, dry_run=True).start()
+    await live.user.push_new(make_message(CHANNEL, 11, MATCHING))
+    await until(lambda: "<b>" in live.out.getvalue())
+    await live.user.push_delete(CHANNEL, 11)
+    await until(lambda: "deleted by the channel" in live.out.getvalue())
+    await live.finish()
+    assert "--- to chat 0: edit of message 1" in live.out.getvalue()
+    assert live.bot.requests == [] and live.user.sent(functions.messages.EditMessageRequest) == []
+
+
 async def test_operator_warning_and_parked_alert_reach_the_admins_once(tmp_path, store):
     await watched_channel(store)
     await db.warn_once(store, CID, "private", NOW)

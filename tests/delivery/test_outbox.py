@@ -186,7 +186,7 @@ class LimitedSink:
     """Delivers through the real LimitedSender on a fake clock (a 0.6 s gap per chat)."""
 
     def __init__(self, fake):
-        from bot.delivery.telegram_sink import LimitedSender
+        from bot.delivery.senders import LimitedSender
         from bot.delivery.ratelimit import RateLimiter
         from tests.fakes import FakeSender
 

@@ -6,11 +6,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.delivery.telegram_sink import DryRunSender, LimitedSender, TelegramAlertSink
+from bot.delivery.senders import DryRunSender, LimitedSender
+from bot.delivery.telegram_sink import TelegramAlertSink
 from bot.errors import ChatMigrated, RetryLater
 from bot.models import Deletion, Match, Outgoing
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.worker import OutboxWorker
 from bot.settings import load_settings
+from bot.storage.alert_log import follow_deletion_alerts, follow_edit_alerts
+from bot.storage.outbox import EDIT, MARK_DELETED, SEND, due_rows, enqueue_follow_ups
+from bot.storage.posts import find_post_row
 from bot.storage.subscribers import subscriber_by_id
 from tests.factories import add_rule, add_subscriber, make_post, queue_alert
 from tests.fakes import FakeSender
@@ -33,6 +38,39 @@ def sender():
 @pytest.fixture
 def sink(store, sender, settings):
     return TelegramAlertSink(store, sender, settings, clock=lambda: NOW)
+
+
+async def follow_up_edit(store, sink, post, still_matches, now, matches=None) -> int:
+    """What Pipeline.on_edit does for alerts already sent, then the worker's delivery of the follow-ups;
+    returns the alert messages edited."""
+
+    async def follow(conn):
+        row = await find_post_row(conn, post.channel_id, post.message_id)
+        shown = await follow_edit_alerts(conn, post, still_matches, now, matches)
+        return await enqueue_follow_ups(conn, shown, row["id"], EDIT, now)
+
+    await store.write(follow)
+    return await deliver_follow_ups(store, sink)
+
+
+async def follow_up_deletion(store, sink, deletion) -> int:
+    """What Pipeline.on_delete does for alerts already sent, then the delivery of the follow-ups."""
+
+    async def follow(conn):
+        for message_id in deletion.message_ids:
+            row = await find_post_row(conn, deletion.channel_id, message_id)
+            shown = await follow_deletion_alerts(conn, deletion.channel_id, (message_id,), deletion.at)
+            if row is not None:
+                await enqueue_follow_ups(conn, shown, row["id"], MARK_DELETED, deletion.at)
+
+    await store.write(follow)
+    return await deliver_follow_ups(store, sink)
+
+
+async def deliver_follow_ups(store, sink) -> int:
+    """Deliver the due follow-up rows through the real worker (the send rows were delivered by hand)."""
+    worker = OutboxWorker(store, lambda _sub: sink, lambda: NOW)
+    return sum([await worker.deliver_row(row) for row in await due_rows(store, NOW) if row["action"] != SEND])
 
 
 def story_post(channel: str, channel_id: int, message_id: int, text: str = STORY, **fields):
@@ -139,7 +177,7 @@ async def test_edit_that_removes_the_match_edits_the_alert(store, sink, sender):
     post = story_post("pskov", -1001, 1)
     first = await sink.deliver(await queue_alert(store, sub, post))
     edited_post = story_post("pskov", -1001, 1, text="Новость обновлена: речь шла об учениях")
-    assert await sink.follow_up_edit(edited_post, still_matches=False, now=NOW) == 1
+    assert await follow_up_edit(store, sink, edited_post, still_matches=False, now=NOW) == 1
     edit = sender.sent[-1]
     assert edit.edit_message_id == first
     assert "edited: no longer matches" in edit.html
@@ -152,7 +190,8 @@ async def test_edit_that_still_matches_shows_the_new_text(store, sink, sender):
     new_text = "Уточнение: мобилизация касается только офицеров запаса"
     start = new_text.index("мобилизация")
     edited_post = story_post("pskov", -1001, 1, text=new_text)
-    count = await sink.follow_up_edit(edited_post, True, NOW, matches=(Match("mob", spans=((start, start + 11),)),))
+    matches = (Match("mob", spans=((start, start + 11),)),)
+    count = await follow_up_edit(store, sink, edited_post, True, NOW, matches=matches)
     assert count == 1
     assert "Уточнение" in sender.sent[-1].html and "✏️ <b>edited</b>" in sender.sent[-1].html
 
@@ -161,7 +200,7 @@ async def test_edit_that_still_matches_without_new_spans_sends_nothing(store, si
     sub = await add_subscriber(store)
     post = story_post("pskov", -1001, 1)
     await sink.deliver(await queue_alert(store, sub, post))
-    assert await sink.follow_up_edit(post, True, NOW) == 0
+    assert await follow_up_edit(store, sink, post, True, NOW) == 0
     assert len(sender.sent) == 1
 
 
@@ -169,7 +208,7 @@ async def test_deleted_post_edits_the_alert_and_keeps_the_excerpt(store, sink, s
     sub = await add_subscriber(store)
     first = await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
     at = datetime(2024, 5, 1, 15, 0, tzinfo=timezone.utc)
-    assert await sink.follow_up_deletion(Deletion(-1001, (1, 2), at)) == 1
+    assert await follow_up_deletion(store, sink, Deletion(-1001, (1, 2), at)) == 1
     edit = sender.sent[-1]
     assert edit.edit_message_id == first
     assert "deleted by the channel at 01.05.2024 18:00 MSK" in edit.html
@@ -177,7 +216,7 @@ async def test_deleted_post_edits_the_alert_and_keeps_the_excerpt(store, sink, s
 
 
 async def test_deleting_a_post_never_alerted_edits_nothing(store, sink, sender):
-    assert await sink.follow_up_deletion(Deletion(-1001, (5,), NOW)) == 0
+    assert await follow_up_deletion(store, sink, Deletion(-1001, (5,), NOW)) == 0
     assert sender.sent == []
 
 
@@ -185,7 +224,7 @@ async def test_follow_up_survives_a_failed_edit(store, sink, sender):
     sub = await add_subscriber(store)
     await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
     sender.fail(42, RuntimeError("network down"))
-    assert await sink.follow_up_deletion(Deletion(-1001, (1,), NOW)) == 0
+    assert await follow_up_deletion(store, sink, Deletion(-1001, (1,), NOW)) == 0
     await sink.deliver(await queue_alert(store, sub, story_post("other_chan", -1002, 2)))
     assert "deleted by the channel" in sender.sent[-1].html  # state was kept for the next edit
 
@@ -200,7 +239,7 @@ async def test_deleted_copy_is_marked_in_also_in(store, sink, sender):
     sub = await add_subscriber(store)
     first = await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
     await sink.deliver(await queue_alert(store, sub, story_post("other_chan", -1002, 2)))
-    assert await sink.follow_up_deletion(Deletion(-1002, (2,), NOW)) == 1
+    assert await follow_up_deletion(store, sink, Deletion(-1002, (2,), NOW)) == 1
     edit = sender.sent[-1]
     assert edit.edit_message_id == first
     assert "@other_chan</a> (deleted)" in edit.html and "deleted by the channel" not in edit.html
@@ -209,8 +248,8 @@ async def test_deleted_copy_is_marked_in_also_in(store, sink, sender):
 async def test_a_second_deletion_notice_edits_nothing(store, sink, sender):
     sub = await add_subscriber(store)
     await sink.deliver(await queue_alert(store, sub, story_post("pskov", -1001, 1)))
-    await sink.follow_up_deletion(Deletion(-1001, (1,), NOW))
-    assert await sink.follow_up_deletion(Deletion(-1001, (1,), NOW)) == 0
+    await follow_up_deletion(store, sink, Deletion(-1001, (1,), NOW))
+    assert await follow_up_deletion(store, sink, Deletion(-1001, (1,), NOW)) == 0
 
 
 class FakeClock:

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.delivery.telegram_sink import LimitedSender, TelegramAlertSink
+from bot.delivery.senders import LimitedSender
+from bot.delivery.telegram_sink import TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.delivery.ratelimit import RateLimiter
 from bot.settings import load_settings

@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.delivery.telegram_sink import LimitedSender, TelegramAlertSink
+from bot.delivery.senders import LimitedSender
+from bot.delivery.telegram_sink import TelegramAlertSink
 from bot.errors import Forbidden, RetryLater
 from bot.models import Post, RuleDef
 from bot.delivery.worker import OutboxWorker

@@ -3,6 +3,7 @@ import pytest
 
 from bot.errors import StorageError
 from bot.storage import Store
+from bot.storage import db as db_module
 from bot.storage.migrations import MIGRATIONS
 
 
@@ -46,3 +47,28 @@ async def test_unreadable_database_is_a_storage_error(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageError):
         await Store.open(path)
+
+
+async def test_outbox_actions_migration_keeps_existing_rows_as_sends(tmp_path, monkeypatch):
+    """0010_outbox_actions rebuilds the outbox: rows written before it keep every column and become 'send'."""
+    path = tmp_path / "old.db"
+    before = [m for m in MIGRATIONS if m[0] != "0010_outbox_actions"]
+    monkeypatch.setattr(db_module, "MIGRATIONS", before)
+    old = await Store.open(path)
+    await old.write(lambda c: c.execute(
+        "INSERT INTO subscribers(chat_id, kind, title, created_at) VALUES (42, 'user', 't', '2024-05-01')"))
+    await old.write(lambda c: c.execute(
+        "INSERT INTO posts(channel_id, message_id, date, text, stored_at) VALUES (-1, 7, '2024-05-01', 'x', '2024-05-01')"))
+    await old.write(lambda c: c.execute(
+        "INSERT INTO outbox(subscriber_id, post_id, status, sent_message_id, reason, created_at)"
+        " VALUES (1, 1, 'sent', 500, 'why', '2024-05-01')"))
+    await old.close()
+    monkeypatch.setattr(db_module, "MIGRATIONS", MIGRATIONS)
+    store = await Store.open(path)
+    try:
+        [row] = await store.fetchall("SELECT * FROM outbox")
+        assert (row["action"], row["status"], row["sent_message_id"], row["reason"]) == ("send", "sent", 500, "why")
+        duplicate = "INSERT OR IGNORE INTO outbox(subscriber_id, post_id, created_at) VALUES (1, 1, '2024-05-02')"
+        assert (await store.write(lambda c: c.execute(duplicate))).rowcount == 0
+    finally:
+        await store.close()
