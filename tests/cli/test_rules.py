@@ -80,3 +80,11 @@ def test_query_error_points_at_the_line_and_column_in_the_file(tmp_path, capsys)
     assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 2
     err = capsys.readouterr().err.splitlines()
     assert "line 5, column 20" in err[0] and err[2].index("^") == err[1].index("AND") + 3
+
+
+def test_check_of_a_rule_that_is_not_a_table_is_one_message_and_exit_2(tmp_path, capsys):
+    path = tmp_path / "rules.toml"
+    path.write_text('rule = ["x"]\n', encoding="utf-8")
+    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not a table" in err and "Traceback" not in err
