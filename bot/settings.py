@@ -215,4 +215,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     unknown = [k for k in data if k not in {s.key for s in SETTINGS}]
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r}")
+    secrets = [s.name for s in SETTINGS if s.secret and s.key in data]
+    if secrets:  # the file is tracked by git: a secret there ends up in every clone
+        raise ConfigError(f"{path}: {', '.join(secrets)} is a secret and must not be in this file "
+                          f"(it is tracked by git); remove it and put it in .env instead")
     return data

@@ -199,8 +199,8 @@ class Regex:
         except TimeoutError:
             self.timed_out += 1
             if self.timed_out == 1:
-                log.warning("regex %s gave up after %.2fs on a %d-character post; it counts as false there",
-                            self, REGEX_TIMEOUT, len(doc.text))
+                log.warning("regex %r gave up after %.2fs on a %d-character post; it counts as false there",
+                            str(self), REGEX_TIMEOUT, len(doc.text))  # %r: a newline cannot forge a log line
             return None
         if not found:
             return None
