@@ -2,9 +2,6 @@
 time zone, digest, search and export."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 import secrets
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -238,17 +235,11 @@ async def handle_export(ctx: Ctx, cmd: p.Export) -> Reply:
     sub = await _my_subscriber(ctx, changing=False)
     if isinstance(sub, Reply):
         return sub
+    from bot.history.export import alerts_csv
+
     rows = await access.alerts_for_export(ctx.store, sub.id, ctx.now - timedelta(days=cmd.days))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["alert_created_at", "sent_at", "status", "post_date", "channel", "rules", "link", "text"])
-    for row in rows:
-        channel = "@" + row["username"] if row["username"] else (row["channel_title"] or row["channel_id"])
-        writer.writerow([row["created_at"], row["sent_at"] or "", row["status"], row["date"], channel,
-                         " ".join(json.loads(row["rules"])), row["link"] or "", row["text"]])
     name = f"dozor-alerts-{ctx.now.date().isoformat()}-{cmd.days}d.csv"
-    return Reply(f"{len(rows)} alerts from the last {cmd.days} days.",
-                 file=(name, buffer.getvalue().encode("utf-8-sig")))
+    return Reply(f"{len(rows)} alerts from the last {cmd.days} days.", file=(name, alerts_csv(rows)))
 
 
 def new_invite_code() -> str:
