@@ -217,7 +217,7 @@ async def handle_search(ctx: Ctx, cmd: p.Search, page: int = 1) -> Reply:
                      + (f" on page {page}." if page > 1 else "."))
     lines = [f"<b>Search</b> <code>{esc(cmd.query[:200])}</code>, page {page}:"]
     for post in found.posts:
-        link = f' <a href="{esc(post["link"])}">link</a>' if post["link"] else ""
+        link = f' <a href="{esc(post["link"], quote=True)}">link</a>' if post["link"] else ""
         lines.append(f"\n<b>{esc(post['channel'])}</b> {esc(post['date'][:16].replace('T', ' '))}{link}\n"
                      f"{esc(post['excerpt'])}")
     return Reply(join_lines(lines), buttons=page_buttons(page, found.has_more))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from bot.formatting import excerpt
+from bot.formatting import excerpt, post_link
 from bot.models import Span
 from bot.storage.db import Store
 from bot.storage.history import indexed_posts_since, newest_posts_since
@@ -126,7 +126,8 @@ def channel_label(row) -> str:
 
 def post_summary(row, spans: list[Span]) -> dict:
     return {
-        "id": row["id"], "date": row["date"], "channel": channel_label(row), "link": row["link"],
+        "id": row["id"], "date": row["date"], "channel": channel_label(row),
+        "link": post_link(row["channel_id"], row["message_id"], row["channel"], row["link"]),  # t.me or None
         "excerpt": excerpt(row["text"], spans, EXCERPT_CHARS, mark=("", "")),
     }
 
