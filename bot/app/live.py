@@ -340,8 +340,8 @@ async def _build_real(settings, store, options, rules, sender, bot, user_client,
     if bot is not None:
         from bot.telegram.bot_handlers import install_bot_handlers
 
-        install_bot_handlers(bot, store, settings, patient, on_rules_changed=rules_reloader(store, pipeline),
-                             clock=options.clock)
+        reload_rules = rules_reloader(store, pipeline, settings.regex_budget)
+        install_bot_handlers(bot, store, settings, patient, on_rules_changed=reload_rules, clock=options.clock)
         log.info("bot commands are on")
     return app
 
@@ -360,14 +360,15 @@ async def _build_dry_run(settings, store, options, rules) -> LiveApp:
     return LiveApp(read_only, store, replace(options, digests=False), pipeline, worker, notices)
 
 
-def rules_reloader(store: Store, pipeline: Pipeline) -> Callable:
-    """The commands' on_rules_changed: recompile the rules table into the pipeline; a failure keeps the old set."""
+def rules_reloader(store: Store, pipeline: Pipeline, regex_budget: float | None = 0.1) -> Callable:
+    """The commands' on_rules_changed: recompile the rules table (with DOZOR_REGEX_BUDGET) into the
+    pipeline; a failure keeps the old set."""
     from bot.rules import compile_rules
     from bot.storage.rules import load_rule_defs
 
     async def reload_rules() -> None:
         try:
-            rules = compile_rules(await load_rule_defs(store))
+            rules = compile_rules(await load_rule_defs(store), regex_budget)
         except Exception:
             log.exception("the changed rules did not compile; the previous rule set stays live")
             return

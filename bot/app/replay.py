@@ -86,7 +86,7 @@ async def load_live_rules(store: Store, settings: Settings):
             log.info("seeded %d rules from %s", added, settings.rules)
     else:
         log.warning("rule file %s not found; using the rules already in the database", settings.rules)
-    return compile_rules(await load_rule_defs(store))
+    return compile_rules(await load_rule_defs(store), settings.regex_budget)
 
 
 def batched(posts: Iterable[Post], size: int) -> Iterator[list[Post]]:

@@ -208,18 +208,24 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
 async def handle_search(ctx: Ctx, cmd: p.Search, page: int = 1) -> Reply:
     from bot.history.backtest import query_target
     from bot.history.search import search_posts
+    from bot.rules.nodes import MAX_SEARCH_REGEXES
 
-    target = query_target(cmd.query)  # RuleSyntaxError -> the router answers with the caret
-    found = await search_posts(ctx.store, target, page, lemmatize=ctx.lemmatize)
+    target = query_target(cmd.query, MAX_SEARCH_REGEXES, "a /search")  # RuleSyntaxError -> the caret
+    found = await search_posts(ctx.store, target, page, lemmatize=ctx.lemmatize,
+                               budget=ctx.settings.search_budget)
+    stopped = f" (search stopped after {found.stopped_after:g} s)" if found.stopped_after is not None else ""
     await ctx.store.write(lambda c: kv.set_text(c, _search_key(ctx), cmd.query, ctx.now))
     if not found.posts:
         return Reply(f"Nothing found for <code>{esc(cmd.query[:200])}</code>"
-                     + (f" on page {page}." if page > 1 else "."))
+                     + (f" on page {page}" if page > 1 else "") + stopped + ".")
     lines = [f"<b>Search</b> <code>{esc(cmd.query[:200])}</code>, page {page}:"]
     for post in found.posts:
         link = f' <a href="{esc(post["link"], quote=True)}">link</a>' if post["link"] else ""
         lines.append(f"\n<b>{esc(post['channel'])}</b> {esc(post['date'][:16].replace('T', ' '))}{link}\n"
                      f"{esc(post['excerpt'])}")
+    if stopped:
+        lines.append(f"\nThe search stopped after {found.stopped_after:g} s: these are the posts "
+                     "found by then. A narrower query finds the rest.")
     return Reply(join_lines(lines), buttons=page_buttons(page, found.has_more))
 
 

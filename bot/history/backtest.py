@@ -49,11 +49,13 @@ class BacktestResult:
     capped: bool = False
 
 
-def query_target(query: str) -> Target:
-    """Compile an ad-hoc query; raises bot.rules.RuleSyntaxError."""
+def query_target(query: str, max_regex: int | None = None, who: str = "a query") -> Target:
+    """Compile an ad-hoc query (at most `max_regex` /regex/ terms, default a rule's cap);
+    raises bot.rules.RuleSyntaxError."""
     from bot.rules import compile_query
+    from bot.rules.nodes import MAX_RULE_REGEXES
 
-    compiled = compile_query(query)
+    compiled = compile_query(query, MAX_RULE_REGEXES if max_regex is None else max_regex, who)
     return Target(query, compiled.fts_query(), lambda text, channel, cid: compiled.matches_text(text))
 
 

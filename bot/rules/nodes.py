@@ -10,6 +10,7 @@ FTS5 expression over lemma text that is true for a superset of matches.
 from __future__ import annotations
 
 import logging
+import time
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +21,9 @@ from bot.text import Doc, fold, word_keys, first_lemma, script_lang, _morph
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds one /regex/ may spend on one post; past it the regex counts as false
+MAX_RULE_REGEXES = 3  # /regex/ terms one rule (query and exclude together) may hold
+MAX_SEARCH_REGEXES = 1  # /regex/ terms a subscriber's /search may hold
+REGEX_POST_BUDGET = 0.1  # seconds all /regex/ terms of all rules may take on one post (DOZOR_REGEX_BUDGET)
 Hit = tuple[int, int, int, int]
 Hits = list[Hit] | None
 
@@ -182,6 +186,21 @@ class Hashtag:
         return "#" + self.tag
 
 
+class RegexBudget:
+    """Seconds all /regex/ terms of every rule may spend on one post together (Doc.regex_budget).
+
+    Once spent, every further regex counts as false on that post and `cut` is set,
+    so the rule set can log which rule lost its regex terms.
+    """
+
+    def __init__(self, seconds: float):
+        self.left = seconds
+        self.cut = False
+
+    def timeout(self) -> float:
+        return min(REGEX_TIMEOUT, max(self.left, 0.0))
+
+
 @dataclass(eq=False)
 class Regex:
     pattern: str
@@ -194,14 +213,25 @@ class Regex:
         self.timed_out = 0
 
     def evaluate(self, doc: Doc) -> Hits:
+        budget = doc.regex_budget
+        timeout = REGEX_TIMEOUT if budget is None else budget.timeout()
+        started = time.perf_counter()
         try:
-            found = [(m.start(), m.end()) for m in self.compiled.finditer(doc.text, timeout=REGEX_TIMEOUT)]
+            if timeout <= 0:
+                raise TimeoutError
+            found = [(m.start(), m.end()) for m in self.compiled.finditer(doc.text, timeout=timeout)]
         except TimeoutError:
+            if budget is not None and timeout < REGEX_TIMEOUT:
+                budget.cut = True  # the post's budget ran out, not this regex's own: the rule set logs it
+                return None
             self.timed_out += 1
             if self.timed_out == 1:
                 log.warning("regex %r gave up after %.2fs on a %d-character post; it counts as false there",
                             str(self), REGEX_TIMEOUT, len(doc.text))  # %r: a newline cannot forge a log line
             return None
+        finally:
+            if budget is not None:
+                budget.left -= time.perf_counter() - started
         if not found:
             return None
         starts, ends = [t.start for t in doc.tokens], [t.end for t in doc.tokens]
@@ -336,6 +366,15 @@ class Near:
     def __str__(self):
         op = "ONEAR" if self.ordered else "NEAR"
         return f"({self.left} {op}/{self.distance} {self.right})"
+
+
+def count_regexes(node) -> int:
+    """How many /regex/ terms a tree holds."""
+    if isinstance(node, Regex):
+        return 1
+    children = list(getattr(node, "children", None) or ())
+    children += [getattr(node, name) for name in ("left", "right", "child") if hasattr(node, name)]
+    return sum(count_regexes(child) for child in children)
 
 
 def iter_words(node):

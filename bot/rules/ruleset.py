@@ -13,7 +13,7 @@ from typing import Iterable
 from bot.formatting import merge_spans
 from bot.models import Match, Post, RuleDef, Span
 from bot.rules.errors import RuleSyntaxError
-from bot.rules.nodes import iter_words
+from bot.rules.nodes import MAX_RULE_REGEXES, REGEX_POST_BUDGET, RegexBudget, count_regexes, iter_words
 from bot.rules.query import parse_query
 from bot.text import Doc, analyze
 
@@ -50,8 +50,9 @@ class Query:
         return self.node.fts()
 
 
-def compile_query(query: str) -> Query:
-    return Query(query, parse_query(query))
+def compile_query(query: str, max_regex: int | None = MAX_RULE_REGEXES, who: str = "a query") -> Query:
+    """An ad-hoc query; at most `max_regex` /regex/ terms (a subscriber's /search: one)."""
+    return Query(query, parse_query(query, max_regex, who))
 
 
 @dataclass(eq=False)
@@ -89,14 +90,15 @@ def _channel_set(values: Iterable[str]) -> frozenset[str]:
 
 
 def compile_rule(defn: RuleDef) -> CompiledRule:
+    who = "a rule (query and exclude together)"
     try:
-        node = parse_query(defn.query)
+        node = parse_query(defn.query, MAX_RULE_REGEXES, who)
     except RuleSyntaxError as exc:
         raise exc.with_rule(defn.id, "query") from None
     exclude = None
     if defn.exclude and defn.exclude.strip():
         try:
-            exclude = parse_query(defn.exclude)
+            exclude = parse_query(defn.exclude, MAX_RULE_REGEXES, who, used=count_regexes(node))
         except RuleSyntaxError as exc:
             raise exc.with_rule(defn.id, "exclude") from None
     return CompiledRule(defn, node, exclude, _channel_set(defn.channels_include),
@@ -106,9 +108,11 @@ def compile_rule(defn: RuleDef) -> CompiledRule:
 class RuleSet:
     """All rules compiled together; `match` is pure and thread-safe to share."""
 
-    def __init__(self, defs: tuple[RuleDef, ...], rules: list[CompiledRule]):
+    def __init__(self, defs: tuple[RuleDef, ...], rules: list[CompiledRule],
+                 regex_budget: float | None = REGEX_POST_BUDGET):
         self.defs = defs
         self.rules = rules
+        self.regex_budget = regex_budget  # seconds all /regex/ terms may take on one post (None: no cap)
         self.by_id = {r.defn.id: r for r in rules}
         self.index: dict[str, list[int]] = {}
         self.always: list[int] = []
@@ -142,6 +146,7 @@ class RuleSet:
         candidates = self.candidates(doc)
         if candidates:
             doc.by_key(self.term_keys)  # index only the keys these rules ask for
+        budget = doc.regex_budget = None if self.regex_budget is None else RegexBudget(self.regex_budget)
         for n in candidates:
             rule = self.rules[n]
             if not rule.allows(channel, channel_id, lang):
@@ -149,6 +154,11 @@ class RuleSet:
             match = rule.evaluate(doc)
             if match is not None:
                 matches.append(match)
+            if budget is not None and budget.cut:
+                budget.cut = False
+                log.warning("rule %r was cut: the /regex/ budget of %.0f ms per post ran out on a "
+                            "%d-character post, so its /regex/ terms counted as false there",
+                            rule.defn.id, self.regex_budget * 1000, len(doc.text))
         return matches
 
     def match(self, post: Post) -> list[Match]:
@@ -168,8 +178,11 @@ class RuleSet:
         return explain_rule(rule, analyze(text))
 
 
-def compile_rules(defs: Iterable[RuleDef]) -> RuleSet:
-    """Compile every rule or none: the first bad one raises RuleSyntaxError."""
+def compile_rules(defs: Iterable[RuleDef], regex_budget: float | None = REGEX_POST_BUDGET) -> RuleSet:
+    """Compile every rule or none: the first bad one raises RuleSyntaxError.
+
+    `regex_budget`: seconds every /regex/ term of every rule may spend on one post together
+    (DOZOR_REGEX_BUDGET); past it the rest count as false and the rule cut is logged."""
     defs = tuple(defs)
     seen: set[str] = set()
     rules = []
@@ -178,4 +191,4 @@ def compile_rules(defs: Iterable[RuleDef]) -> RuleSet:
             raise RuleSyntaxError("this id is used by another rule", rule_id=defn.id, where="id")
         seen.add(defn.id)
         rules.append(compile_rule(defn))
-    return RuleSet(defs, rules)
+    return RuleSet(defs, rules, regex_budget)

@@ -41,3 +41,21 @@ async def test_a_backtest_shows_the_post_link_function_s_link_too(store, make_ct
                                       link="javascript:alert(1)")])
     reply = await dispatch(make_ctx(OPERATOR), "/backtest повестка")
     assert "https://t.me/pskovgubernia/78" in reply.html and "javascript" not in reply.html
+
+
+async def test_a_search_with_two_regex_terms_is_refused_with_a_clear_error(store, make_ctx, people):
+    reply = await dispatch(make_ctx(SUBSCRIBER), "/search " + " ".join([r"/((.)+)+\1\1\1\1\1\1\1/"] * 2))
+    assert "a /search may hold at most one /regex/ term" in reply.html and "^" in reply.html
+
+
+async def test_a_search_with_one_regex_term_runs(store, make_ctx, people):
+    await add_posts(store, [make_post(text="Повестка пришла")])
+    reply = await dispatch(make_ctx(SUBSCRIBER), r"/search /повест\w+/i")
+    assert "Повестка пришла" in reply.html
+
+
+async def test_a_search_that_runs_out_of_time_says_it_stopped(store, make_ctx, people, settings):
+    await add_posts(store, [make_post(text="Повестка пришла")])
+    ctx = make_ctx(SUBSCRIBER, settings=settings.replace(search_budget=0.0))
+    reply = await dispatch(ctx, "/search повестка")
+    assert "search stopped after 0 s" in reply.html
