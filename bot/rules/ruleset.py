@@ -113,6 +113,7 @@ class RuleSet:
         self.defs = defs
         self.rules = rules
         self.regex_budget = regex_budget  # seconds all /regex/ terms may take on one post (None: no cap)
+        self.cut: dict[str, int] = {}  # rule id -> posts on which the regex budget cut it
         self.by_id = {r.defn.id: r for r in rules}
         self.index: dict[str, list[int]] = {}
         self.always: list[int] = []
@@ -156,10 +157,16 @@ class RuleSet:
                 matches.append(match)
             if budget is not None and budget.cut:
                 budget.cut = False
-                log.warning("rule %r was cut: the /regex/ budget of %.0f ms per post ran out on a "
-                            "%d-character post, so its /regex/ terms counted as false there",
-                            rule.defn.id, self.regex_budget * 1000, len(doc.text))
+                self._log_cut(rule.defn.id, len(doc.text))
         return matches
+
+    def _log_cut(self, rule_id: str, length: int) -> None:
+        """A warning the first time (then every 100th) a rule loses its /regex/ terms to the post budget."""
+        times = self.cut[rule_id] = self.cut.get(rule_id, 0) + 1
+        if times == 1 or times % 100 == 0:
+            log.warning("rule %r was cut (%d times so far): the /regex/ budget of %.0f ms per post ran out "
+                        "on a %d-character post, so its /regex/ terms counted as false there",
+                        rule_id, times, self.regex_budget * 1000, length)
 
     def match(self, post: Post) -> list[Match]:
         return self.match_doc(analyze(post.text), post.channel, post.channel_id, post.lang)

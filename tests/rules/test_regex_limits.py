@@ -64,3 +64,11 @@ def test_several_catastrophic_rules_share_one_budget_per_post(caplog):
         rules.match_text(LONG_POST)
     cut = [r for r in caplog.records if "was cut" in r.getMessage()]
     assert cut and "slow5" in cut[-1].getMessage()  # the last rules find the budget gone
+
+
+def test_a_rule_cut_on_every_post_is_logged_once_not_on_every_post(caplog):
+    rules = compile_rules([RuleDef("slow", WORST)], regex_budget=0.0)
+    with caplog.at_level(logging.WARNING, logger="bot.rules.ruleset"):
+        for _ in range(5):
+            rules.match_text(LONG_POST)
+    assert caplog.text.count("rule 'slow' was cut") == 1 and rules.cut == {"slow": 5}
