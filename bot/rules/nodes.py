@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds one /regex/ may spend on one post; past it the regex counts as false
 MAX_RULE_REGEXES = 3  # /regex/ terms one rule (query and exclude together) may hold
 MAX_SEARCH_REGEXES = 1  # /regex/ terms a subscriber's /search may hold
+MAX_NEAR_CHECKS = 200_000  # pairs one NEAR node may check on one post (~0.1 s)
 REGEX_POST_BUDGET = 0.1  # seconds all /regex/ terms of all rules may take on one post (DOZOR_REGEX_BUDGET)
 Hit = tuple[int, int, int, int]
 Hits = list[Hit] | None
@@ -343,18 +344,8 @@ class Near:
         left, right = self.left.evaluate(doc), self.right.evaluate(doc)
         if not left or not right:
             return None
-        hits: set[Hit] = set()
-        for a in left:
-            for b in right:
-                if b[0] >= a[1]:
-                    gap = b[0] - a[1] + 1
-                elif self.ordered:
-                    continue
-                else:
-                    gap = max(a[0] - b[1] + 1, 0)
-                if gap <= self.distance:
-                    hits.update((a, b))
-        return sorted(hits) or None
+        hits, _ = near_hits(left, right, self.distance, self.ordered)
+        return hits or None
 
     def keys(self):
         sets = [k for k in (self.left.keys(), self.right.keys()) if k is not None]
@@ -366,6 +357,41 @@ class Near:
     def __str__(self):
         op = "ONEAR" if self.ordered else "NEAR"
         return f"({self.left} {op}/{self.distance} {self.right})"
+
+
+def near_hits(left: list[Hit], right: list[Hit], distance: int, ordered: bool,
+              max_checks: int = MAX_NEAR_CHECKS) -> tuple[list[Hit], int]:
+    """The hits of `left` and `right` that have a partner within `distance` tokens, and the
+    pairs checked.
+
+    Only partners that can be near are looked at: `right` sorted by first token, and for
+    each left hit the window of first tokens from (its start - distance - the longest right
+    hit) to (its end + distance), found by bisection. So a post of one repeated word costs
+    about len(left) x 2 x distance checks, not len(left) x len(right). Past `max_checks`
+    (a pathological post) the node stops looking and keeps the hits found so far.
+    """
+    right = sorted(right)
+    firsts = [b[0] for b in right]
+    longest = max(b[1] - b[0] for b in right)
+    hits: set[Hit] = set()
+    checks = 0
+    for a in left:
+        lo = bisect_left(firsts, a[0] - distance - longest)
+        hi = bisect_right(firsts, a[1] + distance)
+        for b in right[lo:hi]:
+            checks += 1
+            if b[0] >= a[1]:
+                gap = b[0] - a[1] + 1
+            elif ordered:
+                continue
+            else:
+                gap = max(a[0] - b[1] + 1, 0)
+            if gap <= distance:
+                hits.update((a, b))
+        if checks >= max_checks:
+            log.debug("NEAR/%d stopped after %d pair checks", distance, checks)
+            break
+    return sorted(hits), checks
 
 
 def count_regexes(node) -> int:
