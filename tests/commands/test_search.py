@@ -59,3 +59,20 @@ async def test_a_search_that_runs_out_of_time_says_it_stopped(store, make_ctx, p
     ctx = make_ctx(SUBSCRIBER, settings=settings.replace(search_budget=0.0))
     reply = await dispatch(ctx, "/search повестка")
     assert "search stopped after 0 s" in reply.html
+
+
+HOSTILE_FTS = ['"', 'NEAR(', "*", "col:x", 'повестка NEAR(военкомат', '"NEAR(" повестка', '"col:x"',
+               "near", "повестка OR near/2", '"a""b"', "повестка*", "{повестка}", "^повестка", "повестка:*",
+               '"повестка" AND "', "posts_lemmas:повестка", "lemmas:x", "rowid", "-", "NOT", "повестка NOT",
+               '"*"', "a'b", "повестка'", "ʼ", "#", "#*", "=", "=*", "(", ")", "/", "//", "/(/"]
+
+
+@pytest.mark.parametrize("query", HOSTILE_FTS)
+async def test_hostile_fts5_syntax_in_search_and_backtest_gets_an_answer(store, make_ctx, people, query):
+    await add_posts(store, [make_post(text="Повестка пришла из военкомата near col x")])
+    for user, command in ((SUBSCRIBER, "/search"), (OPERATOR, "/backtest")):
+        reply = await dispatch(make_ctx(user), f"{command} {query}")
+        assert reply.html.strip(), (command, query)
+        shown, _ = telethon_html.parse(reply.html)  # valid HTML for Telegram
+        assert ("column" in shown and "^" in shown) or "Nothing found" in shown \
+            or "Повестка" in shown or "Backtest of" in shown or "Write:" in shown, (command, query, shown)
