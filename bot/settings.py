@@ -119,6 +119,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOZOR_OFFLINE_NOTICE_AFTER", 300, _int, "Tell admins when an account has been offline this many seconds."),
     Setting("DOZOR_BACKFILL_LIMIT", 50, _int, "Posts read from a newly added channel to seed the database."),
     Setting("DOZOR_SILENCE_FACTOR", 8.0, _float, "Warn when a channel is silent this many times its usual gap between posts."),
+    # Matching and search
+    Setting("DOZOR_REGEX_BUDGET", 0.1, _float, "Seconds all /regex/ terms of all rules may take on one post; past it they count as false (logged)."),
+    Setting("DOZOR_SEARCH_BUDGET", 3.0, _float, "Seconds one /search may spend checking posts; it then answers with what it found."),
     # Alerts
     Setting("DOZOR_ALERT_CHAT", "me", _str, "Chat the user account sends alerts to when there is no bot token."),
     Setting("DOZOR_RATE_PER_CHAT", 1.0, _float, "Messages per second to one chat."),
@@ -215,4 +218,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
     unknown = [k for k in data if k not in {s.key for s in SETTINGS}]
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r}")
+    secrets = [s.name for s in SETTINGS if s.secret and s.key in data]
+    if secrets:  # the file is tracked by git: a secret there ends up in every clone
+        raise ConfigError(f"{path}: {', '.join(secrets)} is a secret and must not be in this file "
+                          f"(it is tracked by git); remove it and put it in .env instead")
     return data

@@ -2,7 +2,10 @@
 
 JSONL: one object a line, `text` required; `channel`, `channel_id`,
 `channel_title`, `id`, `date`, `views`, `link`, `lang` optional. A line that is
-not JSON or lacks `text` is reported (with its line number) and skipped.
+not JSON, lacks `text` or holds a field of the wrong kind (ids that are not
+64-bit integers, a date out of range, a `link` or `lang` that is not text) is
+reported with its line number and skipped; so is a bad export message, with
+its number. Nothing a file holds stops a replay with a traceback.
 
 Defaults for missing fields, chosen so replaying a file twice stores nothing new:
 - `channel_id` missing: a stable id derived from the channel name,
@@ -31,6 +34,8 @@ from bot.models import Post
 
 log = logging.getLogger(__name__)
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+INT64 = (-2**63, 2**63 - 1)  # what SQLite's INTEGER holds
+BAD_RECORD = (ValueError, TypeError, KeyError, AttributeError, OverflowError)  # a record we cannot read
 
 
 def without_surrogates(text: str) -> str:
@@ -52,14 +57,53 @@ def derived_channel_id(name: str) -> int:
     return -(DERIVED_ID_BASE + zlib.crc32(name.strip().lstrip("@").lower().encode("utf-8")))
 
 
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def int64(value: Any, name: str) -> int:
+    """An integer field that SQLite can hold; ValueError naming the field otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be an integer, not {_shown(value)}")
+    try:
+        number = int(value)
+    except (ValueError, OverflowError):  # "x1", 1e400 (inf), NaN
+        raise ValueError(f"{name} must be an integer, not {_shown(value)}") from None
+    if isinstance(value, float) and number != value:
+        raise ValueError(f"{name} must be an integer, not {_shown(value)}")
+    if not INT64[0] <= number <= INT64[1]:
+        raise ValueError(f"{name} {_shown(value)} does not fit in 64 bits")
+    return number
+
+
 def parse_date(value: Any, default: datetime) -> datetime:
-    """ISO 8601 text or a Unix time; naive times are UTC."""
+    """ISO 8601 text or a Unix time; naive times are UTC. ValueError if it is neither or out of range."""
     if value is None or value == "":
         return default
+    if isinstance(value, bool):
+        raise ValueError(f"date must be ISO 8601 text or a Unix time, not {_shown(value)}")
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
-        return datetime.fromtimestamp(int(value), tz=timezone.utc)
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        try:
+            return datetime.fromtimestamp(int(value), tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise ValueError(f"date {_shown(value)} is out of range") from None
+    if not isinstance(value, str):
+        raise ValueError(f"date must be ISO 8601 text or a Unix time, not {_shown(value)}")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"date {_shown(value)} is not ISO 8601 text or a Unix time") from None
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _optional_text(record: dict, name: str) -> str | None:
+    value = record.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, not {_shown(value)}")
+    return value
 
 
 def post_from_record(record: dict, line_no: int, default_date: datetime) -> Post:
@@ -72,22 +116,23 @@ def post_from_record(record: dict, line_no: int, default_date: datetime) -> Post
     if channel is not None:
         channel = str(channel).strip().lstrip("@") or None
     raw_id = record.get("channel_id")
-    channel_id = int(raw_id) if raw_id not in (None, "") else derived_channel_id(channel or "replay")
-    message_id = int(record["id"]) if record.get("id") not in (None, "") else line_no
+    channel_id = int64(raw_id, "channel_id") if raw_id not in (None, "") else derived_channel_id(channel or "replay")
+    message_id = int64(record["id"], "id") if record.get("id") not in (None, "") else line_no
     return Post(
         channel_id=channel_id, message_id=message_id, text=text,
         date=parse_date(record.get("date"), default_date), channel=channel,
         channel_title=without_surrogates(str(record.get("channel_title") or "")) or channel,
-        link=record.get("link") or post_link(channel_id, message_id, channel),
+        link=_optional_text(record, "link") or post_link(channel_id, message_id, channel),
         views=_int_or_none(record.get("views")), forwards=_int_or_none(record.get("forwards")),
-        lang=record.get("lang"),
+        lang=_optional_text(record, "lang"),
     )
 
 
 def _int_or_none(value: Any) -> int | None:
+    """A count that is optional: anything but a 64-bit integer becomes None."""
     try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
+        return None if value is None else int64(value, "count")
+    except ValueError:
         return None
 
 
@@ -105,8 +150,8 @@ def read_jsonl(path: Path, report: ReadReport, default_date: datetime) -> Iterat
                     if not isinstance(record, dict):
                         raise ValueError("not a JSON object")
                     post = post_from_record(record, line_no, default_date)
-                except ValueError as exc:  # JSONDecodeError is a ValueError
-                    reason = "not JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                except BAD_RECORD as exc:  # JSONDecodeError is a ValueError
+                    reason = "not JSON" if isinstance(exc, json.JSONDecodeError) else _reason(exc)
                     _skip(report, path, line_no, reason)
                     continue
                 report.posts += 1
@@ -115,9 +160,18 @@ def read_jsonl(path: Path, report: ReadReport, default_date: datetime) -> Iterat
         raise SourceError(f"cannot read {path}: {exc}") from exc
 
 
-def _skip(report: ReadReport, path: Path, line_no: int, reason: str) -> None:
-    report.skipped.append((line_no, reason))
-    log.warning("%s line %d skipped: %s", path.name, line_no, reason)
+def _reason(exc: Exception) -> str:
+    """What was wrong with a record: our ValueErrors say it; anything else names its type."""
+    if isinstance(exc, ValueError):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r}" if exc.args else "a field is missing"
+    return f"a field of the wrong kind ({type(exc).__name__}: {exc})"
+
+
+def _skip(report: ReadReport, path: Path, number: int, reason: str, unit: str = "line") -> None:
+    report.skipped.append((number, reason))
+    log.warning("%s %s %d skipped: %s", path.name, unit, number, reason)
 
 
 def export_text(value: Any) -> str:
@@ -125,8 +179,16 @@ def export_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in value)
+        return "".join(_export_piece(part) for part in value)
     return ""
+
+
+def _export_piece(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if isinstance(part, dict) and isinstance(part.get("text", ""), str):
+        return part.get("text", "")
+    raise ValueError(f"text holds {_shown(part)} where a piece of text belongs")
 
 
 def read_desktop_export(path: Path, report: ReadReport, default_date: datetime) -> Iterator[Post]:
@@ -138,24 +200,51 @@ def read_desktop_export(path: Path, report: ReadReport, default_date: datetime) 
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
         raise SourceError(f"{path}: not a Telegram Desktop chat export (no \"messages\" list)")
     title = without_surrogates(data["name"]) if isinstance(data.get("name"), str) else None
-    raw_id = data.get("id")
-    channel_id = int(f"-100{raw_id}") if raw_id is not None else derived_channel_id(title or path.stem)
+    channel_id = _export_channel_id(data.get("id"), title or path.stem, path)
     for index, message in enumerate(data["messages"], start=1):
         report.lines = index
-        if message.get("type") != "message":
+        try:
+            post = _export_post(message, channel_id, title, default_date)
+        except BAD_RECORD as exc:
+            _skip(report, path, index, _reason(exc), unit="message")
             continue
-        text = without_surrogates(export_text(message.get("text")))
-        if not text.strip():
-            continue
-        date = parse_date(message.get("date_unixtime") or message.get("date"), default_date)
-        edited = message.get("edited_unixtime") or message.get("edited")
-        report.posts += 1
-        yield Post(
-            channel_id=channel_id, message_id=int(message["id"]), text=text, date=date,
-            channel_title=title, link=post_link(channel_id, int(message["id"])),
-            has_media=bool(message.get("photo") or message.get("file") or message.get("media_type")),
-            edit_date=parse_date(edited, date) if edited else None,
-        )
+        if post is not None:
+            report.posts += 1
+            yield post
+
+
+def _export_channel_id(raw_id: Any, name: str, path: Path) -> int:
+    """The marked id -100<id> of an export's channel; a made-up one (and a warning) if `id` is bad."""
+    if raw_id is None:
+        return derived_channel_id(name)
+    try:
+        number = int64(raw_id, "channel id")
+        if number <= 0:
+            raise ValueError(f"channel id {_shown(raw_id)} is not a positive integer")
+        return int64(f"-100{number}", "channel id")
+    except ValueError as exc:
+        log.warning("%s: %s; its posts get a made-up channel id from the name %r", path.name, exc, name)
+        return derived_channel_id(name)
+
+
+def _export_post(message: Any, channel_id: int, title: str | None, default_date: datetime) -> Post | None:
+    """A Post from one export message; None for service and empty messages; BAD_RECORD if malformed."""
+    if not isinstance(message, dict):
+        raise ValueError(f"the message is {_shown(message)}, not an object")
+    if message.get("type") != "message":
+        return None
+    text = without_surrogates(export_text(message.get("text")))
+    if not text.strip():
+        return None
+    message_id = int64(message["id"], "id")
+    date = parse_date(message.get("date_unixtime") or message.get("date"), default_date)
+    edited = message.get("edited_unixtime") or message.get("edited")
+    return Post(
+        channel_id=channel_id, message_id=message_id, text=text, date=date,
+        channel_title=title, link=post_link(channel_id, message_id),
+        has_media=bool(message.get("photo") or message.get("file") or message.get("media_type")),
+        edit_date=parse_date(edited, date) if edited else None,
+    )
 
 
 def read_posts(path: Path | str, report: ReadReport, default_date: datetime) -> Iterator[Post]:

@@ -69,6 +69,7 @@ class Doc:
     _by_key: dict[str, list[int]] | None = field(default=None, repr=False)
     _keyset: set[str] | None = field(default=None, repr=False)
     _scope: frozenset[str] | None = field(default=None, repr=False)
+    regex_budget: object = field(default=None, repr=False)  # bot.rules.nodes.RegexBudget of this post
 
     def by_key(self, wanted: frozenset[str] | None = None) -> dict[str, list[int]]:
         """Token indices per lemma/lower-form key, built once.

@@ -52,3 +52,22 @@ def test_unknown_key_in_config_file_is_a_config_error(tmp_path):
 def test_credentials_switch_live_mode_on():
     settings = load_settings(env={"TG_API_ID": "123", "TG_API_HASH": "abc"}, env_file=None, config_file=None)
     assert settings.has_telegram and "abc" not in repr(settings)
+
+
+@pytest.mark.parametrize("line", ['tg_api_hash = "0123456789abcdef"', 'tg_bot_token = "1:AAA"'])
+def test_a_secret_in_the_tracked_config_file_is_refused_pointing_to_env(tmp_path, line):
+    (tmp_path / "dozor.toml").write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(env={}, env_file=None, config_file=tmp_path / "dozor.toml")
+    message = str(info.value)
+    assert ".env" in message and line.split(" = ")[0].upper() in message
+    assert line.split(" = ")[1].strip('"') not in message  # the secret itself is not repeated
+
+
+def test_every_secret_setting_is_refused_in_the_config_file(tmp_path):
+    from bot.settings import SETTINGS as ALL
+
+    for setting in [s for s in ALL if s.secret]:
+        (tmp_path / "dozor.toml").write_text(f'{setting.key} = "x"\n', encoding="utf-8")
+        with pytest.raises(ConfigError, match=setting.name):
+            load_settings(env={}, env_file=None, config_file=tmp_path / "dozor.toml")

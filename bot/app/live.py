@@ -288,7 +288,8 @@ async def _build_real(settings: Settings, store: Store, options: LiveOptions, ru
         app.scheduler = DigestScheduler(store, patient, settings, options.clock)
         app.subscribers = SubscriberSync(store, app.scheduler)
     if bot is not None:
-        install_bot_handlers(bot, store, settings, patient, on_rules_changed=rules_reloader(store, pipeline),
+        reload_rules = rules_reloader(store, pipeline, settings.regex_budget)
+        install_bot_handlers(bot, store, settings, patient, on_rules_changed=reload_rules,
                              clock=options.clock)
         log.info("bot commands are on")
     return app

@@ -14,6 +14,7 @@ from typing import Awaitable, Callable
 
 from bot.pipeline import Pipeline
 from bot.rules import RuleSet, load_rule_set, validate_rule_set
+from bot.rules.nodes import REGEX_POST_BUDGET
 from bot.settings import Settings
 from bot.storage.db import Store
 from bot.storage.rules import load_rule_defs, seed_rules_if_empty
@@ -30,15 +31,17 @@ async def load_live_rules(store: Store, settings: Settings) -> RuleSet:
             log.info("seeded %d rules from %s", added, settings.rules)
     else:
         log.warning("rule file %s not found; using the rules already in the database", settings.rules)
-    return validate_rule_set(await load_rule_defs(store))
+    return validate_rule_set(await load_rule_defs(store), regex_budget=settings.regex_budget)
 
 
-def rules_reloader(store: Store, pipeline: Pipeline) -> Callable[[], Awaitable[None]]:
-    """The commands' on_rules_changed: recompile the rules table into the pipeline; a failure keeps the old set."""
+def rules_reloader(store: Store, pipeline: Pipeline,
+                   regex_budget: float | None = REGEX_POST_BUDGET) -> Callable[[], Awaitable[None]]:
+    """The commands' on_rules_changed: recompile the rules table (with DOZOR_REGEX_BUDGET) into the pipeline;
+    a failure keeps the old set."""
 
     async def reload_rules() -> None:
         try:
-            rules = validate_rule_set(await load_rule_defs(store))
+            rules = validate_rule_set(await load_rule_defs(store), regex_budget=regex_budget)
         except Exception:
             log.exception("the changed rules did not compile; the previous rule set stays live")
             return

@@ -2,9 +2,6 @@
 time zone, digest, search and export."""
 from __future__ import annotations
 
-import csv
-import io
-import json
 import secrets
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -16,8 +13,10 @@ from bot.delivery.buttons import decision_buttons, page_buttons
 from bot.digest.jobs import build_day_digest, digest_messages
 from bot.formatting import escape as esc
 from bot.history.backtest import query_target
+from bot.history.export import alerts_csv
 from bot.history.search import search_posts
 from bot.models import Outgoing, Subscriber, SubscriberKind
+from bot.rules.nodes import MAX_SEARCH_REGEXES
 from bot.storage import access, kv
 from bot.storage.db import to_iso
 from bot.storage.rules import load_rule_defs
@@ -210,17 +209,22 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
 
 
 async def handle_search(ctx: Ctx, cmd: p.Search, page: int = 1) -> Reply:
-    target = query_target(cmd.query)  # RuleSyntaxError -> the router answers with the caret
-    found = await search_posts(ctx.store, target, page, lemmatize=ctx.lemmatize)
+    target = query_target(cmd.query, MAX_SEARCH_REGEXES, "a /search")  # RuleSyntaxError -> the caret
+    found = await search_posts(ctx.store, target, page, lemmatize=ctx.lemmatize,
+                               budget=ctx.settings.search_budget)
+    stopped = f" (search stopped after {found.stopped_after:g} s)" if found.stopped_after is not None else ""
     await ctx.store.write(lambda c: kv.set_text(c, _search_key(ctx), cmd.query, ctx.now))
     if not found.posts:
         return Reply(f"Nothing found for <code>{esc(cmd.query[:200])}</code>"
-                     + (f" on page {page}." if page > 1 else "."))
+                     + (f" on page {page}" if page > 1 else "") + stopped + ".")
     lines = [f"<b>Search</b> <code>{esc(cmd.query[:200])}</code>, page {page}:"]
     for post in found.posts:
-        link = f' <a href="{esc(post["link"])}">link</a>' if post["link"] else ""
+        link = f' <a href="{esc(post["link"], quote=True)}">link</a>' if post["link"] else ""
         lines.append(f"\n<b>{esc(post['channel'])}</b> {esc(post['date'][:16].replace('T', ' '))}{link}\n"
                      f"{esc(post['excerpt'])}")
+    if stopped:
+        lines.append(f"\nThe search stopped after {found.stopped_after:g} s: these are the posts "
+                     "found by then. A narrower query finds the rest.")
     return Reply(join_lines(lines), buttons=page_buttons(page, found.has_more))
 
 
@@ -236,17 +240,10 @@ async def handle_export(ctx: Ctx, cmd: p.Export) -> Reply:
     sub = await _my_subscriber(ctx, changing=False)
     if isinstance(sub, Reply):
         return sub
+
     rows = await access.alerts_for_export(ctx.store, sub.id, ctx.now - timedelta(days=cmd.days))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["alert_created_at", "sent_at", "status", "post_date", "channel", "rules", "link", "text"])
-    for row in rows:
-        channel = "@" + row["username"] if row["username"] else (row["channel_title"] or row["channel_id"])
-        writer.writerow([row["created_at"], row["sent_at"] or "", row["status"], row["date"], channel,
-                         " ".join(json.loads(row["rules"])), row["link"] or "", row["text"]])
     name = f"dozor-alerts-{ctx.now.date().isoformat()}-{cmd.days}d.csv"
-    return Reply(f"{len(rows)} alerts from the last {cmd.days} days.",
-                 file=(name, buffer.getvalue().encode("utf-8-sig")))
+    return Reply(f"{len(rows)} alerts from the last {cmd.days} days.", file=(name, alerts_csv(rows)))
 
 
 def new_invite_code() -> str:

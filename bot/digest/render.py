@@ -5,6 +5,8 @@ and every title is escaped in HTML; times are shown in the digest's zone.
 """
 from __future__ import annotations
 
+import re
+
 from bot.digest.build import CountLine, Digest
 from bot.formatting import escape, excerpt, format_time
 
@@ -29,18 +31,21 @@ def render_html(digest: Digest, limit: int = SAFE_LIMIT) -> list[str]:
 
 
 def split_message(text: str, limit: int = SAFE_LIMIT) -> list[str]:
-    """Split at line boundaries so each part is at most `limit` characters."""
+    """Split at line boundaries so each part is at most `limit` characters.
+
+    A line longer than `limit` is cut at a space outside any tag, else between two
+    characters, never inside a tag or an entity (`&amp;`); tags open at the cut are
+    closed at the end of one part and opened again at the start of the next, so
+    every part is valid Telegram HTML on its own.
+    """
     parts: list[str] = []
     current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single overlong line: cut it at a space
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:cut])
-            line = line[cut:].lstrip()
+    for whole in text.split("\n"):
+        *pieces, line = split_line(whole, limit)
+        if pieces and current:
+            parts.append(current)
+            current = ""
+        parts.extend(pieces)
         candidate = f"{current}\n{line}" if current else line
         if len(candidate) > limit:
             parts.append(current)
@@ -50,6 +55,60 @@ def split_message(text: str, limit: int = SAFE_LIMIT) -> list[str]:
     if current.strip():
         parts.append(current)
     return [p.strip("\n") for p in parts if p.strip()]
+
+
+_ATOM = re.compile(r"<[^<>]*>|&#?\w+;|[\s\S]")  # a tag, an entity, or one character
+_TAG_NAME = re.compile(r"<(/?)([A-Za-z][\w-]*)")
+
+
+def split_line(line: str, limit: int) -> list[str]:
+    """One line of HTML as parts of at most `limit` characters (one part if it fits)."""
+    if len(line) <= limit:
+        return [line]
+    atoms = _ATOM.findall(line)
+    parts: list[str] = []
+    start, stack = 0, []
+    while True:
+        end, next_start, closed = _cut(atoms, start, stack, limit)
+        part = "".join(tag for _, tag in stack) + "".join(atoms[start:end])
+        parts.append(part + "".join(f"</{name}>" for name, _ in reversed(closed)))
+        if next_start >= len(atoms):
+            return parts
+        start, stack = next_start, closed
+
+
+def _cut(atoms: list[str], start: int, stack: list, limit: int) -> tuple[int, int, list]:
+    """(end of this part, start of the next, tags open at the end) for atoms from `start`."""
+    open_tags = list(stack)
+    size = sum(len(tag) for _, tag in open_tags)
+    best = None  # the last space outside a tag: (its index, the tags open there)
+    for i in range(start, len(atoms)):
+        atom = atoms[i]
+        after = _apply(open_tags, atom)
+        closing = sum(len(name) + 3 for name, _ in after)
+        if size + len(atom) + closing > limit and i > start:
+            if best is not None:
+                return best[0], best[0] + 1, best[1]
+            return i, i, open_tags
+        if atom == " " and i > start:
+            best = (i, list(open_tags))
+        size += len(atom)
+        open_tags = after
+    return len(atoms), len(atoms), open_tags
+
+
+def _apply(open_tags: list, atom: str) -> list:
+    """The open tags after `atom`: an opening tag pushes (name, tag), a closing one pops."""
+    found = _TAG_NAME.match(atom) if atom.startswith("<") and len(atom) > 1 else None
+    if found is None:
+        return open_tags
+    closing, name = found.group(1), found.group(2).lower()
+    if not closing:
+        return open_tags + [(name, atom)]
+    for k in range(len(open_tags) - 1, -1, -1):
+        if open_tags[k][0] == name:
+            return open_tags[:k] + open_tags[k + 1:]
+    return open_tags
 
 
 class _plain:

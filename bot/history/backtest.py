@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from bot.formatting import excerpt
+from bot.formatting import excerpt, post_link
 from bot.models import Span
 from bot.rules import compile_query, compile_rules
+from bot.rules.nodes import MAX_RULE_REGEXES
 from bot.storage.db import Store
 from bot.storage.history import indexed_posts_since, newest_posts_since
 from bot.storage.lemma_index import refresh_lemma_index
@@ -50,9 +51,10 @@ class BacktestResult:
     capped: bool = False
 
 
-def query_target(query: str) -> Target:
-    """Compile an ad-hoc query; raises bot.rules.RuleSyntaxError."""
-    compiled = compile_query(query)
+def query_target(query: str, max_regex: int | None = None, who: str = "a query") -> Target:
+    """Compile an ad-hoc query (at most `max_regex` /regex/ terms, default a rule's cap);
+    raises bot.rules.RuleSyntaxError."""
+    compiled = compile_query(query, MAX_RULE_REGEXES if max_regex is None else max_regex, who)
     return Target(query, compiled.fts_query(), lambda text, channel, cid: compiled.matches_text(text))
 
 
@@ -123,7 +125,8 @@ def channel_label(row) -> str:
 
 def post_summary(row, spans: list[Span]) -> dict:
     return {
-        "id": row["id"], "date": row["date"], "channel": channel_label(row), "link": row["link"],
+        "id": row["id"], "date": row["date"], "channel": channel_label(row),
+        "link": post_link(row["channel_id"], row["message_id"], row["channel"], row["link"]),  # t.me or None
         "excerpt": excerpt(row["text"], spans, EXCERPT_CHARS, mark=("", "")),
     }
 

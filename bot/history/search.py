@@ -1,10 +1,15 @@
 """Full-text search over stored posts with the rule language's word forms, newest first, paged.
 
 The lemma index gives candidate post ids in date order; the query is then
-checked on each candidate's text until the page is full.
+checked on each candidate's text until the page is full. The checks run in a
+worker thread (as backtests do), so a slow query never blocks alerts or other
+commands, and the whole search has a time budget (DOZOR_SEARCH_BUDGET): past
+it, the page holds what was found so far and `stopped_after` says so.
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -14,6 +19,7 @@ from bot.storage.history import history_posts, indexed_post_ids, newest_post_ids
 from bot.storage.lemma_index import refresh_lemma_index
 
 CHUNK = 200
+SEARCH_BUDGET = 3.0  # seconds; DOZOR_SEARCH_BUDGET's default
 
 
 @dataclass
@@ -23,6 +29,7 @@ class SearchPage:
     per_page: int
     posts: list[dict] = field(default_factory=list)
     has_more: bool = False
+    stopped_after: float | None = None  # the budget, when the search ran out of time
 
 
 async def _candidate_ids(store: Store, target: Target) -> list[int]:
@@ -31,27 +38,47 @@ async def _candidate_ids(store: Store, target: Target) -> list[int]:
     return await newest_post_ids(store, SCAN_LIMIT)
 
 
+def check_until(target: Target, rows, wanted: int, deadline: float | None,
+                clock: Callable[[], float]) -> tuple[list[tuple[object, list]], bool]:
+    """(row, spans) of up to `wanted` rows the target matches, and whether `deadline` stopped it."""
+    hits = []
+    for row in rows:
+        if deadline is not None and clock() >= deadline:
+            return hits, True
+        spans = target.spans(row["text"], row["channel"], row["channel_id"])
+        if spans:
+            hits.append((row, spans))
+            if len(hits) == wanted:
+                break
+    return hits, False
+
+
 async def search_posts(store: Store, target: Target, page: int = 1, per_page: int = 5,
-                       lemmatize: Callable[[str], str] | None = None) -> SearchPage:
-    """Page `page` (from 1) of the posts `target` matches, newest first."""
+                       lemmatize: Callable[[str], str] | None = None,
+                       budget: float | None = SEARCH_BUDGET,
+                       clock: Callable[[], float] = time.monotonic) -> SearchPage:
+    """Page `page` (from 1) of the posts `target` matches, newest first, within `budget` seconds."""
     await refresh_lemma_index(store, lemmatize)
     result = SearchPage(target.label, page, per_page)
+    deadline = None if budget is None else clock() + budget
     skip, wanted = (page - 1) * per_page, per_page + 1
     ids = await _candidate_ids(store, target)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         by_id = await history_posts(store, chunk)
-        for post_id in chunk:
-            row = by_id[post_id]
-            spans = target.spans(row["text"], row["channel"], row["channel_id"])
-            if not spans:
-                continue
+        rows = [by_id[post_id] for post_id in chunk]
+        hits, stopped = await asyncio.to_thread(  # off the event loop: alerts keep flowing
+            check_until, target, rows, skip + wanted - len(result.posts), deadline, clock)
+        for row, spans in hits:
             if skip:
                 skip -= 1
                 continue
             result.posts.append(post_summary(row, spans))
-            if len(result.posts) == wanted:
-                result.posts.pop()
-                result.has_more = True
-                return result
+        if len(result.posts) == wanted:
+            result.posts.pop()
+            result.has_more = True
+            return result
+        if stopped:
+            result.stopped_after = budget
+            return result
     return result

@@ -13,6 +13,7 @@ disagree with matching.
 from __future__ import annotations
 
 import logging
+import time
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,10 @@ from bot.text import Doc, fold, word_keys, first_lemma, script_lang, _morph
 
 log = logging.getLogger(__name__)
 REGEX_TIMEOUT = 0.05  # seconds one /regex/ may spend on one post; past it the regex counts as false
+MAX_RULE_REGEXES = 3  # /regex/ terms one rule (query and exclude together) may hold
+MAX_SEARCH_REGEXES = 1  # /regex/ terms a subscriber's /search may hold
+MAX_NEAR_CHECKS = 200_000  # pairs one NEAR node may check on one post (~0.1 s)
+REGEX_POST_BUDGET = 0.1  # seconds all /regex/ terms of all rules may take on one post (DOZOR_REGEX_BUDGET)
 Hit = tuple[int, int, int, int]
 Hits = list[Hit] | None
 
@@ -209,6 +214,21 @@ class Hashtag:
         return "#" + self.tag
 
 
+class RegexBudget:
+    """Seconds all /regex/ terms of every rule may spend on one post together (Doc.regex_budget).
+
+    Once spent, every further regex counts as false on that post and `cut` is set,
+    so the rule set can log which rule lost its regex terms.
+    """
+
+    def __init__(self, seconds: float):
+        self.left = seconds
+        self.cut = False
+
+    def timeout(self) -> float:
+        return min(REGEX_TIMEOUT, max(self.left, 0.0))
+
+
 @dataclass(eq=False)
 class Regex:
     pattern: str
@@ -221,14 +241,25 @@ class Regex:
         self.timed_out = 0
 
     def evaluate(self, doc: Doc) -> Hits:
+        budget = doc.regex_budget
+        timeout = REGEX_TIMEOUT if budget is None else budget.timeout()
+        started = time.perf_counter()
         try:
-            found = [(m.start(), m.end()) for m in self.compiled.finditer(doc.text, timeout=REGEX_TIMEOUT)]
+            if timeout <= 0:
+                raise TimeoutError
+            found = [(m.start(), m.end()) for m in self.compiled.finditer(doc.text, timeout=timeout)]
         except TimeoutError:
+            if budget is not None and timeout < REGEX_TIMEOUT:
+                budget.cut = True  # the post's budget ran out, not this regex's own: the rule set logs it
+                return None
             self.timed_out += 1
             if self.timed_out == 1:
-                log.warning("regex %s gave up after %.2fs on a %d-character post; it counts as false there",
-                            self, REGEX_TIMEOUT, len(doc.text))
+                log.warning("regex %r gave up after %.2fs on a %d-character post; it counts as false there",
+                            str(self), REGEX_TIMEOUT, len(doc.text))  # %r: a newline cannot forge a log line
             return None
+        finally:
+            if budget is not None:
+                budget.left -= time.perf_counter() - started
         if not found:
             return None
         starts, ends = [t.start for t in doc.tokens], [t.end for t in doc.tokens]
@@ -346,18 +377,8 @@ class Near:
             left, right = run(self.left, doc, steps), run(self.right, doc, steps)
         if not left or not right:
             return None
-        hits: set[Hit] = set()
-        for a in left:
-            for b in right:
-                if b[0] >= a[1]:
-                    gap = b[0] - a[1] + 1
-                elif self.ordered:
-                    continue
-                else:
-                    gap = max(a[0] - b[1] + 1, 0)
-                if gap <= self.distance:
-                    hits.update((a, b))
-        return sorted(hits) or None
+        hits, _ = near_hits(left, right, self.distance, self.ordered)
+        return hits or None
 
     def keys(self):
         sets = [k for k in (self.left.keys(), self.right.keys()) if k is not None]
@@ -369,6 +390,50 @@ class Near:
     def __str__(self):
         op = "ONEAR" if self.ordered else "NEAR"
         return f"({self.left} {op}/{self.distance} {self.right})"
+
+
+def near_hits(left: list[Hit], right: list[Hit], distance: int, ordered: bool,
+              max_checks: int = MAX_NEAR_CHECKS) -> tuple[list[Hit], int]:
+    """The hits of `left` and `right` that have a partner within `distance` tokens, and the
+    pairs checked.
+
+    Only partners that can be near are looked at: `right` sorted by first token, and for
+    each left hit the window of first tokens from (its start - distance - the longest right
+    hit) to (its end + distance), found by bisection. So a post of one repeated word costs
+    about len(left) x 2 x distance checks, not len(left) x len(right). Past `max_checks`
+    (a pathological post) the node stops looking and keeps the hits found so far.
+    """
+    right = sorted(right)
+    firsts = [b[0] for b in right]
+    longest = max(b[1] - b[0] for b in right)
+    hits: set[Hit] = set()
+    checks = 0
+    for a in left:
+        lo = bisect_left(firsts, a[0] - distance - longest)
+        hi = bisect_right(firsts, a[1] + distance)
+        for b in right[lo:hi]:
+            checks += 1
+            if b[0] >= a[1]:
+                gap = b[0] - a[1] + 1
+            elif ordered:
+                continue
+            else:
+                gap = max(a[0] - b[1] + 1, 0)
+            if gap <= distance:
+                hits.update((a, b))
+        if checks >= max_checks:
+            log.debug("NEAR/%d stopped after %d pair checks", distance, checks)
+            break
+    return sorted(hits), checks
+
+
+def count_regexes(node) -> int:
+    """How many /regex/ terms a tree holds."""
+    if isinstance(node, Regex):
+        return 1
+    children = list(getattr(node, "children", None) or ())
+    children += [getattr(node, name) for name in ("left", "right", "child") if hasattr(node, name)]
+    return sum(count_regexes(child) for child in children)
 
 
 def iter_words(node):

@@ -112,11 +112,14 @@ def _clean(word: str) -> str:
 class Parser:
     """Recursive descent over lexemes; every error carries its position."""
 
-    def __init__(self, query: str):
+    def __init__(self, query: str, max_regex: int | None = None, who: str = "a query", used: int = 0):
         self.query = query
         self.lexemes = lex(query)
         self.i = 0
         self.depth = 0
+        self.max_regex = max_regex
+        self.regexes_left = None if max_regex is None else max_regex - used
+        self.who = who
 
     def peek(self) -> Lexeme:
         return self.lexemes[self.i]
@@ -223,6 +226,12 @@ class Parser:
         return words[0] if len(words) == 1 else Phrase(words, exact)
 
     def regex(self, lexeme: Lexeme):
+        if self.regexes_left is not None:
+            if self.regexes_left <= 0:
+                terms = "one /regex/ term" if self.max_regex == 1 else f"{self.max_regex} /regex/ terms"
+                raise self.fail(lexeme, f"{self.who} may hold at most {terms}; this one is too many "
+                                        "(write words, \"phrases\" or prefix* instead)")
+            self.regexes_left -= 1
         if set(lexeme.extra) - {"i"}:
             raise self.fail(lexeme, f"unknown regular expression flag in {lexeme.extra!r} (only i)")
         try:
@@ -231,9 +240,13 @@ class Parser:
             raise self.fail(lexeme, f"bad regular expression: {exc}") from None
 
 
-def parse_query(query: str):
-    """Parse a query into a node tree; raises RuleSyntaxError with the position."""
+def parse_query(query: str, max_regex: int | None = None, who: str = "a query", used: int = 0):
+    """Parse a query into a node tree; raises RuleSyntaxError with the position.
+
+    `max_regex` caps its /regex/ terms, `used` of them spent elsewhere (a rule's query, when
+    this is its exclude); the error, naming `who`, points at the first one too many.
+    """
     try:
-        return Parser(query).parse()
+        return Parser(query, max_regex, who, used).parse()
     except RecursionError:
         raise _error(query, 0, "the query nests too deeply") from None

@@ -97,6 +97,9 @@ def parse_rules_toml(text: str, source: str = "rules.toml") -> list[RuleDef]:
         raise RuleSyntaxError("rules must be [[rule]] tables", text=text, where=source)
     rules, seen = [], set()
     for index, raw in enumerate(raws):
+        if not isinstance(raw, dict):
+            raise _fail(f"rule number {index + 1} is {_toml_kind(raw)}, not a table: write each rule "
+                        "as a [[rule]] table with id = … and query = …", text, index, None, source)
         rule_id = raw.get("id") if isinstance(raw.get("id"), str) else None
         try:
             rule = _rule(raw)
@@ -107,6 +110,14 @@ def parse_rules_toml(text: str, source: str = "rules.toml") -> list[RuleDef]:
         seen.add(rule.id)
         rules.append(rule)
     return rules
+
+
+def _toml_kind(value) -> str:
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, list):
+        return "a list"
+    return f"the value {str(value)[:40]!r}"
 
 
 def read_rule_file(path) -> tuple[str, list[RuleDef]]:

@@ -14,7 +14,7 @@ from bot.formatting import merge_spans
 from bot.models import Match, Post, RuleDef, Span
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.explain import explain_rule
-from bot.rules.nodes import Step, iter_words, run
+from bot.rules.nodes import MAX_RULE_REGEXES, REGEX_POST_BUDGET, RegexBudget, Step, count_regexes, iter_words, run
 from bot.rules.query import parse_query
 from bot.text import Doc, analyze
 
@@ -51,8 +51,9 @@ class Query:
         return self.node.fts()
 
 
-def compile_query(query: str) -> Query:
-    return Query(query, parse_query(query))
+def compile_query(query: str, max_regex: int | None = MAX_RULE_REGEXES, who: str = "a query") -> Query:
+    """An ad-hoc query; at most `max_regex` /regex/ terms (a subscriber's /search: one)."""
+    return Query(query, parse_query(query, max_regex, who))
 
 
 @dataclass(eq=False)
@@ -111,14 +112,15 @@ def _channel_set(values: Iterable[str]) -> frozenset[str]:
 
 
 def compile_rule(defn: RuleDef) -> CompiledRule:
+    who = "a rule (query and exclude together)"
     try:
-        node = parse_query(defn.query)
+        node = parse_query(defn.query, MAX_RULE_REGEXES, who)
     except RuleSyntaxError as exc:
         raise exc.with_rule(defn.id, "query") from None
     exclude = None
     if defn.exclude and defn.exclude.strip():
         try:
-            exclude = parse_query(defn.exclude)
+            exclude = parse_query(defn.exclude, MAX_RULE_REGEXES, who, used=count_regexes(node))
         except RuleSyntaxError as exc:
             raise exc.with_rule(defn.id, "exclude") from None
     return CompiledRule(defn, node, exclude, _channel_set(defn.channels_include),
@@ -128,9 +130,12 @@ def compile_rule(defn: RuleDef) -> CompiledRule:
 class RuleSet:
     """All rules compiled together; `match` is pure and thread-safe to share."""
 
-    def __init__(self, defs: tuple[RuleDef, ...], rules: list[CompiledRule]):
+    def __init__(self, defs: tuple[RuleDef, ...], rules: list[CompiledRule],
+                 regex_budget: float | None = REGEX_POST_BUDGET):
         self.defs = defs
         self.rules = rules
+        self.regex_budget = regex_budget  # seconds all /regex/ terms may take on one post (None: no cap)
+        self.cut: dict[str, int] = {}  # rule id -> posts on which the regex budget cut it
         self.by_id = {r.defn.id: r for r in rules}
         self.index: dict[str, list[int]] = {}
         self.always: list[int] = []
@@ -164,6 +169,7 @@ class RuleSet:
         candidates = self.candidates(doc)
         if candidates:
             doc.by_key(self.term_keys)  # index only the keys these rules ask for
+        budget = doc.regex_budget = None if self.regex_budget is None else RegexBudget(self.regex_budget)
         for n in candidates:
             rule = self.rules[n]
             if not rule.allows(channel, channel_id, lang):
@@ -171,7 +177,18 @@ class RuleSet:
             match = rule.evaluate(doc)
             if match is not None:
                 matches.append(match)
+            if budget is not None and budget.cut:
+                budget.cut = False
+                self._log_cut(rule.defn.id, len(doc.text))
         return matches
+
+    def _log_cut(self, rule_id: str, length: int) -> None:
+        """A warning the first time (then every 100th) a rule loses its /regex/ terms to the post budget."""
+        times = self.cut[rule_id] = self.cut.get(rule_id, 0) + 1
+        if times == 1 or times % 100 == 0:
+            log.warning("rule %r was cut (%d times so far): the /regex/ budget of %.0f ms per post ran out "
+                        "on a %d-character post, so its /regex/ terms counted as false there",
+                        rule_id, times, self.regex_budget * 1000, length)
 
     def match(self, post: Post) -> list[Match]:
         return self.match_doc(analyze(post.text), post.channel, post.channel_id, post.lang)
@@ -188,8 +205,11 @@ class RuleSet:
         return explain_rule(rule, analyze(text))
 
 
-def compile_rules(defs: Iterable[RuleDef]) -> RuleSet:
-    """Compile every rule or none: the first bad one raises RuleSyntaxError."""
+def compile_rules(defs: Iterable[RuleDef], regex_budget: float | None = REGEX_POST_BUDGET) -> RuleSet:
+    """Compile every rule or none: the first bad one raises RuleSyntaxError.
+
+    `regex_budget`: seconds every /regex/ term of every rule may spend on one post together
+    (DOZOR_REGEX_BUDGET); past it the rest count as false and the rule cut is logged."""
     defs = tuple(defs)
     seen: set[str] = set()
     rules = []
@@ -198,4 +218,4 @@ def compile_rules(defs: Iterable[RuleDef]) -> RuleSet:
             raise RuleSyntaxError("this id is used by another rule", rule_id=defn.id, where="id")
         seen.add(defn.id)
         rules.append(compile_rule(defn))
-    return RuleSet(defs, rules)
+    return RuleSet(defs, rules, regex_budget)

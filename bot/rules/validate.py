@@ -18,13 +18,17 @@ from typing import Iterable
 from bot.models import RuleDef
 from bot.rules.errors import RuleSyntaxError
 from bot.rules.rulefile import locate_in_file, read_rule_file
+from bot.rules.nodes import REGEX_POST_BUDGET
 from bot.rules.ruleset import RuleSet, compile_rules
 
 
-def validate_rule_set(defs: Iterable[RuleDef], *, text: str | None = None, source: str = "rules.toml") -> RuleSet:
-    """Compile the whole set; RuleSyntaxError (pointing into `text` when given) if any rule is wrong."""
+def validate_rule_set(defs: Iterable[RuleDef], *, text: str | None = None, source: str = "rules.toml",
+                      regex_budget: float | None = REGEX_POST_BUDGET) -> RuleSet:
+    """Compile the whole set; RuleSyntaxError (pointing into `text` when given) if any rule is wrong.
+
+    `regex_budget`: seconds all /regex/ terms may spend on one post together (DOZOR_REGEX_BUDGET)."""
     try:
-        return compile_rules(defs)
+        return compile_rules(defs, regex_budget)
     except RuleSyntaxError as exc:
         if text is None:
             raise

@@ -1,6 +1,6 @@
 """Read queries for backtest and search (bot/history/): candidate posts with their channel names.
 
-Rows carry `HISTORY_COLUMNS`: id, date, channel_id, text, link, channel
+Rows carry `HISTORY_COLUMNS`: id, date, channel_id, message_id, text, link, channel
 (username) and channel_title. Candidates come from the lemma index
 (posts_lemmas, bot/storage/lemma_index.py) when a query has an indexable
 term, else from the newest posts.
@@ -15,7 +15,7 @@ import aiosqlite
 from bot.storage.db import Store, to_iso
 
 HISTORY_COLUMNS = (
-    "p.id, p.date, p.channel_id, p.text, p.link, c.username AS channel, c.title AS channel_title"
+    "p.id, p.date, p.channel_id, p.message_id, p.text, p.link, c.username AS channel, c.title AS channel_title"
 )
 _FROM = "FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
 _IN_LEMMAS = "p.id IN (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?)"

@@ -128,3 +128,12 @@ def test_rule_file_with_a_syntax_error_exits_2_and_seeds_nothing(workdir, capsys
     monkeypatch.setenv("DOZOR_RULES", str(RULES))
     assert main(["run"]) == 0
     assert "● " in capsys.readouterr().out
+
+
+def test_seeding_from_a_rule_file_whose_item_is_not_a_table_exits_2_with_one_message(workdir, capsys, monkeypatch):
+    bad = workdir / "bad.toml"
+    bad.write_text('rule = ["x"]\n', encoding="utf-8")
+    monkeypatch.setenv("DOZOR_RULES", str(bad))
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "not a table" in err and "[[rule]]" in err and "Traceback" not in err

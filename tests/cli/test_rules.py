@@ -123,3 +123,11 @@ def test_rules_import_of_a_missing_file_is_one_line(cli_env, capsys):
 def test_carry_comments_leaves_new_rules_bare():
     new = '[[rule]]\nid = "fresh"\nquery = "x"\n'
     assert carry_comments(RULES, new) == "# Dozor rules: header comment\n\n" + new
+
+
+def test_check_of_a_rule_that_is_not_a_table_is_one_message_and_exit_2(tmp_path, capsys):
+    path = tmp_path / "rules.toml"
+    path.write_text('rule = ["x"]\n', encoding="utf-8")
+    assert main(["rules", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dozor: ") and "not a table" in err and "Traceback" not in err

@@ -135,7 +135,7 @@ async def test_export_gives_a_csv_of_the_chats_alerts(store, make_ctx, people):
     name, data = reply.file
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert name.endswith(".csv") and len(rows) == 2 and "1 alerts" in reply.html
-    assert rows[1][4] == "@pskovgubernia" and rows[1][5] == "mobilization" and "\"кавычки\"" in rows[1][7]
+    assert rows[1][4] == "'@pskovgubernia" and rows[1][5] == "mobilization" and "\"кавычки\"" in rows[1][7]
 
 
 async def test_feedback_button_records_every_rule_of_the_alert(store, make_ctx, people):
@@ -160,3 +160,14 @@ async def test_unknown_button_data_is_answered(make_ctx, people):
 async def test_digest_without_a_hook_uses_the_digest_module(make_ctx, people):
     reply = await dispatch(make_ctx(), "/digest 2024-05-09")
     assert reply.html and reply.file is None
+
+
+async def test_export_neutralises_formulas_in_post_text_and_channel_titles(store, make_ctx, people):
+    [post_id] = await add_posts(store, [make_post(text='=HYPERLINK("http://evil.example","Мобилизация")',
+                                                  channel=None, channel_title="@SUM(1+1)", link=None)])
+    sub = await subscriber_by_chat(store, SUBSCRIBER, active_only=True)
+    await add_outbox_row(store, sub.id, post_id, datetime(2024, 5, 9, 10, 0, tzinfo=timezone.utc),
+                         ("mobilization",), sent=True)
+    _, data = (await dispatch(make_ctx(), "/export 3")).file
+    [_, row] = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert row[7] == "'" + '=HYPERLINK("http://evil.example","Мобилизация")' and row[4] == "'@SUM(1+1)"

@@ -126,3 +126,10 @@ def test_syntax_error_message_shows_the_line_and_a_caret():
     lines = str(info.value).splitlines()
     assert info.value.line == 2 and info.value.column == 3
     assert lines[1].strip() == "(военкомат" and lines[2] == "    ^"
+
+
+def test_a_regex_with_a_newline_cannot_forge_a_log_line_when_it_times_out(caplog):
+    query = compile_query("/(\\w+\\s?)+!$|\nCRITICAL forged line/")
+    query.matches_text("слово " * 5000)
+    [record] = [r for r in caplog.records if "gave up" in r.getMessage()]
+    assert "\n" not in record.getMessage() and "\\nCRITICAL forged line" in record.getMessage()

@@ -60,3 +60,16 @@ def test_duplicate_ids_name_the_second_rule_line():
 def test_missing_file_is_a_user_error(tmp_path):
     with pytest.raises(RuleSyntaxError):
         load_rule_file(tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize("text", ['rule = ["x"]', "rule = [1]", 'rule = [["a"]]', 'rule = "x"'])
+def test_a_rule_item_that_is_not_a_table_is_a_clear_error(text):
+    with pytest.raises(RuleSyntaxError) as info:
+        parse_rules_toml(text)
+    assert "table" in info.value.reason
+
+
+def test_a_string_among_rule_tables_names_its_position():
+    with pytest.raises(RuleSyntaxError) as info:
+        parse_rules_toml('rule = [{id = "a", query = "x"}, "oops"]')
+    assert "rule number 2" in info.value.reason and "'oops'" in info.value.reason

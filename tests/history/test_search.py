@@ -1,0 +1,68 @@
+"""Search never blocks delivery: checks off the event loop, a whole-search time budget."""
+import asyncio
+import threading
+from datetime import datetime, timezone
+
+from bot.history.backtest import Target, query_target
+from bot.history.search import search_posts
+from tests.factories import add_posts, make_post
+from tests.fakes import lower_words
+
+WORST = r"/((.)+)+\1\1\1\1\1\1\1/"
+
+
+def day(hour: int) -> datetime:
+    return datetime(2024, 5, 1, hour, tzinfo=timezone.utc)
+
+
+class TickingClock:
+    """A monotonic clock that moves one second each time it is read."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        value = self.now
+        self.now += 1.0
+        return value
+
+
+async def test_candidate_checks_run_off_the_event_loop(store):
+    """A check that waits for the loop to do something only finishes if the loop is free meanwhile."""
+    await add_posts(store, [make_post(text="повестка")])
+    loop_ran = threading.Event()
+    seen = []
+
+    def spans(text, channel, channel_id):
+        seen.append(loop_ran.wait(timeout=10))  # the timeout only keeps a broken build from hanging
+        return [(0, 8)]
+
+    async def other_work():
+        await asyncio.sleep(0)
+        loop_ran.set()
+
+    found, _ = await asyncio.gather(
+        search_posts(store, Target("q", None, spans), lemmatize=lower_words), other_work())
+    assert seen == [True] and len(found.posts) == 1
+
+
+async def test_search_stops_at_its_budget_and_answers_with_what_it_found(store):
+    await add_posts(store, [make_post(text=f"повестка {i}", date=day(i)) for i in range(10)])
+    found = await search_posts(store, query_target("повестка"), budget=3, clock=TickingClock(),
+                               lemmatize=lower_words)
+    assert found.stopped_after == 3
+    assert [p["excerpt"] for p in found.posts] == ["повестка 9", "повестка 8"]  # checked at t=1, t=2
+
+
+async def test_a_search_within_its_budget_says_nothing_about_stopping(store):
+    await add_posts(store, [make_post(text="повестка")])
+    found = await search_posts(store, query_target("повестка"), budget=1000, clock=TickingClock(),
+                               lemmatize=lower_words)
+    assert found.stopped_after is None and len(found.posts) == 1
+
+
+async def test_the_worst_regex_query_is_cut_by_the_budget_and_still_answers(store):
+    await add_posts(store, [make_post(text="мобилизация " * 40 + str(i)) for i in range(20)])
+    found = await search_posts(store, query_target(WORST, 1), budget=5, clock=TickingClock(),
+                               lemmatize=lower_words)
+    assert found.stopped_after == 5 and found.posts == []
