@@ -247,8 +247,17 @@ async def park_pending_of(conn: aiosqlite.Connection, subscriber_id: int, reason
     return cursor.rowcount
 
 
-async def count_by_status(store: Store) -> dict[str, int]:
-    rows = await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
+async def count_by_status(store: Store, kinds: Sequence[str] | None = None,
+                          chat_ids: Sequence[int] | None = None) -> dict[str, int]:
+    """How many outbox rows have each status (only statuses that occur); optionally only the rows
+    of some subscriber kinds or chats."""
+    if not kinds and not chat_ids:
+        rows = await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")
+    else:
+        subscriber_filter, params = _subscriber_filter(kinds, chat_ids)
+        rows = await store.fetchall(
+            "SELECT o.status, count(*) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+            f" WHERE 1 = 1{subscriber_filter} GROUP BY o.status", params)
     return {r[0]: r[1] for r in rows}
 
 

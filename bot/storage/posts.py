@@ -167,6 +167,12 @@ async def matches_of(store: Store, post_id: int) -> list[Match]:
     return [match_from_row(r) for r in rows]
 
 
+async def fulltext_rows(store: Store, post_id: int) -> int:
+    """How many rows the full-text table posts_fts (kept by the posts triggers) has for this post: 1 once
+    stored, 0 when the post never was."""
+    return await store.fetchval("SELECT count(*) FROM posts_fts WHERE rowid = ?", (post_id,), 0)
+
+
 async def stored_counts(store: Store) -> dict[str, int]:
     """How many posts, matches and earlier texts (post_edits) are stored."""
     return {table: await store.fetchval(f"SELECT count(*) FROM {table}", (), 0)
