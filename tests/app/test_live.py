@@ -23,7 +23,7 @@ from bot.storage import access
 from bot.storage import channels as db
 from bot.storage.subscribers import subscriber_by_chat, subscriber_by_id
 from bot.storage.lemma_index import indexed_count
-from bot.storage.outbox import outbox_rows
+from bot.storage.outbox import count_by_status, outbox_rows
 from bot.storage.posts import stored_counts
 
 from tests.telegram.offline import SELF_ID, OfflineClient, make_channel, make_message
@@ -300,8 +300,8 @@ async def test_without_a_bot_token_the_user_account_sends_to_saved_messages(tmp_
     await live.finish()
     [request] = live.user.sent(functions.messages.SendMessageRequest)
     assert isinstance(request.peer, types.InputPeerSelf) and request.reply_markup is None
-    rows = await store.fetchall("SELECT s.chat_id, o.status FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id")
-    assert live.bot.requests == [] and [tuple(r) for r in rows] == [(SELF_ID, "sent")]  # READER needs the bot
+    rows = [((await subscriber_by_id(store, r["subscriber_id"])).chat_id, r["status"]) for r in await outbox_rows(store)]
+    assert live.bot.requests == [] and rows == [(SELF_ID, "sent")]  # READER needs the bot
 
 
 async def test_without_a_bot_token_a_fresh_database_alerts_the_alert_chat(tmp_path, store):
@@ -490,14 +490,14 @@ async def test_a_dry_run_leaves_no_terminal_subscriber_so_a_later_real_run_print
     await subscribe(store)
     dry = await Live(tmp_path, store, dry_run=True).start()
     await dry.finish()
-    assert await store.fetchval("SELECT active FROM subscribers WHERE chat_id = 0") == 0
+    terminal = await subscriber_by_chat(store, 0, active_only=False)
+    assert terminal is not None and not terminal.active
     real = await Live(tmp_path, store).start()
     await real.user.push_new(make_message(CHANNEL, 11, MATCHING))
     await until(lambda: real.bot.sent(functions.messages.SendMessageRequest, READER))
     await real.finish()
     assert "военкомат" not in capsys.readouterr().out
-    assert await store.fetchval("SELECT count(*) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
-                                " WHERE s.kind = 'local'") == 0
+    assert await count_by_status(store, kinds=("local",)) == {}
 
 
 async def test_a_live_run_after_a_replay_does_not_print_alerts_to_the_terminal(tmp_path, store, capsys):

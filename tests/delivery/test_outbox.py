@@ -4,8 +4,9 @@ from bot.errors import Forbidden, RetryLater
 from bot.delivery.worker import OutboxWorker, backoff_seconds
 from bot.pipeline import Pipeline
 from bot.storage.outbox import outbox_rows
-from bot.storage.subscribers import subscriber_by_id
+from bot.storage.subscribers import subscriber_by_chat, subscriber_by_id
 from tests.factories import add_subscriber, default_rules, make_post
+from tests.storage.faults import hide_outbox, restore_outbox
 
 NOW = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 
@@ -220,7 +221,8 @@ async def test_a_rate_limited_row_is_retried_once_after_the_limiters_delay_and_l
     assert len(sink.sender.sent) == 2 and passes == 2
     assert waits[0] >= 0.6 - 1e-6  # never sooner than the limiter said
     assert len([r for r in caplog.records if r.levelno >= logging.INFO and "postponed" in r.getMessage()]) == 1
-    assert await store.fetchval("SELECT next_attempt_at FROM outbox WHERE id = 2") == "2024-05-01T10:00:00.600000+00:00"
+    by_id = {row["id"]: row for row in await outbox_rows(store)}
+    assert by_id[2]["next_attempt_at"] == "2024-05-01T10:00:00.600000+00:00"
 
 
 async def test_the_live_loop_survives_a_failed_database_read_and_delivers_after(store):
@@ -228,7 +230,7 @@ async def test_the_live_loop_survives_a_failed_database_read_and_delivers_after(
 
     clock = Clock()
     await subscribe(store, 1)
-    await store.write(lambda c: c.execute("ALTER TABLE outbox RENAME TO outbox_away"))
+    await hide_outbox(store)
     sink = RecordingSink()
     worker = worker_for(store, clock, {1: sink})
     stop = asyncio.Event()
@@ -236,7 +238,7 @@ async def test_the_live_loop_survives_a_failed_database_read_and_delivers_after(
     for _ in range(20):
         await asyncio.sleep(0.005)
     assert not task.done()  # both the pass and the wait computation failed; the loop lives
-    await store.write(lambda c: c.execute("ALTER TABLE outbox_away RENAME TO outbox"))
+    await restore_outbox(store)
     await enqueue_posts(store, clock, "мобилизация")
     worker.notify()
     for _ in range(400):
@@ -258,8 +260,8 @@ async def test_a_removed_subscriber_gets_no_queued_alert_and_its_rows_are_parked
     sink = RecordingSink()
     assert await worker_for(store, clock, {1: sink}).run_until_idle() == 0
     assert sink.alerts == []
-    rows = await store.fetchall("SELECT status, reason FROM outbox")
-    assert [tuple(r) for r in rows] == [("parked", "subscriber removed by cli")] * 2
+    rows = await outbox_rows(store)
+    assert [(r["status"], r["reason"]) for r in rows] == [("parked", "subscriber removed by cli")] * 2
 
 
 async def test_rows_of_an_inactive_subscriber_are_never_due_nor_loaded(store):
@@ -282,7 +284,7 @@ async def test_forbidden_parks_the_subscribers_other_pending_rows_too(store):
     sink = RecordingSink(Forbidden(1, "UserIsBlocked"))
     await worker_for(store, clock, {1: sink}).run_until_idle()
     assert sink.alerts == []
-    assert [r[0] for r in await store.fetchall("SELECT status FROM outbox ORDER BY id")] == ["parked", "parked"]
+    assert [r["status"] for r in await outbox_rows(store)] == ["parked", "parked"]
 
 
 async def test_a_chat_we_cannot_find_keeps_the_subscriber_and_its_rows_and_is_logged_once(store, caplog):
@@ -298,8 +300,8 @@ async def test_a_chat_we_cannot_find_keeps_the_subscriber_and_its_rows_and_is_lo
     worker = worker_for(store, clock, {1: sink})
     with caplog.at_level(logging.WARNING, logger="bot.delivery.worker"):
         assert await worker.run_until_idle() == 0
-    assert await store.fetchval("SELECT active FROM subscribers WHERE chat_id = 1") == 1
-    assert [tuple(r) for r in await store.fetchall("SELECT status, attempts FROM outbox")] == [("pending", 0)] * 2
+    assert (await subscriber_by_chat(store, 1, active_only=False)).active
+    assert [(r["status"], r["attempts"]) for r in await outbox_rows(store)] == [("pending", 0)] * 2
     [line] = [r.getMessage() for r in caplog.records]
     assert "DOZOR_ALERT_CHAT" in line
     clock.now += timedelta(hours=1)

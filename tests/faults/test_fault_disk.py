@@ -3,12 +3,12 @@ processing resumes once it is writable again.
 
 How each fault is made, and why that way (the tests run as root in CI, and root
 ignores file modes, so chmod proves nothing):
-- Disk full: `PRAGMA max_page_count` on the store's own connection caps the
-  file at its current size; SQLite then fails the write with SQLITE_FULL
+- Disk full: tests/storage/faults.py's `fill_disk` caps the file at its current
+  size on the store's own connection; SQLite then fails the write with SQLITE_FULL
   ("database or disk is full"), the same error a full filesystem gives, through
-  the same Store.write path. Raising the cap is "space freed".
-- Read-only while running: `PRAGMA query_only` on the store's connection makes
-  every write fail with SQLITE_READONLY ("attempt to write a readonly
+  the same Store.write path. `free_disk` is "space freed".
+- Read-only while running: its `read_only` makes every write on the store's
+  connection fail with SQLITE_READONLY ("attempt to write a readonly
   database"), the error a read-only file or mount gives, again through Store.write.
 - Read-only on disk: `chattr +i` (immutable; binds root too) on the database
   file, then `dozor run` in a subprocess: the real open path on a file the OS
@@ -31,11 +31,14 @@ from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline
 from bot.rules import compile_rules
 from bot.delivery.local_sinks import JsonlSink
-from bot.storage.posts import stored_counts
+from bot.storage.outbox import outbox_rows
+from bot.storage.posts import fulltext_rows, matches_of, post_row, stored_counts, stored_keys
 from tests.factories import add_subscriber, default_rules, make_post
+from tests.storage.faults import break_outbox_inserts, fill_disk, free_disk, read_only, writable
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+CHANNEL_ID = -1001000000001
 BIG = "Повестки раздают у метро, мобилизация идёт. " + "Длинный текст репортажа из района. " * 3000  # ~100 KB
 
 
@@ -44,7 +47,7 @@ def clock() -> datetime:
 
 
 def post(message_id: int, text: str = BIG) -> Post:
-    return Post(channel_id=-1001000000001, message_id=message_id, text=text, date=T0, channel="pskovgubernia",
+    return Post(channel_id=CHANNEL_ID, message_id=message_id, text=text, date=T0, channel="pskovgubernia",
                 channel_title="Псковская губерния", link=f"https://t.me/pskovgubernia/{message_id}")
 
 
@@ -58,25 +61,16 @@ async def pipeline(store):
     return Pipeline(store, compile_rules([RuleDef(id="mob", query="мобилизация OR повестка")]), clock)
 
 
-async def fill_disk(store) -> None:
-    """Cap the database at the pages it has now: the next growth fails as on a full disk."""
-    pages = await store.fetchval("PRAGMA page_count")
-    await store.fetchval(f"PRAGMA max_page_count = {pages}")
-
-
-async def free_disk(store) -> None:
-    await store.fetchval("PRAGMA max_page_count = 1073741823")
-
-
-async def traces_of(store, message_id: int) -> dict:
+async def traces_of(store, message_id: int, channel_id: int = CHANNEL_ID) -> dict:
     """Rows any part of one post left behind: the post, its matches, its outbox rows, its FTS entry."""
-    post_ids = [r[0] for r in await store.fetchall("SELECT id FROM posts WHERE message_id = ?", (message_id,))]
-    marks = ",".join("?" * len(post_ids)) or "NULL"
+    row = await post_row(store, channel_id, message_id)
+    if row is None:
+        return {"posts": 0, "matches": 0, "outbox": 0, "fts": 0}
     return {
-        "posts": len(post_ids),
-        "matches": await store.fetchval(f"SELECT count(*) FROM matches WHERE post_id IN ({marks})", post_ids),
-        "outbox": await store.fetchval(f"SELECT count(*) FROM outbox WHERE post_id IN ({marks})", post_ids),
-        "fts": await store.fetchval(f"SELECT count(*) FROM posts_fts WHERE rowid IN ({marks})", post_ids),
+        "posts": 1,
+        "matches": len(await matches_of(store, row["id"])),
+        "outbox": len([o for o in await outbox_rows(store) if o["post_id"] == row["id"]]),
+        "fts": await fulltext_rows(store, row["id"]),
     }
 
 
@@ -99,7 +93,7 @@ async def test_a_batch_on_a_full_disk_is_stored_whole_or_not_at_all(store, pipel
     small = [post(10 + i, f"мобилизация {i}") for i in range(5)]
     with pytest.raises(StorageError):
         await pipeline.on_posts(small + [post(99)])
-    assert await store.fetchval("SELECT count(*) FROM posts WHERE message_id >= 10") == 0
+    assert await stored_keys(store, small + [post(99)]) == set()
 
 
 async def test_the_same_post_is_stored_and_alerted_once_the_disk_has_room(store, pipeline, tmp_path):
@@ -117,17 +111,17 @@ async def test_the_same_post_is_stored_and_alerted_once_the_disk_has_room(store,
 
 
 async def test_read_only_database_raises_a_storage_error_that_says_so(store, pipeline):
-    await store.fetchval("PRAGMA query_only = ON")
+    await read_only(store)
     with pytest.raises(StorageError, match="readonly"):
         await pipeline.on_post(post(1, "мобилизация"))
 
 
 async def test_read_only_database_leaves_no_part_of_the_post_behind_and_resumes(store, pipeline):
-    await store.fetchval("PRAGMA query_only = ON")
+    await read_only(store)
     with pytest.raises(StorageError):
         await pipeline.on_post(post(1, "мобилизация"))
     assert await traces_of(store, 1) == {"posts": 0, "matches": 0, "outbox": 0, "fts": 0}
-    await store.fetchval("PRAGMA query_only = OFF")
+    await writable(store)
     assert await pipeline.on_post(post(1, "мобилизация")) is True
     assert await traces_of(store, 1) == {"posts": 1, "matches": 1, "outbox": 1, "fts": 1}
 
@@ -137,15 +131,15 @@ async def test_delivery_on_a_full_disk_keeps_the_row_pending_then_sends_it(store
     sink = JsonlSink(tmp_path / "alerts.jsonl")
     worker = OutboxWorker(store, lambda _s: sink, clock)
     try:
-        await store.fetchval("PRAGMA query_only = ON")
+        await read_only(store)
         with pytest.raises(StorageError):
             await worker.run_until_idle()  # the alert went out; "sent" could not be recorded
-        await store.fetchval("PRAGMA query_only = OFF")
-        assert await store.fetchval("SELECT status FROM outbox") == "pending"
+        await writable(store)
+        assert (await outbox_rows(store))[0]["status"] == "pending"
         assert await worker.run_until_idle() == 1  # at least once: delivered again, then marked
     finally:
         sink.close()
-    assert await store.fetchval("SELECT status FROM outbox") == "sent"
+    assert (await outbox_rows(store))[0]["status"] == "sent"
 
 
 
@@ -175,11 +169,11 @@ async def test_watcher_sweeps_up_a_live_post_it_could_not_store_on_a_full_disk(s
     watcher.register()
     await fill_disk(store)
     await client.push_new(offline.make_message(channel, 10, BIG))  # Telethon logs the handler's error
-    assert (await traces_of(store, 10))["posts"] == 0
+    assert (await traces_of(store, 10, cid))["posts"] == 0
     assert (await db.get_channel(store, cid)).last_seen_id == 9
     await free_disk(store)
     await watcher.sweep()
-    assert await traces_of(store, 10) == {"posts": 1, "matches": 1, "outbox": 1, "fts": 1}
+    assert await traces_of(store, 10, cid) == {"posts": 1, "matches": 1, "outbox": 1, "fts": 1}
 
 
 def _immutable(paths: list[Path], on: bool) -> bool:
@@ -219,11 +213,7 @@ def test_dozor_run_on_an_immutable_database_fails_in_one_line_then_runs_once_wri
 async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store):
     """An outbox insert that fails (a trigger stands in for the fault) leaves no post and no match."""
     await add_subscriber(store, 1, created=T0)
-
-    async def break_outbox(conn):
-        await conn.execute("CREATE TRIGGER no_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'boom'); END")
-
-    await store.write(break_outbox)
+    await break_outbox_inserts(store)
     with pytest.raises(StorageError):
         await Pipeline(store, default_rules(), clock=lambda: T0).on_post(make_post(text="мобилизация"))
     assert (await stored_counts(store))["posts"] == 0

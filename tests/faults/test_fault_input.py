@@ -27,6 +27,9 @@ from bot.delivery.local_sinks import JsonlSink, alert_record
 from bot.delivery.local_sinks import format_alert as terminal_text
 from bot.sources import ReadReport, read_posts
 from bot.storage import Store
+from bot.storage.outbox import count_by_status
+from bot.storage.posts import matched_post_keys, matches_of, stored_counts
+from bot.storage.rule_feedback import newest_posts
 from bot.storage.subscribers import ensure_local_subscriber
 from tests.factories import add_subscriber
 
@@ -121,8 +124,11 @@ async def run_hostile_posts(folder: Path) -> dict:
             delivered = await OutboxWorker(store, lambda _s: sink, lambda: NOW, batch=1000).run_until_idle()
         finally:
             jsonl.close()
-        stored = {r[0]: r[1] for r in await store.fetchall("SELECT message_id, text FROM posts")}
-        spans = await store.fetchall("SELECT p.text, m.spans FROM matches m JOIN posts p ON p.id = m.post_id")
+        every_post = await newest_posts(store, (await stored_counts(store))["posts"])
+        stored = {p.message_id: p.text for p in every_post}
+        by_key = {(p.channel_id, p.message_id): p for p in every_post}
+        spans = [(by_key[key].text, match.spans) for key in await matched_post_keys(store)
+                 for match in await matches_of(store, by_key[key].id)]
     finally:
         await store.close()
     return {"records": records, "posts": posts, "stored": stored, "delivered": delivered, "sink": sink,
@@ -160,7 +166,7 @@ def test_hostile_posts_match_and_every_match_is_alerted(hostile_run):
 
 def test_match_spans_stay_inside_the_post_text(hostile_run):
     for text, spans in hostile_run["spans"]:
-        for start, end in json.loads(spans):
+        for start, end in spans:
             assert 0 <= start < end <= len(text)
 
 
@@ -309,7 +315,7 @@ async def test_hostile_posts_go_through_the_telegram_alert_sink_without_a_failed
     sender = FakeSender()
     sink = TelegramAlertSink(store, sender, load_settings(env={}, env_file=None, config_file=None), clock=lambda: NOW)
     await OutboxWorker(store, lambda _s: sink, lambda: NOW, batch=1000).run_until_idle()
-    statuses = dict(await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status"))
+    statuses = await count_by_status(store)
     assert set(statuses) == {"sent"} and statuses["sent"] > 100
     for message in sender.sent:
         text, _ = telethon_html.parse(message.html)

@@ -3,17 +3,17 @@
 After each kill the same command runs again; a last run is left to finish.
 At the end every matched post has been written to the JSONL sink (none
 missing), no unmatched post was alerted, nothing is pending, and the database
-passes PRAGMA integrity_check. Duplicates (a kill between the sink's write and
+passes SQLite's integrity check. Duplicates (a kill between the sink's write and
 "marked sent") are allowed by the at-least-once design: they are counted and
 printed (run pytest with -s to see them).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import time
 from collections import Counter
@@ -21,7 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage import open_store
+from bot.storage.outbox import count_by_status
+from bot.storage.posts import matched_post_keys
 from tests.factories import repeated_sample, replay_command
+from tests.storage.faults import integrity_check
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "config" / "rules.toml"
@@ -67,11 +71,14 @@ def alert_lines(alerts: Path) -> tuple[Counter, int]:
 
 
 def database_facts(db: Path) -> tuple[set, str, dict]:
-    with sqlite3.connect(db) as conn:
-        matched = {tuple(r) for r in conn.execute(
-            "SELECT DISTINCT p.channel_id, p.message_id FROM posts p JOIN matches m ON m.post_id = p.id")}
-        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        statuses = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+    """(matched (channel_id, message_id) keys, integrity check result, outbox rows by status)."""
+    check = integrity_check(db)  # the file as the last run left it, before anything opens it again
+
+    async def read() -> tuple[set, dict]:
+        async with open_store(db) as store:
+            return await matched_post_keys(store), await count_by_status(store)
+
+    matched, statuses = asyncio.run(read())
     return matched, check, statuses
 
 

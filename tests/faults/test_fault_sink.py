@@ -25,6 +25,8 @@ from bot.pipeline import Pipeline
 from bot.delivery.ratelimit import RateLimiter
 from bot.rules import compile_rules
 from bot.settings import load_settings
+from bot.storage.outbox import count_by_status, next_due_at, outbox_rows
+from bot.storage.subscribers import subscriber_by_chat
 from tests import factories
 from tests.fakes import FakeClock, FakeSender
 
@@ -97,10 +99,10 @@ async def drain(store, clock: Clock, worker: OutboxWorker, passes: int = 2000) -
     """Run the worker, jumping the fake clock to the next due row, until nothing is pending."""
     for _ in range(passes):
         await worker.run_until_idle()
-        due = await store.fetchval("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'")
+        due = await next_due_at(store)
         if due is None:
             return
-        clock.seconds = max(clock.seconds + 0.001, (datetime.fromisoformat(due) - T0).total_seconds())
+        clock.seconds = max(clock.seconds + 0.001, (due - T0).total_seconds())
 
 
 async def test_healthy_chats_are_served_while_one_chat_waits_out_a_flood(failing):
@@ -117,7 +119,7 @@ async def test_nothing_is_lost_when_the_sink_floods_forbids_and_times_out(failin
     assert sender.timeouts > POSTS
     for chat in (FLOOD, *HEALTHY):
         assert len(sender.to(chat)) == POSTS
-    statuses = dict(await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status"))
+    statuses = await count_by_status(store)
     assert statuses == {"sent": POSTS * (1 + len(HEALTHY)), "parked": POSTS}
 
 
@@ -146,9 +148,7 @@ async def test_flooded_chat_gets_nothing_before_its_wait_is_over(failing):
 async def test_forbidden_chat_is_deactivated_and_its_rows_parked_with_the_reason(failing):
     store, clock, sender, worker = failing
     await drain(store, clock, worker)
-    active = await store.fetchval("SELECT active FROM subscribers WHERE chat_id = ?", (FORBIDDEN,))
-    errors = await store.fetchall(
-        "SELECT o.last_error FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id WHERE s.chat_id = ?",
-        (FORBIDDEN,))
-    assert active == 0
-    assert errors and all("blocked" in row[0] for row in errors)
+    forbidden = await subscriber_by_chat(store, FORBIDDEN, active_only=False)
+    errors = [row["last_error"] for row in await outbox_rows(store, forbidden.id)]
+    assert not forbidden.active
+    assert errors and all("blocked" in error for error in errors)

@@ -24,8 +24,10 @@ from bot.cli.suggest import build_plan
 from bot.sources import ReadReport, read_posts
 from bot.storage import open_store
 from bot.storage import rule_feedback as rf
-from bot.storage.posts import ensure_channel, insert_post
+from bot.storage.audit import audit_entries
+from bot.storage.posts import ensure_channel, insert_post, stored_counts
 from bot.storage.rules import get_rule, upsert_rule
+from bot.storage.subscribers import subscriber_by_chat
 from tests.factories import shared_file
 
 NOW = datetime(2024, 12, 5, tzinfo=timezone.utc)
@@ -94,10 +96,14 @@ def marked(marked_db, monkeypatch, tmp_path):
     return db, marked_db[1]
 
 
+async def _every_post(store) -> list[rf.StoredPost]:
+    return await rf.newest_posts(store, (await stored_counts(store))["posts"])
+
+
 async def _ids(db):
     async with open_store(db) as store:
-        rows = await store.fetchall("SELECT id, channel_id, message_id FROM posts")
-    return {(r["channel_id"], r["message_id"]): r["id"] for r in rows}
+        posts = await _every_post(store)
+    return {(p.channel_id, p.message_id): p.id for p in posts}
 
 
 async def _plan(db):
@@ -108,7 +114,7 @@ async def _plan(db):
 def _texts(db):
     async def read():
         async with open_store(db) as store:
-            return {r["id"]: r["text"] for r in await store.fetchall("SELECT id, text FROM posts")}
+            return {p.id: p.text for p in await _every_post(store)}
     return asyncio.run(read())
 
 
@@ -117,13 +123,12 @@ def test_feedback_from_the_shell_is_stored_like_a_button_press(marked_db):
 
     async def read():
         async with open_store(db) as store:
-            return await rf.feedback_votes(store), await store.fetchone(
-                "SELECT active, kind FROM subscribers WHERE chat_id = ?", (LOCAL_CHAT_ID,))
+            return await rf.feedback_votes(store), await subscriber_by_chat(store, LOCAL_CHAT_ID, active_only=False)
     votes, terminal = asyncio.run(read())
     assert sum(len(v) for v in votes.values()) == len(marks())
     first = marks()[0]
     assert votes[ids[(first["channel_id"], first["id"])]][first["rule"]] == (int(first["relevant"]), 1)
-    assert terminal["active"] == 0  # marking a post starts no alerts
+    assert terminal is not None and not terminal.active  # marking a post starts no alerts
 
 
 def test_feedback_takes_the_link_a_backtest_prints(marked, replay_slice, capsys):
@@ -193,5 +198,5 @@ async def _rule(db):
 
 async def _audit(db):
     async with open_store(db) as store:
-        rows = await store.fetchall("SELECT actor, action, object_id FROM audit_log ORDER BY id")
-    return [tuple(r) for r in rows]
+        rows = await audit_entries(store)
+    return [(r["actor"], r["action"], r["object_id"]) for r in rows]
