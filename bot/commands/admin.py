@@ -1,6 +1,8 @@
 """Admin commands: invites, access requests, roles and the audit log."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.commands import parse as p
 from bot.delivery.buttons import decision_buttons
 from bot.commands.context import Ctx, Reply, join_lines
@@ -12,9 +14,13 @@ from bot.storage.audit import audit_entries
 
 
 async def handle_invite(ctx: Ctx, cmd: p.Invite) -> Reply:
+    """A one-time code, stored only as its hash, valid for settings.invite_days."""
     code = new_invite_code()
-    await ctx.store.write(lambda c: access.create_invite(c, code, cmd.role, ctx.actor, ctx.now))
-    return Reply(f"Invite for one {esc(cmd.role)}: they send the bot\n<code>/start {esc(code)}</code>")
+    expires = ctx.now + timedelta(days=ctx.settings.invite_days)
+    await ctx.store.write(lambda c: access.create_invite(c, code, cmd.role, ctx.actor, ctx.now, expires))
+    return Reply(f"Invite for one {esc(cmd.role)}: they send the bot\n<code>/start {esc(code)}</code>\n"
+                 f"Valid until {expires:%Y-%m-%d %H:%M} UTC, once. Dozor keeps only its hash: "
+                 "this message is the only copy.")
 
 
 async def handle_requests(ctx: Ctx, cmd: p.Requests) -> Reply:
