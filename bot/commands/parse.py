@@ -29,6 +29,7 @@ from bot.commands.args import (  # noqa: F401  (re-exported: handlers write p.St
     Backtest,
     Channels,
     ChannelAction,
+    ChannelConfirm,
     Stats,
     Invite,
     SetRole,
@@ -64,7 +65,7 @@ USAGE: dict[str, str] = {
     "rule": "/rule show|add|edit|del|on|off|test ID …  (e.g. /rule add vdv_refusals отказ* AND вдв)",
     "backtest": "/backtest ID|QUERY [DAYS]",
     "channels": "/channels",
-    "channel": "/channel add|del|pause|resume @username",
+    "channel": "/channel add|del|pause|resume|confirm @username",
     "stats": "/stats",
     "invite": "/invite [subscriber|operator]",
     "role": "/role CHAT_ID subscriber|operator",
@@ -260,19 +261,19 @@ def _parse_backtest(rest: str) -> Backtest:
     return Backtest(check_query("backtest", rest), days)
 
 
-def _parse_channel(rest: str) -> ChannelAction:
+def _parse_channel(rest: str) -> ChannelAction | ChannelConfirm:
     verb, _, ref = rest.partition(" ")
     verb, ref = verb.lower(), ref.strip()
     if verb == "delete":
         verb = "del"
-    if verb not in ("add", "del", "pause", "resume"):
-        raise usage_error("channel", "Say add, del, pause or resume")
+    if verb not in ("add", "del", "pause", "resume", "confirm"):
+        raise usage_error("channel", "Say add, del, pause or resume (admins: confirm)")
     ref = ref.removeprefix("https://t.me/").removeprefix("t.me/").lstrip("@")
     if not ref or " " in ref or not re.match(r"^(-?\d{1,20}|[A-Za-z][A-Za-z0-9_]{3,31})$", ref):
         raise usage_error("channel", "Give one channel: @username, a t.me link or a numeric id")
     if ref.lstrip("-").isdigit() and not in_id_range(int(ref)):
         raise usage_error("channel", "A numeric channel id fits in 64 bits")
-    return ChannelAction(verb, ref)
+    return ChannelConfirm(ref) if verb == "confirm" else ChannelAction(verb, ref)
 
 
 def _parse_invite(rest: str) -> Invite:

@@ -46,6 +46,7 @@ ROUTES: dict[type, tuple[Role, Handler]] = {
     p.Channels: (Role.OPERATOR, operator.handle_channels),
     p.ChannelAction: (Role.OPERATOR, operator.handle_channel),
     p.Stats: (Role.OPERATOR, operator.handle_stats),
+    p.ChannelConfirm: (Role.ADMIN, admin.handle_channel_confirm),
     p.Invite: (Role.ADMIN, admin.handle_invite),
     p.Requests: (Role.ADMIN, admin.handle_requests),
     p.Decide: (Role.ADMIN, admin.handle_decide),

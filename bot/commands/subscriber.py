@@ -39,7 +39,8 @@ HELP_OPERATOR = """
 HELP_ADMIN = """
 <b>Admins</b>
 /invite [subscriber|operator], /requests, /approve ID, /deny ID
-/role CHAT_ID subscriber|operator, /audit [N]"""
+/role CHAT_ID subscriber|operator, /audit [N]
+/channel confirm ID (watch a private group or channel)"""
 NOT_CHAT_ADMIN = "Only this group's admins can change its subscription."
 MAX_PENDING_PER_USER = 3  # access requests one person may have waiting (one per group they ask for)
 MAX_PENDING = 50  # waiting requests in all; past it nobody new bothers the admins

@@ -333,4 +333,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE access_requests ADD COLUMN requested_by INTEGER;
         """,
     ),
+    (
+        "0011_channel_private_confirmation",
+        """
+        -- a private group or channel (no username) is watched only after an admin confirms it
+        -- (status 'unconfirmed' until then): who confirmed, also in the audit log
+        ALTER TABLE channels ADD COLUMN confirmed_by TEXT;
+        """,
+    ),
 ]
