@@ -36,6 +36,7 @@ class ChannelStatus(StrEnum):
     BANNED = "banned"
     UNAVAILABLE = "unavailable"
     REMOVED = "removed"
+    UNCONFIRMED = "unconfirmed"  # a private group or channel (no username): watched only once an admin confirms
 
 
 class OutboxStatus(StrEnum):

@@ -58,6 +58,13 @@ def _str_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in str(raw).split(",") if part.strip())
 
 
+def _days(raw: str) -> int:
+    days = _int(raw)
+    if not 1 <= days <= 365:
+        raise ValueError("expected a whole number of days from 1 to 365")
+    return days
+
+
 def _tz(raw: str) -> str:
     name = str(raw).strip()
     try:
@@ -76,7 +83,7 @@ def _hhmm(raw: str) -> str:
 
 
 _TYPE_NAMES: dict[Callable, str] = {
-    _int: "integer", _float: "number", _bool: "true/false", _str: "text", _path: "path",
+    _int: "integer", _days: "days (1–365)", _float: "number", _bool: "true/false", _str: "text", _path: "path",
     _int_list: "comma-separated integers", _str_list: "comma-separated list",
     _tz: "time zone", _hhmm: "HH:MM",
 }
@@ -110,6 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TG_SESSION", "dozor", _str, "Name of the user-account session file in the data folder."),
     Setting("DOZOR_ACCOUNTS", (), _str_list, "Extra user-account session names to spread channels across."),
     Setting("DOZOR_ADMINS", (), _int_list, "Telegram user ids of the admins, comma-separated."),
+    Setting("DOZOR_INVITE_DAYS", 7, _days, "Days an invite code stays valid (1–365); /invite shows when it expires."),
     # Watching channels
     Setting("DOZOR_JOIN_CHANNELS", True, _bool, "Join watched channels (pushed updates); false polls their history instead."),
     Setting("DOZOR_SWEEP_INTERVAL", 300, _int, "Seconds between history sweeps that close gaps; the longest poll interval."),

@@ -44,6 +44,8 @@ def register(subparsers) -> None:
     add = actions.add_parser("add", help="watch channels: @name, t.me/name, t.me/s/name or a -100… id")
     add.add_argument("refs", nargs="+", metavar="CHANNEL")
     add.add_argument("--offline", action="store_true", help="store without contacting Telegram")
+    add.add_argument("--confirm-private", action="store_true",
+                     help="also watch private groups and channels (no username; audited as your confirmation)")
     add.set_defaults(handler=channels_add_command)
     listing = actions.add_parser("list", help="show watched channels and names waiting to be resolved")
     listing.set_defaults(handler=channels_list_command)
@@ -97,33 +99,37 @@ def channels_add_command(args: argparse.Namespace, settings) -> int:
     if online and live_is_running(settings):
         when = f"by the running `dozor run` within {settings.sweep_interval} s"
         online = False
-    return _report(asyncio.run(_with_store(settings, lambda store: add_channels(settings, store, refs, online,
-                                                                                   when=when))))
+    return _report(asyncio.run(_with_store(settings, lambda store: add_channels(
+        settings, store, refs, online, when=when, confirm_private=getattr(args, "confirm_private", False)))))
 
 
 async def add_channels(settings, store, refs: list[ChannelRef], online: bool,
                        client_factory: Callable | None = None,
-                       when: str = "at the next `dozor run` with credentials") -> list[tuple[bool, str]]:
-    """Resolve and store each channel; (ok, message) per channel. `when` says when a stored one is picked up."""
+                       when: str = "at the next `dozor run` with credentials",
+                       confirm_private: bool = False) -> list[tuple[bool, str]]:
+    """Resolve and store each channel; (ok, message) per channel. `when` says when a stored one is picked up.
+    A private group or channel stays unconfirmed (not watched) unless `confirm_private`."""
     from bot.telegram.budget import Budget  # Telethon: see the module docstring
     from bot.telegram.client import make_client
     from bot.telegram.live import connect
 
     if not online:
-        return [await store_for_later(store, ref, when) for ref in refs]
+        return [await _later(store, ref, when, confirm_private) for ref in refs]
     client = (client_factory or make_client)(settings)
     try:
         try:
             await connect(client, settings.tg_session)
         except TelegramUnavailable as exc:  # no network: keep the work for later
-            return [(True, f"{exc}; storing for later")] + [await store_for_later(store, r) for r in refs]
+            return [(True, f"{exc}; storing for later")] + [await _later(store, r, confirm=confirm_private)
+                                                             for r in refs]
         budget = Budget(settings.tg_session)
-        return [await _resolve_one(client, store, ref, budget) for ref in refs]
+        return [await _resolve_one(client, store, ref, budget, confirm_private) for ref in refs]
     finally:
         await client.disconnect()
 
 
-async def _resolve_one(client, store, ref: ChannelRef, budget: Budget) -> tuple[bool, str]:
+async def _resolve_one(client, store, ref: ChannelRef, budget: Budget,
+                       confirm_private: bool = False) -> tuple[bool, str]:
     from bot.telegram.channels import resolve  # Telethon: see the module docstring
     from bot.telegram.errors import ChannelUnavailable
 
@@ -131,8 +137,23 @@ async def _resolve_one(client, store, ref: ChannelRef, budget: Budget) -> tuple[
         row = await resolve(client, store, ref, budget, actor="cli")
     except (ChannelUnavailable, UsageError) as exc:
         return False, f"not added: {exc}"
+    if row.status == ChannelStatus.UNCONFIRMED:
+        if not confirm_private:
+            return False, (f"not watched: {row.label} ({row.title or 'no title'}) is a private group or channel; "
+                           f"to watch it anyway: dozor channels add --confirm-private {row.id}")
+        await db.confirm_private(store, row.id, actor="cli")
+        row = await db.get_channel(store, row.id)
     note = "" if row.status == ChannelStatus.ACTIVE else f"; it is {row.status}: `dozor channels resume {row.label}`"
     return True, f"watching {row.label} ({row.title or 'no title'}, id {row.id}){note}"
+
+
+async def _later(store, ref: ChannelRef, when: str = "at the next `dozor run` with credentials",
+                 confirm: bool = False) -> tuple[bool, str]:
+    """store_for_later, plus the admin's confirmation for a private chat given by id (kept for its resolution)."""
+    result = await store_for_later(store, ref, when)
+    if confirm and ref.channel_id is not None:
+        await db.confirm_private(store, ref.channel_id, actor="cli")
+    return result
 
 
 async def store_for_later(store, ref: ChannelRef,

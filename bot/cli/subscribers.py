@@ -57,6 +57,8 @@ async def _change_subscriber(store, args, settings, now) -> int:
     else:
         if args.role not in ("subscriber", "operator"):
             raise UsageError("subscribers role needs --role subscriber|operator")
+        if args.role == "operator" and chat_id < 0:
+            raise UsageError(f"{chat_id} is a group or channel; only a person can be an operator")
         done = await store.write(lambda c: access.set_role(c, chat_id, args.role, ACTOR, now))
     if not done:
         raise UsageError(f"{chat_id} is not an active subscriber")
@@ -67,6 +69,8 @@ async def _change_subscriber(store, args, settings, now) -> int:
 async def _add_subscriber(store, args, settings, now) -> int:
     """Subscribe a chat; with --since DAY also queue the stored matches since that day (never silently none)."""
     chat_id, kind = args.chat_id, SubscriberKind.USER if args.chat_id > 0 else SubscriberKind.GROUP
+    if args.role == "operator" and chat_id < 0:
+        raise UsageError(f"{chat_id} is a group or channel; only a person can be an operator")
     since = datetime.combine(args.since, datetime.min.time(), tzinfo=timezone.utc) if args.since else None
 
     async def add(conn) -> int:

@@ -1,20 +1,37 @@
 """Admin commands: invites, access requests, roles and the audit log."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.commands import parse as p
 from bot.delivery.buttons import decision_buttons
 from bot.commands.context import Ctx, Reply, join_lines
+from bot.commands.operator import find_channel
 from bot.commands.subscriber import new_invite_code
 from bot.formatting import escape as esc
 from bot.models import Outgoing
-from bot.storage import access
+from bot.storage import access, channels
 from bot.storage.audit import audit_entries
 
 
 async def handle_invite(ctx: Ctx, cmd: p.Invite) -> Reply:
+    """A one-time code, stored only as its hash, valid for settings.invite_days."""
     code = new_invite_code()
-    await ctx.store.write(lambda c: access.create_invite(c, code, cmd.role, ctx.actor, ctx.now))
-    return Reply(f"Invite for one {esc(cmd.role)}: they send the bot\n<code>/start {esc(code)}</code>")
+    expires = ctx.now + timedelta(days=ctx.settings.invite_days)
+    await ctx.store.write(lambda c: access.create_invite(c, code, cmd.role, ctx.actor, ctx.now, expires))
+    return Reply(f"Invite for one {esc(cmd.role)}: they send the bot\n<code>/start {esc(code)}</code>\n"
+                 f"Valid until {expires:%Y-%m-%d %H:%M} UTC, once. Dozor keeps only its hash: "
+                 "this message is the only copy.")
+
+
+async def handle_channel_confirm(ctx: Ctx, cmd: p.ChannelConfirm) -> Reply:
+    """An admin's explicit yes to watching a private group or channel (audited)."""
+    row = await find_channel(ctx, cmd.ref)
+    if row is None:
+        return Reply(f"No channel {esc(cmd.ref)}. /channels lists them.")
+    await channels.confirm_private(ctx.store, row.id, ctx.actor)
+    return Reply(f"{esc(row.label)} {esc(row.title or '')} is confirmed: Dozor watches it "
+                 "and its messages reach every subscriber.")
 
 
 async def handle_requests(ctx: Ctx, cmd: p.Requests) -> Reply:

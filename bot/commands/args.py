@@ -107,6 +107,11 @@ class ChannelAction:
 
 
 @dataclass(frozen=True)
+class ChannelConfirm:
+    ref: str  # a private group or channel an admin agrees to watch
+
+
+@dataclass(frozen=True)
 class Stats:
     pass
 

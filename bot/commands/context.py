@@ -36,6 +36,8 @@ class Ctx:
     on_rules_changed: Callable[[], Awaitable[None]] | None = None
     digest: Callable[[Subscriber, date], Awaitable[str]] | None = None
     lemmatize: Callable[[str], str] | None = None  # None = bot.text.lemma_text
+    bot_username: str | None = None  # this bot's @name: "/cmd@OtherBot" is not for us
+    throttle: Any = None  # bot.commands.throttle.CommandThrottle shared by every command, or None
 
     @property
     def actor(self) -> str:

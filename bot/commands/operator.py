@@ -140,17 +140,24 @@ async def handle_channel(ctx: Ctx, cmd: p.ChannelAction) -> Reply:
     if cmd.action == "add":
         fresh = await channels.add_request(ctx.store, cmd.ref, ctx.actor)
         return Reply(f"@{esc(cmd.ref)} " + ("will be resolved and watched by the watcher."
-                                          if fresh else "is queued already."))
+                                          if fresh else "is queued already.")
+                     + " A private group or channel (no username) waits for an admin's /channel confirm.")
     if cmd.action == "del":
         label = await channels.remove_channel(ctx.store, cmd.ref, ctx.actor)
         return Reply(f"{esc(label)} is no longer watched." if label else f"No channel {esc(cmd.ref)}.")
-    row = await (channels.get_channel(ctx.store, int(cmd.ref)) if cmd.ref.lstrip("-").isdigit()
-                 else channels.find_by_username(ctx.store, cmd.ref))
+    row = await find_channel(ctx, cmd.ref)
     if row is None:
         return Reply(f"No channel {esc(cmd.ref)}. /channels lists them.")
     status = ChannelStatus.PAUSED if cmd.action == "pause" else ChannelStatus.ACTIVE
-    await channels.set_status(ctx.store, row.id, status, ctx.actor)
+    if not await channels.set_status(ctx.store, row.id, status, ctx.actor):
+        return Reply(f"{esc(row.label)} is a private group or channel: an admin must /channel confirm it first.")
     return Reply(f"{esc(row.label)} is now {status}.")
+
+
+async def find_channel(ctx: Ctx, ref: str):
+    """The stored channel a /channel argument names (a marked id or a username), or None."""
+    return await (channels.get_channel(ctx.store, int(ref)) if ref.lstrip("-").isdigit()
+                  else channels.find_by_username(ctx.store, ref))
 
 
 async def handle_stats(ctx: Ctx, cmd: p.Stats) -> Reply:

@@ -29,6 +29,7 @@ from bot.commands.args import (  # noqa: F401  (re-exported: handlers write p.St
     Backtest,
     Channels,
     ChannelAction,
+    ChannelConfirm,
     Stats,
     Invite,
     SetRole,
@@ -44,8 +45,10 @@ MAX_MUTE_MINUTES = 30 * 24 * 60
 ROLES = ("subscriber", "operator")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 _DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d)$", re.IGNORECASE)
-_COMMAND = re.compile(r"^/(\w{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+_COMMAND = re.compile(r"^/(\w{1,32})(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
 _CODE = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
+MAX_ID = 2**63 - 1  # SQLite integers (and Telegram ids) are signed 64-bit
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)  # dates a digest can be built for
 
 
 USAGE: dict[str, str] = {
@@ -62,7 +65,7 @@ USAGE: dict[str, str] = {
     "rule": "/rule show|add|edit|del|on|off|test ID …  (e.g. /rule add vdv_refusals отказ* AND вдв)",
     "backtest": "/backtest ID|QUERY [DAYS]",
     "channels": "/channels",
-    "channel": "/channel add|del|pause|resume @username",
+    "channel": "/channel add|del|pause|resume|confirm @username",
     "stats": "/stats",
     "invite": "/invite [subscriber|operator]",
     "role": "/role CHAT_ID subscriber|operator",
@@ -85,7 +88,18 @@ def split_command(text: str) -> tuple[str, str]:
     found = _COMMAND.match(text)
     if not found:
         raise UsageError("Commands look like /name. Send /help for the list")
-    return found[1].lower(), (found[2] or "").strip()
+    return found[1].lower(), (found[3] or "").strip()
+
+
+def addressee(text: str) -> str | None:
+    """The bot a command names ("/rule@DozorBot …" -> "dozorbot"), None when it names none."""
+    found = _COMMAND.match((text or "").strip())
+    return found[2].lower() if found and found[2] else None
+
+
+def in_id_range(value: int) -> bool:
+    """Whether `value` fits a signed 64-bit id (the database refuses anything bigger)."""
+    return -MAX_ID <= value <= MAX_ID
 
 
 def parse_command(text: str):
@@ -180,9 +194,12 @@ def _parse_digest(rest: str) -> Digest:
     if word == "yesterday":
         return Digest(days_back=1)
     try:
-        return Digest(day=date.fromisoformat(rest))
+        day = date.fromisoformat(rest)
     except ValueError:
         raise usage_error("digest", f"{shorten(rest, 30)!r} is not a date") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise usage_error("digest", f"{rest} is out of range ({FIRST_DAY} to {LAST_DAY})")
+    return Digest(day=day)
 
 
 def _parse_search(rest: str) -> Search:
@@ -244,17 +261,19 @@ def _parse_backtest(rest: str) -> Backtest:
     return Backtest(check_query("backtest", rest), days)
 
 
-def _parse_channel(rest: str) -> ChannelAction:
+def _parse_channel(rest: str) -> ChannelAction | ChannelConfirm:
     verb, _, ref = rest.partition(" ")
     verb, ref = verb.lower(), ref.strip()
     if verb == "delete":
         verb = "del"
-    if verb not in ("add", "del", "pause", "resume"):
-        raise usage_error("channel", "Say add, del, pause or resume")
+    if verb not in ("add", "del", "pause", "resume", "confirm"):
+        raise usage_error("channel", "Say add, del, pause or resume (admins: confirm)")
     ref = ref.removeprefix("https://t.me/").removeprefix("t.me/").lstrip("@")
     if not ref or " " in ref or not re.match(r"^(-?\d{1,20}|[A-Za-z][A-Za-z0-9_]{3,31})$", ref):
         raise usage_error("channel", "Give one channel: @username, a t.me link or a numeric id")
-    return ChannelAction(verb, ref)
+    if ref.lstrip("-").isdigit() and not in_id_range(int(ref)):
+        raise usage_error("channel", "A numeric channel id fits in 64 bits")
+    return ChannelConfirm(ref) if verb == "confirm" else ChannelAction(verb, ref)
 
 
 def _parse_invite(rest: str) -> Invite:
@@ -265,7 +284,7 @@ def _parse_invite(rest: str) -> Invite:
 
 
 def _chat_id(command: str, raw: str) -> int:
-    if not re.match(r"^-?\d{1,20}$", raw or ""):
+    if not re.match(r"^-?\d{1,20}$", raw or "") or not in_id_range(int(raw)):
         raise usage_error(command, "CHAT_ID is a number (see /requests)")
     return int(raw)
 

@@ -30,7 +30,12 @@ def role_of_row(sub: Subscriber | None) -> Role:
 
 
 async def user_role(ctx: Ctx) -> Role:
-    """The sender's own role (their private chat's row, or admin from settings)."""
+    """The sender's own role (their private chat's row, or admin from settings).
+
+    A negative sender id is a chat speaking as itself (a group's anonymous admin, a
+    channel): it never holds a person's role."""
+    if ctx.user_id <= 0:
+        return Role.STRANGER
     if ctx.user_id in tuple(ctx.settings.admins or ()):
         return Role.ADMIN
     return role_of_row(await subscriber_by_chat(ctx.store, ctx.user_id, active_only=True))
@@ -42,10 +47,11 @@ async def chat_subscriber(ctx: Ctx) -> Subscriber | None:
 
 
 async def effective_role(ctx: Ctx) -> Role:
-    """What the sender may do here: their own role, or subscriber if the group subscribes."""
-    mine = await user_role(ctx)
-    if mine >= Role.SUBSCRIBER or not ctx.is_group:
-        return mine
+    """What the sender may do here: in a private chat their own role; in a group only what the
+    group itself may (subscriber if it subscribes, else stranger), whoever the sender is, so
+    search results, rules and invite codes never reach a chat that is not a subscriber."""
+    if not ctx.is_group:
+        return await user_role(ctx)
     return Role.SUBSCRIBER if await chat_subscriber(ctx) is not None else Role.STRANGER
 
 

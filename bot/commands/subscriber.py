@@ -38,8 +38,11 @@ HELP_OPERATOR = """
 HELP_ADMIN = """
 <b>Admins</b>
 /invite [subscriber|operator], /requests, /approve ID, /deny ID
-/role CHAT_ID subscriber|operator, /audit [N]"""
+/role CHAT_ID subscriber|operator, /audit [N]
+/channel confirm ID (watch a private group or channel)"""
 NOT_CHAT_ADMIN = "Only this group's admins can change its subscription."
+MAX_PENDING_PER_USER = 3  # access requests one person may have waiting (one per group they ask for)
+MAX_PENDING = 50  # waiting requests in all; past it nobody new bothers the admins
 NOT_SUBSCRIBED = "This chat is not subscribed. Send /start to subscribe it."
 
 
@@ -52,9 +55,10 @@ async def handle_start(ctx: Ctx, cmd: p.Start) -> Reply:
     if cmd.code:
         role = await ctx.store.write(lambda c: access.redeem_invite(c, cmd.code, ctx.chat_id, ctx.now))
         if role is None:
-            return Reply("This invite code is not valid or was used already. Ask an admin for a new one.")
+            return Reply("This invite code is not valid or was used already (codes also expire). "
+                         "Ask an admin for a new one.")
         role = "subscriber" if ctx.is_group else role
-        await _add_chat(ctx, kind, role, f"invite:{cmd.code}")
+        await _add_chat(ctx, kind, role, f"invite:{access.invite_label(cmd.code)}")
         return Reply(f"Welcome to Dozor (role: {esc(role)}). You receive alerts for every rule.\n\n"
                      + await help_text(ctx))
     if await user_role(ctx) == Role.ADMIN:
@@ -71,7 +75,11 @@ async def _add_chat(ctx: Ctx, kind: str, role: str, actor: str) -> None:
 
 async def _request_access(ctx: Ctx) -> Reply:
     title = ctx.chat_title or str(ctx.chat_id)
-    state = await ctx.store.write(lambda c: access.request_access(c, ctx.chat_id, title, ctx.now))
+    state = await ctx.store.write(lambda c: access.request_access(
+        c, ctx.chat_id, title, ctx.now, requested_by=ctx.user_id,
+        per_user=MAX_PENDING_PER_USER, total=MAX_PENDING))
+    if state == "busy":
+        return Reply("Too many access requests are waiting for the admins; try again later.")
     if state == "pending":
         return Reply("Your request is waiting for an admin. " + ACCESS_MESSAGE)
     if state == "denied":

@@ -14,7 +14,7 @@ import aiosqlite
 from bot.models import TELEGRAM_KINDS, Subscriber, SubscriberKind
 from bot.storage import kv
 from bot.storage.audit import record_audit
-from bot.storage.db import Store, to_iso
+from bot.storage.db import Store, sha256_hex, to_iso
 from bot.storage.outbox import park_pending_of
 from bot.storage.subscribers import count_active, subscriber_from_row
 
@@ -147,33 +147,56 @@ async def muted_rules(store: Store, subscriber_id: int) -> list[tuple[str, str]]
 
 # ---- invites and access requests ----------------------------------------------
 
-async def create_invite(conn, code: str, role: str, actor: str, now: datetime) -> None:
-    await conn.execute("INSERT INTO invites(code, role, created_by, created_at) VALUES (?, ?, ?, ?)",
-                       (code, role, actor, to_iso(now)))
-    await record_audit(conn, actor, "invite.create", "invite", code, None, {"role": role}, at=to_iso(now))
+def invite_label(code: str) -> str:
+    """How the audit log (and logs) name an invite: the first 12 hex digits of its hash."""
+    return sha256_hex(code)[:12]
+
+
+async def create_invite(conn, code: str, role: str, actor: str, now: datetime, expires_at: datetime) -> None:
+    """Store an invite as the hash of its code (the code itself is shown once, never stored)."""
+    await conn.execute(
+        "INSERT INTO invites(code_hash, role, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        (sha256_hex(code), role, actor, to_iso(now), to_iso(expires_at)))
+    await record_audit(conn, actor, "invite.create", "invite", invite_label(code), None,
+                       {"role": role, "expires_at": to_iso(expires_at)}, at=to_iso(now))
 
 
 async def redeem_invite(conn, code: str, chat_id: int, now: datetime) -> str | None:
-    """Mark an unused invite used by chat_id; returns its role, or None if not valid."""
-    async with conn.execute("SELECT role FROM invites WHERE code = ? AND used_by IS NULL", (code,)) as cur:
+    """Mark an unused, unexpired invite used by chat_id; returns its role, or None if not valid."""
+    code_hash = sha256_hex(code)
+    async with conn.execute("SELECT role FROM invites WHERE code_hash = ? AND used_by IS NULL AND expires_at > ?",
+                            (code_hash, to_iso(now))) as cur:
         row = await cur.fetchone()
     if row is None:
         return None
-    await conn.execute("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?", (chat_id, to_iso(now), code))
+    await conn.execute("UPDATE invites SET used_by = ?, used_at = ? WHERE code_hash = ?",
+                       (chat_id, to_iso(now), code_hash))
     return row["role"]
 
 
-async def request_access(conn, chat_id: int, title: str, now: datetime) -> str:
-    """Record a request: "new"; or "pending" / "denied" when one was made before (nothing changes)."""
+async def request_access(conn, chat_id: int, title: str, now: datetime, *, requested_by: int | None = None,
+                         per_user: int | None = None, total: int | None = None) -> str:
+    """Record a request: "new"; "pending" / "denied" when one was made before (nothing changes);
+    "busy" when `requested_by` has `per_user` requests pending, or all chats `total` (nothing recorded)."""
     async with conn.execute("SELECT decision FROM access_requests WHERE chat_id = ?", (chat_id,)) as cur:
         row = await cur.fetchone()
     if row is not None and row["decision"] in (None, "denied"):
         return "pending" if row["decision"] is None else "denied"
+    if per_user is not None and requested_by is not None and await _pending_count(
+            conn, "AND requested_by = ?", (requested_by,)) >= per_user:
+        return "busy"
+    if total is not None and await _pending_count(conn, "", ()) >= total:
+        return "busy"
     await conn.execute(
-        "INSERT OR REPLACE INTO access_requests(chat_id, title, requested_at) VALUES (?, ?, ?)",
-        (chat_id, title, to_iso(now)),
+        "INSERT OR REPLACE INTO access_requests(chat_id, title, requested_at, requested_by) VALUES (?, ?, ?, ?)",
+        (chat_id, title, to_iso(now), requested_by),
     )
     return "new"
+
+
+async def _pending_count(conn, where: str, args: tuple) -> int:
+    async with conn.execute(f"SELECT count(*) FROM access_requests WHERE decision IS NULL {where}", args) as cur:
+        return (await cur.fetchone())[0]
 
 
 async def decide_request(conn, chat_id: int, approve: bool, actor: str, now: datetime) -> dict | None:

@@ -124,12 +124,19 @@ async def fail_request(store: Store, username: str, error: str) -> None:
 async def save_channel(
     store: Store, channel_id: int, *, username: str | None = None, title: str | None = None,
     access_hash: int | None = None, status: ChannelStatus = ChannelStatus.ACTIVE, actor: str = "cli",
+    private: bool = False,
 ) -> ChannelRow:
     """Add a channel or refresh what we know of it (a removed one comes back active).
 
-    Drops a matching offline request. Audited when the channel is new or returns."""
+    A `private` one (a group or channel without a username) comes in 'unconfirmed' instead
+    of active until an admin confirms it (confirm_private). Drops a matching offline
+    request. Audited when the channel is new or returns."""
     async def upsert(conn: aiosqlite.Connection) -> None:
-        before = await (await conn.execute("SELECT status FROM channels WHERE id = ?", (channel_id,))).fetchone()
+        before = await (await conn.execute("SELECT status, confirmed_by FROM channels WHERE id = ?",
+                                            (channel_id,))).fetchone()
+        kept = status
+        if private and status == ChannelStatus.ACTIVE and (before is None or before[1] is None):
+            kept = ChannelStatus.UNCONFIRMED
         if username:  # a name moves to the channel that holds it now
             await conn.execute("UPDATE channels SET username = NULL WHERE username = ? AND id != ?",
                                (username, channel_id))
@@ -139,13 +146,13 @@ async def save_channel(
             " ON CONFLICT(id) DO UPDATE SET username = COALESCE(excluded.username, username),"
             " title = COALESCE(excluded.title, title), access_hash = COALESCE(excluded.access_hash, access_hash),"
             " status = CASE WHEN status IN ('removed', 'unresolved', 'replay') THEN excluded.status ELSE status END",
-            (channel_id, username, title, access_hash, status, utcnow_iso(), actor),
+            (channel_id, username, title, access_hash, kept, utcnow_iso(), actor),
         )
         if username:
             await conn.execute("DELETE FROM channel_requests WHERE ref = ?", (username,))
         if before is None or before[0] in (ChannelStatus.REMOVED, ChannelStatus.REPLAY):
             await record_audit(conn, actor, "channel.add", "channel", str(channel_id),
-                               None, {"username": username, "title": title, "status": status})
+                               None, {"username": username, "title": title, "status": kept})
 
     await store.write(upsert)
     return await get_channel(store, channel_id)  # type: ignore[return-value]
@@ -173,19 +180,43 @@ async def remove_channel(store: Store, ref: str, actor: str = "cli") -> str | No
     return await store.write(mark)
 
 
-async def set_status(store: Store, channel_id: int, status: ChannelStatus, actor: str = "system") -> None:
-    async def update(conn: aiosqlite.Connection) -> None:
+async def set_status(store: Store, channel_id: int, status: ChannelStatus, actor: str = "system") -> bool:
+    """Change a channel's status (audited); False when there is none or it is unconfirmed (only an
+    admin's confirm_private, or removal, moves a private chat on)."""
+    async def update(conn: aiosqlite.Connection) -> bool:
         before = await (await conn.execute("SELECT status FROM channels WHERE id = ?", (channel_id,))).fetchone()
-        if before is None or before[0] == status:
-            return
+        if before is None:
+            return False
+        if before[0] == ChannelStatus.UNCONFIRMED and status != ChannelStatus.REMOVED:
+            return False
+        if before[0] == status:
+            return True
         await conn.execute("UPDATE channels SET status = ? WHERE id = ?", (status, channel_id))
         if status == ChannelStatus.ACTIVE:  # resumed: every account may try it again (bot/storage/accounts.py)
             await conn.execute("DELETE FROM channel_access WHERE channel_id = ? AND access_hash IS NULL",
                                (channel_id,))
         await record_audit(conn, actor, "channel.status", "channel", str(channel_id), {"status": before[0]},
                            {"status": status})
+        return True
 
-    await store.write(update)
+    return await store.write(update)
+
+
+async def confirm_private(store: Store, channel_id: int, actor: str) -> bool:
+    """An admin's explicit yes to watching a private group or channel (audited); it becomes active
+    if it was waiting for this. False when there is no such channel."""
+    async def confirm(conn: aiosqlite.Connection) -> bool:
+        before = await (await conn.execute("SELECT status, confirmed_by FROM channels WHERE id = ?",
+                                           (channel_id,))).fetchone()
+        if before is None:
+            return False
+        status = ChannelStatus.ACTIVE if before[0] == ChannelStatus.UNCONFIRMED else before[0]
+        await conn.execute("UPDATE channels SET confirmed_by = ?, status = ? WHERE id = ?", (actor, status, channel_id))
+        await record_audit(conn, actor, "channel.confirm_private", "channel", str(channel_id),
+                           {"status": before[0], "confirmed_by": before[1]}, {"status": status, "confirmed_by": actor})
+        return True
+
+    return await store.write(confirm)
 
 
 async def assign_account(store: Store, channel_id: int, account: str, joined: bool | None = None) -> None:

@@ -10,6 +10,7 @@ as plain async functions that take the connection.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import sqlite3
 from contextlib import asynccontextmanager
@@ -73,6 +74,7 @@ class Store:
         try:
             conn = await aiosqlite.connect(target, isolation_level=None)
             conn.row_factory = aiosqlite.Row
+            await conn.create_function("dozor_sha256", 1, sha256_hex, deterministic=True)
             await conn.execute("PRAGMA foreign_keys = ON")
             if target != ":memory:":
                 await conn.execute("PRAGMA journal_mode = WAL")
@@ -96,9 +98,13 @@ class Store:
             "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
         done = {row[0] for row in await self.conn.execute_fetchall("SELECT name FROM migrations")}
-        for name, sql in MIGRATIONS:
-            if name in done:
-                continue
+        todo = [(name, sql) for name, sql in MIGRATIONS if name not in done]
+        if not todo:
+            return
+        # a migration may drop secrets (plain invite codes): zero what it frees, and leave no old copy
+        # in the WAL's main file once it is done
+        await self.conn.execute("PRAGMA secure_delete = ON")
+        for name, sql in todo:
             log.info("applying migration %s", name)
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -111,6 +117,8 @@ class Store:
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
+        await self.conn.execute("PRAGMA secure_delete = OFF")
+        await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def write(self, fn: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Run `fn(conn)` as one transaction, alone. Raises StorageError on SQLite failure."""
@@ -142,6 +150,11 @@ class Store:
     async def fetchval(self, sql: str, params: Iterable[Any] = (), default: Any = None) -> Any:
         row = await self.fetchone(sql, params)
         return default if row is None else row[0]
+
+
+def sha256_hex(text: str | None) -> str | None:
+    """SHA-256 of UTF-8 text as hex (also SQL's dozor_sha256, for migrations)."""
+    return None if text is None else hashlib.sha256(str(text).encode()).hexdigest()
 
 
 def _split_sql(sql: str) -> list[str]:

@@ -343,4 +343,41 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX outbox_alert ON outbox(alert_id, status) WHERE alert_id IS NOT NULL;
         """,
     ),
+    (
+        "0011_invite_hashes_and_expiry",
+        """
+        -- invite codes are kept only as a SHA-256 hash (dozor_sha256, registered by bot/storage/db.py)
+        -- and expire (existing ones 7 days after creation). The audit log names an invite by the
+        -- first 12 hex digits of its hash. An access request records who asked (per-user caps).
+        CREATE TABLE invites_hashed (
+            code_hash  TEXT PRIMARY KEY,        -- sha256 hex of the code, never the code
+            role       TEXT NOT NULL DEFAULT 'subscriber',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_by    INTEGER,
+            used_at    TEXT
+        );
+        INSERT INTO invites_hashed(code_hash, role, created_by, created_at, expires_at, used_by, used_at)
+            SELECT dozor_sha256(code), role, created_by, created_at,
+                   strftime('%Y-%m-%dT%H:%M:%S+00:00', created_at, '+7 days'), used_by, used_at
+            FROM invites;
+        DROP TABLE invites;
+        ALTER TABLE invites_hashed RENAME TO invites;
+        UPDATE audit_log SET object_id = substr(dozor_sha256(object_id), 1, 12) WHERE object_kind = 'invite';
+        UPDATE audit_log SET actor = substr(actor, 1, instr(actor, '(invite:') + 7)
+            || substr(dozor_sha256(substr(actor, instr(actor, '(invite:') + 8,
+                                          length(actor) - instr(actor, '(invite:') - 8)), 1, 12) || ')'
+            WHERE actor LIKE '%(invite:%)';
+        ALTER TABLE access_requests ADD COLUMN requested_by INTEGER;
+        """,
+    ),
+    (
+        "0012_channel_private_confirmation",
+        """
+        -- a private group or channel (no username) is watched only after an admin confirms it
+        -- (status 'unconfirmed' until then): who confirmed, also in the audit log
+        ALTER TABLE channels ADD COLUMN confirmed_by TEXT;
+        """,
+    ),
 ]

@@ -1,6 +1,8 @@
 """Telethon routing for bot commands, and nothing else: "/…" messages and inline-button
-presses go to bot.commands.router; its Reply goes back to the chat (HTML, buttons,
-a CSV file), and Reply.notify messages go out through the Sender.
+presses go to bot.commands.router; its Reply goes back to the chat through the
+Sender (the same rate-limited chain as alerts; a CSV file goes as a document), and
+Reply.notify messages go out through it too. One CommandThrottle limits commands per
+user and per chat; the bot's own @name (read once) tells which commands are ours.
 """
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ from telethon import events
 
 from bot.clock import Clock, utc_now
 from bot.commands import Ctx, Reply, dispatch, dispatch_callback
-from bot.models import SubscriberKind
+from bot.commands.throttle import CommandThrottle
+from bot.models import Outgoing, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
-from bot.telegram.convert import inline_buttons
 
 log = logging.getLogger(__name__)
 FAILED = "Something went wrong; the error was logged. Try again later."
@@ -27,6 +29,17 @@ def install_bot_handlers(
     clock: Clock = utc_now,
 ) -> None:
     """Route commands and button presses of the bot client `client` to the router."""
+    throttle = CommandThrottle()
+    me: dict[str, str | None] = {}
+
+    async def bot_username() -> str | None:
+        if "name" not in me:
+            try:
+                me["name"] = getattr(await client.get_me(), "username", None)
+            except Exception:  # not connected (tests) or Telegram refused: "/cmd@any" is not ours
+                log.warning("cannot read the bot's own username; commands addressed to a bot are ignored")
+                return None
+        return me["name"]
 
     async def make_ctx(event) -> Ctx:
         chat = await event.get_chat()
@@ -35,7 +48,8 @@ def install_bot_handlers(
         return Ctx(
             store=store, settings=settings, chat_id=event.chat_id, user_id=event.sender_id or 0, now=clock(),
             chat_kind=kind, chat_title=_title(chat), is_chat_admin=await _is_admin(client, event),
-            on_rules_changed=on_rules_changed,
+            on_rules_changed=on_rules_changed, throttle=throttle,
+            bot_username=await bot_username() if "@" in (getattr(event, "raw_text", "") or "") else None,
         )
 
     @client.on(events.NewMessage(pattern=r"^/", incoming=True))
@@ -45,7 +59,8 @@ def install_bot_handlers(
         except Exception:
             log.exception("command %r in chat %s failed", event.raw_text[:80], event.chat_id)
             reply = Reply(FAILED)
-        await _respond(event, reply, sender)
+        if reply is not None:
+            await _respond(event, reply, sender)
 
     @client.on(events.CallbackQuery())
     async def on_button(event) -> None:
@@ -55,7 +70,8 @@ def install_bot_handlers(
             log.exception("button %r in chat %s failed", event.data[:64], event.chat_id)
             reply = Reply(FAILED)
         await event.answer()
-        await _respond(event, reply, sender)
+        if reply is not None:
+            await _respond(event, reply, sender)
 
 
 def _title(chat) -> str:
@@ -84,7 +100,11 @@ async def _respond(event, reply: Reply, sender: Sender) -> None:
         document.name = name
         await event.respond(reply.html, parse_mode="html", file=document, force_document=True)
     else:
-        await event.respond(reply.html, parse_mode="html", buttons=inline_buttons(reply.buttons), link_preview=False)
+        answer = Outgoing(event.chat_id, reply.html, buttons=reply.buttons)
+        try:
+            await sender.send(answer)
+        except Exception:  # over the rate limit for long, or Telegram refused: the user may ask again
+            log.warning("could not answer chat %s", event.chat_id, exc_info=True)
     for message in reply.notify:
         try:
             await sender.send(message)

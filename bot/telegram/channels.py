@@ -4,6 +4,13 @@ Accepted: @name, name, t.me/name, t.me/s/name, t.me/name/123 (a post link),
 t.me/c/<id>/<msg> (a private post link), -100… ids. Invite links (t.me/+…,
 t.me/joinchat/…) are refused with a hint. A username is looked up at most once
 per database (Telegram allows about 200 lookups a day per account).
+
+What may be watched is decided here, once, when a chat is resolved: a public
+channel or group (one with a username) is watched; a private group or channel
+(no username: members' messages or posts nobody outside can read) is stored
+'unconfirmed' and watched only after an admin confirms it (/channel confirm,
+`dozor channels add --confirm-private`). The watcher reads only active chats, so
+every message it takes, a channel post or a group member's message, passed it.
 """
 from __future__ import annotations
 
@@ -81,14 +88,25 @@ async def resolve(client, store, ref: ChannelRef, budget: Budget, actor: str = "
     cached = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
     if cached is not None and cached.access_hash is not None:
         if cached.status in (ChannelStatus.REMOVED, ChannelStatus.UNRESOLVED, ChannelStatus.REPLAY):
-            return await db.save_channel(store, cached.id, actor=actor)
+            return await db.save_channel(store, cached.id, actor=actor, private=cached.username is None)
         return cached
     if ref.username:
         channel = await _lookup_username(client, ref.username, budget)
     else:
         channel = await _lookup_id(client, ref.channel_id, budget)
-    return await db.save_channel(store, utils.get_peer_id(channel), username=getattr(channel, "username", None),
-                                 title=channel.title, access_hash=channel.access_hash, actor=actor)
+    return await db.save_channel(store, utils.get_peer_id(channel), username=public_username(channel),
+                                 title=channel.title, access_hash=channel.access_hash, actor=actor,
+                                 private=public_username(channel) is None)
+
+
+def public_username(channel) -> str | None:
+    """The chat's public @name (its main one, or the first active collectible one); None = private."""
+    if getattr(channel, "username", None):
+        return channel.username
+    for name in getattr(channel, "usernames", None) or ():
+        if getattr(name, "active", False) and getattr(name, "username", None):
+            return name.username
+    return None
 
 
 async def resolve_for_account(client, store, row: ChannelRow, account: str, budget: Budget, now: datetime,

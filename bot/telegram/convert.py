@@ -47,7 +47,10 @@ def _forward_source(message) -> tuple[int | None, int | None]:
 
 
 def is_post(message) -> bool:
-    """True for a real post (text or media); service messages (pinned, title changed) are not."""
+    """True for a real post (text or media); service messages (pinned, title changed) are not.
+
+    A group member's message counts as a post too: whether its chat may be read at all
+    was decided once, when the chat was resolved (bot/telegram/channels.py)."""
     if not isinstance(message, types.Message):
         return False
     action = getattr(message, "action", None)  # newer layers fold service messages into Message

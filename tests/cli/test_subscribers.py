@@ -36,3 +36,12 @@ def test_status_summarises_the_database_and_warns_without_subscribers(cli_env, c
     out = capsys.readouterr().out
     assert "subscribers active: 0" in out and "WARNING: no active subscribers" in out
     assert "last post: 2024-05-01T10:00:00+00:00" in out and "outbox: 0 pending, 0 parked" in out
+
+
+def test_a_group_can_never_be_made_an_operator_from_the_cli(cli_env, capsys):
+    assert main(["subscribers", "add", "-1001234", "--title", "Newsroom"]) == 0
+    assert main(["subscribers", "role", "-1001234", "--role", "operator"]) == 2
+    assert main(["subscribers", "add", "-1005678", "--role", "operator"]) == 2
+    assert "only a person can be an operator" in capsys.readouterr().err
+    assert main(["subscribers", "list"]) == 0
+    assert "operator" not in capsys.readouterr().out

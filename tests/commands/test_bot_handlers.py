@@ -33,14 +33,14 @@ def handlers(store, settings, sender):
     return [callback for callback, _ in client.list_event_handlers()]
 
 
-async def test_start_from_a_stranger_is_answered_and_admins_are_notified(store, settings):
+async def test_start_from_a_stranger_is_answered_through_the_sender_and_admins_are_notified(store, settings):
     sender = FakeSender()
     on_command, _ = handlers(store, settings, sender)
     event = FakeEvent("/start")
     await on_command(event)
-    [(text, options)] = event.responses
-    assert "sent to the admins" in text and options["parse_mode"] == "html"
-    assert sender.sent[0].chat_id == ADMIN and "Anna" in sender.sent[0].html
+    answer, notice = sender.sent
+    assert answer.chat_id == STRANGER and "sent to the admins" in answer.html and not event.responses
+    assert notice.chat_id == ADMIN and "Anna" in notice.html
 
 
 async def test_button_press_is_answered_and_routed(store, settings):
@@ -48,7 +48,7 @@ async def test_button_press_is_answered_and_routed(store, settings):
     _, on_button = handlers(store, settings, sender)
     event = FakeEvent(data=b"sp:2", chat_id=ADMIN, sender_id=ADMIN)
     await on_button(event)
-    assert event.answered and "expired" in event.responses[0][0]
+    assert event.answered and "expired" in sender.sent[0].html
 
 
 async def test_export_is_sent_as_a_named_document(store, settings):
@@ -59,3 +59,21 @@ async def test_export_is_sent_as_a_named_document(store, settings):
     await on_command(event)
     text, options = event.responses[0]
     assert options["file"].name.endswith(".csv") and options["force_document"]
+
+
+async def test_command_replies_take_the_same_rate_limit_slots_as_alerts(store, settings):
+    from bot.delivery.ratelimit import RateLimiter
+    from bot.delivery.senders import LimitedSender
+    limiter, fake = RateLimiter(), FakeSender()
+    on_command, _ = handlers(store, settings, LimitedSender(fake, limiter, monotonic=lambda: 100.0))
+    await on_command(FakeEvent("/start"))
+    assert fake.sent[0].chat_id == STRANGER
+    assert limiter.delay(STRANGER, 100.0) > 0  # the next alert to that chat waits its turn
+
+
+async def test_command_for_another_bot_gets_no_answer(store, settings):
+    sender = FakeSender()
+    on_command, _ = handlers(store, settings, sender)
+    event = FakeEvent("/start@OtherBot")
+    await on_command(event)
+    assert sender.sent == [] and event.responses == []

@@ -1,7 +1,7 @@
 """Subscriber commands: access by invite or approval, subscriptions, mute, tz, digest, export."""
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from bot.commands import dispatch, dispatch_callback
 from bot.storage import access
@@ -18,7 +18,8 @@ async def subs_of(store, chat_id):
 
 
 async def test_start_with_an_invite_makes_a_subscriber_once(store, make_ctx):
-    await store.write(lambda c: access.create_invite(c, "code1234", "operator", "tg:1", NOW))
+    await store.write(lambda c: access.create_invite(c, "code1234", "operator", "tg:1", NOW,
+                                                          NOW + timedelta(days=7)))
     reply = await dispatch(make_ctx(STRANGER), "/start code1234")
     assert "role: operator" in reply.html
     assert (await subscriber_by_chat(store, STRANGER, active_only=True)).role == "operator"
