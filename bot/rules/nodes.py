@@ -27,6 +27,7 @@ REGEX_TIMEOUT = 0.05  # seconds one /regex/ may spend on one post; past it the r
 MAX_RULE_REGEXES = 3  # /regex/ terms one rule (query and exclude together) may hold
 MAX_SEARCH_REGEXES = 1  # /regex/ terms a subscriber's /search may hold
 MAX_NEAR_CHECKS = 200_000  # pairs one NEAR node may check on one post (~0.1 s)
+SMALL_NEAR_PAIRS = 64  # up to this many pairs NEAR checks them all, without sorting and bisecting
 REGEX_POST_BUDGET = 0.1  # seconds all /regex/ terms of all rules may take on one post (DOZOR_REGEX_BUDGET)
 Hit = tuple[int, int, int, int]
 Hits = list[Hit] | None
@@ -403,15 +404,18 @@ def near_hits(left: list[Hit], right: list[Hit], distance: int, ordered: bool,
     about len(left) x 2 x distance checks, not len(left) x len(right). Past `max_checks`
     (a pathological post) the node stops looking and keeps the hits found so far.
     """
-    right = sorted(right)
-    firsts = [b[0] for b in right]
-    longest = max(b[1] - b[0] for b in right)
+    windowed = len(left) * len(right) > SMALL_NEAR_PAIRS  # few pairs (nearly every post): check them all
+    if windowed:
+        right = sorted(right)
+        firsts = [b[0] for b in right]
+        longest = max(b[1] - b[0] for b in right)
     hits: set[Hit] = set()
     checks = 0
     for a in left:
-        lo = bisect_left(firsts, a[0] - distance - longest)
-        hi = bisect_right(firsts, a[1] + distance)
-        for b in right[lo:hi]:
+        window = right
+        if windowed:
+            window = right[bisect_left(firsts, a[0] - distance - longest):bisect_right(firsts, a[1] + distance)]
+        for b in window:
             checks += 1
             if b[0] >= a[1]:
                 gap = b[0] - a[1] + 1
