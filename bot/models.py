@@ -158,6 +158,7 @@ class Outgoing:
     silent: bool = False
     edit_message_id: int | None = None  # set: edit that message instead of sending
     photo: bytes | None = None  # PNG sent with `html` as its caption (digest chart)
+    document: tuple[str, bytes] | None = None  # (file name, bytes) sent as a file with `html` as caption (/export)
     buttons: tuple[tuple[Button, ...], ...] = ()  # rows of inline buttons
     link_preview: bool = False
 

@@ -85,6 +85,8 @@ class DryRunSender:
         lines = [f"--- to chat {message.chat_id}: {action}{flags}", message.html]
         if message.photo is not None:
             lines.append(f"[photo: {len(message.photo)} bytes]")
+        if message.document is not None:
+            lines.append(f"[file {message.document[0]}: {len(message.document[1])} bytes]")
         for row in message.buttons:
             lines.append("  ".join(f"[{b.text} -> {b.data}]" for b in row))
         print("\n".join(lines), file=self.stream or sys.stdout, flush=True)

@@ -85,11 +85,13 @@ class TelegramSender:
                 link_preview=message.link_preview, buttons=buttons,
             )
             return message.edit_message_id
-        if message.photo is not None:
-            photo = io.BytesIO(message.photo)
-            photo.name = "chart.png"
+        if message.photo is not None or message.document is not None:
+            name, data = ("chart.png", message.photo) if message.photo is not None else message.document
+            upload = io.BytesIO(data)
+            upload.name = name
             sent = await self.client.send_file(
-                target, photo, caption=message.html, parse_mode="html", silent=message.silent, buttons=buttons,
+                target, upload, caption=message.html, parse_mode="html", silent=message.silent, buttons=buttons,
+                force_document=message.document is not None,
             )
         else:
             sent = await self.client.send_message(

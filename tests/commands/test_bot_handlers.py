@@ -51,14 +51,16 @@ async def test_button_press_is_answered_and_routed(store, settings):
     assert event.answered and "expired" in sender.sent[0].html
 
 
-async def test_export_is_sent_as_a_named_document(store, settings):
+async def test_export_is_sent_as_a_named_document_through_the_rate_limited_sender(store, settings):
     from bot.storage import access
     await store.write(lambda c: access.add_subscriber(c, STRANGER, "test", NOW))
-    on_command, _ = handlers(store, settings, FakeSender())
+    sender = FakeSender()
+    on_command, _ = handlers(store, settings, sender)
     event = FakeEvent("/export")
     await on_command(event)
-    text, options = event.responses[0]
-    assert options["file"].name.endswith(".csv") and options["force_document"]
+    [answer] = sender.sent
+    name, data = answer.document
+    assert answer.chat_id == STRANGER and name.endswith(".csv") and data and not event.responses
 
 
 async def test_command_replies_take_the_same_rate_limit_slots_as_alerts(store, settings):

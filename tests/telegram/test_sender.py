@@ -116,6 +116,15 @@ async def test_photo_goes_as_media_with_an_html_caption(client):
     assert message_id == 100 and request.message == "мобилизация 👍 & post"
 
 
+async def test_a_document_goes_as_a_named_file_with_an_html_caption(client):
+    message_id = await TelegramSender(client).send(outgoing(document=("dozor-alerts.csv", b"post,link\r\n")))
+    [request] = client.sent(functions.messages.SendMediaRequest)
+    assert message_id == 100 and request.message == "мобилизация 👍 & post"
+    assert isinstance(request.media, types.InputMediaUploadedDocument)
+    names = [a.file_name for a in request.media.attributes if isinstance(a, types.DocumentAttributeFilename)]
+    assert names == ["dozor-alerts.csv"]
+
+
 async def test_channel_chat_is_resolved_from_the_session(client):
     await TelegramSender(client).send(outgoing(chat_id=CHANNEL))
     [request] = client.sent(functions.messages.SendMessageRequest)
