@@ -16,19 +16,8 @@ from bot.text import analyze  # noqa: E402
 
 
 def every_pair(left, right, distance, ordered):
-    """The pairing before the fix: every left hit against every right hit."""
-    hits = set()
-    for a in left:
-        for b in right:
-            if b[0] >= a[1]:
-                gap = b[0] - a[1] + 1
-            elif ordered:
-                continue
-            else:
-                gap = max(a[0] - b[1] + 1, 0)
-            if gap <= distance:
-                hits.update((a, b))
-    return sorted(hits)
+    """The pairing before the fix: every left hit against every right hit (near_hits without its window)."""
+    return near_hits(left, right, distance, ordered, max_checks=10**12, windowed=False)[0]
 
 
 def main() -> None:

@@ -394,7 +394,7 @@ class Near:
 
 
 def near_hits(left: list[Hit], right: list[Hit], distance: int, ordered: bool,
-              max_checks: int = MAX_NEAR_CHECKS) -> tuple[list[Hit], int]:
+              max_checks: int = MAX_NEAR_CHECKS, windowed: bool | None = None) -> tuple[list[Hit], int]:
     """The hits of `left` and `right` that have a partner within `distance` tokens, and the
     pairs checked.
 
@@ -403,8 +403,11 @@ def near_hits(left: list[Hit], right: list[Hit], distance: int, ordered: bool,
     hit) to (its end + distance), found by bisection. So a post of one repeated word costs
     about len(left) x 2 x distance checks, not len(left) x len(right). Past `max_checks`
     (a pathological post) the node stops looking and keeps the hits found so far.
+    `windowed=False` checks every pair (the definition; tests and bench/near_bench.py compare
+    against it); None decides by size: few pairs, nearly every post, are all checked directly.
     """
-    windowed = len(left) * len(right) > SMALL_NEAR_PAIRS  # few pairs (nearly every post): check them all
+    if windowed is None:
+        windowed = len(left) * len(right) > SMALL_NEAR_PAIRS
     if windowed:
         right = sorted(right)
         firsts = [b[0] for b in right]
