@@ -1,6 +1,9 @@
 """Shared fixtures: a real SQLite store in a temporary folder, digest rows, a fake sender (factories: tests/factories.py)."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from bot.storage import Store
@@ -9,6 +12,7 @@ from tests.fakes import FakeSender
 
 shared_path = shared_file  # the name the early tests use
 __all__ = ["SHARED", "make_post", "shared_path"]
+DEFAULT_RULES = Path(__file__).resolve().parents[1] / "config" / "rules.toml"
 
 
 @pytest.fixture
@@ -27,3 +31,18 @@ def rows(store) -> Rows:
 @pytest.fixture
 def sender() -> FakeSender:
     return FakeSender()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A clean folder to run `dozor` in: no .env, no config, no DOZOR_/TG_ variables, data in tmp,
+    the repo's rule file."""
+    if not DEFAULT_RULES.is_file():
+        pytest.skip("config/rules.toml is not there")
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith(("DOZOR_", "TG_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DOZOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DOZOR_RULES", str(DEFAULT_RULES))
+    return tmp_path

@@ -1,7 +1,6 @@
 """Replay input that used to crash `dozor run --replay`: every bad record is skipped and reported
 with its line (JSONL) or message (Telegram Desktop export) number, and the rest is read."""
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,17 +52,6 @@ def export_with(tmp_path, bad_message, channel_id="1234567890") -> Path:
 def read(path):
     report = ReadReport()
     return list(read_posts(path, report, NOW)), report
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("DOZOR_", "TG_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DOZOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DOZOR_RULES", str(RULES))
-    return tmp_path
 
 
 @pytest.mark.parametrize("bad_line", BAD_JSONL_LINES.values(), ids=BAD_JSONL_LINES.keys())

@@ -4,7 +4,6 @@
 pytest's default import mode cannot hold two modules of one name.)
 """
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,6 @@ from bot.__main__ import main
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "config" / "rules.toml"
-
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A clean folder (no .env, no config) with data in tmp and the repo's rule file."""
-    if not RULES.is_file():
-        pytest.skip("config/rules.toml is not there yet")
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith(("DOZOR_", "TG_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DOZOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DOZOR_RULES", str(RULES))
-    return tmp_path
 
 
 def test_help_lists_the_run_command(capsys):
