@@ -28,4 +28,4 @@ bench: $(STAMP_DEV)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) data/dozor.db*
+	rm -rf $(VENV) data/dozor.db* data/demo.db*

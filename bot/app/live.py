@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable, TextIO
 
 from bot.app.housekeeping import AdminNotices, SubscriberSync
-from bot.app.rules import load_live_rules, rules_reloader
+from bot.app.rules import load_live_rules, require_enabled_rules, rules_reloader
 from bot.clock import Clock, utc_now
 from bot.delivery.senders import SenderChain, SessionGuard, sender_chain
 from bot.delivery.telegram_sink import TelegramAlertSink
@@ -212,6 +212,7 @@ async def _disconnect(client) -> None:
 async def build_live_app(settings, store: Store, options: LiveOptions) -> LiveApp:
     """Wire the parts; connects the client that sends (bot, or the user account) before returning."""
     rules = await load_live_rules(store, settings)
+    require_enabled_rules(rules, "live mode")  # exit 2: watching with no rule would store posts unmatched
     if options.dry_run:
         return await _build_dry_run(settings, store, options, rules)
     sender, bot, user_client, alert_chat = await open_sender(settings, options)

@@ -2,6 +2,9 @@
 
 The command itself is bot/cli/run.py; live mode is bot/app/live.py.
 
+The built-in sample (no --replay) goes into <data folder>/demo.db unless
+DOZOR_DB is set, so invented posts never mix with real ones in dozor.db.
+
 Posts are stored and matched in batches, each batch one transaction;
 after each batch the outbox is drained to the local subscriber (chat 0), whose
 sinks are the terminal and, with --alerts-to, a JSONL file. Both group
@@ -23,7 +26,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from bot.app.rules import load_live_rules
+from bot.app.rules import load_live_rules, require_enabled_rules
 from bot.clock import utc_now
 from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink
 from bot.delivery.local_stories import LocalStories
@@ -43,6 +46,7 @@ from bot.stories import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 BATCH = 500
+DEMO_DB = "demo.db"  # the built-in sample's database, in the data folder
 
 
 def sample_path() -> Path:
@@ -56,10 +60,19 @@ def batched(posts: Iterable[Post], size: int) -> Iterator[list[Post]]:
         yield batch
 
 
+def demo_settings(settings: Settings) -> Settings:
+    """The built-in sample is stored in <data folder>/demo.db, apart from real posts (an explicit DOZOR_DB wins)."""
+    return settings if settings.db is not None else settings.replace(db=settings.data_dir / DEMO_DB)
+
+
 async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     path = args.replay or sample_path()
     if not Path(path).is_file():
         raise SourceError(f"replay file not found: {path}")
+    if args.replay is None:
+        settings = demo_settings(settings)
+        print(f"Replaying the built-in sample (invented posts) into {settings.db_path}, "
+              f"kept apart from the database of real posts.\n")
     clock = utc_now
     store = await Store.open(settings.db_path)
     stories = LocalStories.from_settings(settings)  # one for both sinks, so they group alike
@@ -67,7 +80,9 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     try:
         terminal = replay_sink(args, store, settings, clock, stories)
         sink: Sink = FanoutSink(terminal, jsonl) if jsonl else terminal
-        pipeline = Pipeline(store, await load_live_rules(store, settings), clock,
+        rules = await load_live_rules(store, settings)
+        require_enabled_rules(rules, "the replay")  # exit 2 before a post is stored unmatched
+        pipeline = Pipeline(store, rules, clock,
                             new_channel_status=ChannelStatus.REPLAY, recipient_kinds=(SubscriberKind.LOCAL,))
         await ensure_local_subscriber(store, clock(), LOCAL_CHAT_ID, tz=settings.tz)
         worker = OutboxWorker(store, lambda _subscriber: sink, clock, settings.max_attempts, kinds=(SubscriberKind.LOCAL,))

@@ -24,7 +24,7 @@ def test_run_without_credentials_replays_the_sample_with_alerts_digest_and_summa
     assert main(["run"]) == 0
     out = capsys.readouterr().out
     assert out.count("● ") >= 1 and "**" in out
-    assert "posts read" in out and str(workdir / "data" / "dozor.db") in out
+    assert "posts read" in out and str(workdir / "data" / "demo.db") in out
     assert "dozor login" in out
 
 
