@@ -11,13 +11,14 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
     digest.py       dozor digest
     channels.py     dozor login, dozor channels …
     history.py      dozor backtest
+    rematch.py      dozor rematch
     subscribers.py  dozor subscribers …, dozor status
 """
 from __future__ import annotations
 
 import argparse
 
-from bot.cli import channels, digest, history, rules, run, subscribers, suggest
+from bot.cli import channels, digest, history, rematch, rules, run, subscribers, suggest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,5 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
     digest.register(subparsers)
     channels.register(subparsers)
     history.register(subparsers)
+    rematch.register(subparsers)
     subscribers.register(subparsers)
     return parser

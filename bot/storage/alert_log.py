@@ -183,3 +183,10 @@ def match_from_json(data: dict) -> Match:
     return Match(data["rule_id"], tuple(data.get("tags", ())), tuple(tuple(s) for s in data.get("spans", ())),
                  data.get("severity", "high"))
 
+
+
+async def subscribers_shown(conn: aiosqlite.Connection, channel_id: int, message_id: int) -> set[int]:
+    """Ids of the subscribers whose alert messages already show this post (first or grouped in)."""
+    async with conn.execute("SELECT DISTINCT subscriber_id FROM alert_posts WHERE channel_id = ? AND message_id = ?",
+                            (channel_id, message_id)) as cursor:
+        return {row[0] for row in await cursor.fetchall()}

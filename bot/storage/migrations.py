@@ -380,4 +380,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE channels ADD COLUMN confirmed_by TEXT;
         """,
     ),
+    (
+        "0013a_matches_found_by_rematch",
+        """
+        -- a match `dozor rematch` recorded after its post was stored (bot/history/rematch.py): 1 until
+        -- a rematch --alert queued its alerts, so looking first and alerting later still alerts
+        ALTER TABLE matches ADD COLUMN rematched INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]

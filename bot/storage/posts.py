@@ -102,13 +102,16 @@ async def replace_matches(conn: aiosqlite.Connection, post_id: int, matches: Ite
     await add_matches(conn, post_id, matches, now)
 
 
-async def add_matches(conn: aiosqlite.Connection, post_id: int, matches: Iterable[Match], now: datetime) -> None:
-    """Store these matches of the post beside any it has (one row per rule)."""
+async def add_matches(conn: aiosqlite.Connection, post_id: int, matches: Iterable[Match], now: datetime,
+                      rematched: bool = False) -> None:
+    """Store these matches of the post beside any it has (one row per rule); `rematched`: found by
+    `dozor rematch` and not yet alerted."""
     await conn.executemany(
-        "INSERT OR REPLACE INTO matches(post_id, rule_id, tags, spans, severity, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO matches(post_id, rule_id, tags, spans, severity, created_at, rematched)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             (post_id, m.rule_id, json.dumps(list(m.tags), ensure_ascii=False),
-             json.dumps([list(s) for s in m.spans]), m.severity, to_iso(now))
+             json.dumps([list(s) for s in m.spans]), m.severity, to_iso(now), int(rematched))
             for m in matches
         ],
     )
@@ -184,3 +187,36 @@ async def matched_post_keys(store: Store) -> set[tuple[int, int]]:
     rows = await store.fetchall(
         "SELECT DISTINCT p.channel_id, p.message_id FROM posts p JOIN matches m ON m.post_id = p.id")
     return {(r[0], r[1]) for r in rows}
+
+
+async def stored_posts_page(store: Store, since: datetime | None, until: datetime | None, after_id: int,
+                            limit: int) -> list[tuple[int, Post, frozenset[str], list[Match]]]:
+    """One page of `dozor rematch`, by id: live (not deleted) posts dated in [since, until) with ids above
+    `after_id`, each as (post id, Post, rule ids it matched, its matches a rematch found, not yet alerted)."""
+    rows = await store.fetchall(
+        "SELECT p.*, c.username AS c_username, c.title AS c_title FROM posts p"
+        " LEFT JOIN channels c ON c.id = p.channel_id"
+        " WHERE p.id > ? AND p.deleted_at IS NULL AND p.date >= ? AND p.date < ? ORDER BY p.id LIMIT ?",
+        (after_id, to_iso(since) if since else "", to_iso(until) if until else "9999", limit),
+    )
+    if not rows:
+        return []
+    marks = ", ".join("?" for _ in rows)
+    matched: dict[int, set[str]] = {}
+    later: dict[int, list[Match]] = {}
+    for row in await store.fetchall(
+            f"SELECT * FROM matches WHERE post_id IN ({marks})", [r["id"] for r in rows]):
+        matched.setdefault(row["post_id"], set()).add(row["rule_id"])
+        if row["rematched"]:
+            later.setdefault(row["post_id"], []).append(match_from_row(row))
+    return [(r["id"], post_from_row(r, {"username": r["c_username"], "title": r["c_title"]}),
+             frozenset(matched.get(r["id"], ())), later.get(r["id"], [])) for r in rows]
+
+
+async def mark_alerted_late(conn: aiosqlite.Connection, post_id: int, rule_ids: Iterable[str], late: bool) -> None:
+    """A rematch --alert handled these matches: no longer waiting for one; with `late` (alerts were
+    queued) the post is flagged as found late, so its alerts say "late: posted at …"."""
+    if late:
+        await conn.execute("UPDATE posts SET late = 1 WHERE id = ?", (post_id,))
+    await conn.executemany("UPDATE matches SET rematched = 0 WHERE post_id = ? AND rule_id = ?",
+                           [(post_id, rule_id) for rule_id in rule_ids])
