@@ -1,7 +1,10 @@
 """CLI: `dozor match`, `dozor rules check|test|explain|import|export` (`rules suggest`, `feedback`: bot/cli/suggest.py).
 
-Every rule set read here is validated by bot/rules/validate.py, errors pointing
-at the file's line and column. Handlers take (args, settings) and return an
+`match`, `rules test` and `rules explain` use the live rule set in the
+database, as `dozor run` does (seeded from the rule file the first time:
+bot/app/rules.py); `--rules FILE` tests that file instead and says so (on
+stderr for `match`, whose stdout is JSONL). Every rule set read here is
+validated by bot/rules/validate.py, errors pointing at the file's line and column. Handlers take (args, settings) and return an
 exit code; they raise a DozorError for what the user must fix (RuleSyntaxError,
 SourceError for a bad input line, UsageError), which bot/__main__.py prints as
 one line and exit code 2. `rules import` writes nothing unless the whole set
@@ -18,6 +21,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from bot.app.rules import load_live_rules, seed_file
 from bot.errors import SourceError, UsageError
 from bot.rules import RuleSet, load_rule_set, rules_to_toml, validate_change
 from bot.rules.rulefile import read_rule_file
@@ -28,18 +32,30 @@ log = logging.getLogger(__name__)
 ACTOR = "cli"
 
 
-def _rules_path(args, settings, own_file: bool = False) -> Path:
-    path = getattr(args, "rules", None) or (getattr(args, "file", None) if own_file else None)
-    return Path(path) if path else Path(settings.rules)
+def _check_path(args, settings) -> Path:
+    """The file `rules check` validates: FILE, else the one that seeds the rules table."""
+    path = getattr(args, "rules", None) or getattr(args, "file", None)
+    return Path(path) if path else seed_file(settings)
 
 
-def _load(args, settings, own_file: bool = False) -> RuleSet:
-    return load_rule_set(_rules_path(args, settings, own_file))
+def _rules_for(args, settings, note_to=None) -> RuleSet:
+    """The live rule set from the database, or with --rules that file (saying so on `note_to`)."""
+    if getattr(args, "rules", None):
+        print(f"testing the rule file {args.rules}, not the live rules (drop --rules for those)",
+              file=note_to or sys.stdout)
+        return load_rule_set(Path(args.rules))
+
+    async def live() -> RuleSet:
+        async with open_store(settings.db_path) as store:
+            return await load_live_rules(store, settings)
+
+    return asyncio.run(live())
 
 
 def check_rules(args, settings) -> int:
     """Validate a rule file and print each rule's id and a summary."""
-    ruleset = _load(args, settings, own_file=True)
+    path = _check_path(args, settings)
+    ruleset = load_rule_set(path)
     for d in ruleset.defs:
         flags = [d.severity] + ([] if d.enabled else ["disabled"])
         if d.langs:
@@ -47,13 +63,13 @@ def check_rules(args, settings) -> int:
         tags = ",".join(d.tags) or "-"
         print(f"{d.id}\t[{' '.join(flags)}]\ttags={tags}\t{d.title}")
     enabled = sum(d.enabled for d in ruleset.defs)
-    print(f"ok: {len(ruleset.defs)} rules ({enabled} enabled) in {_rules_path(args, settings, True)}")
+    print(f"ok: {len(ruleset.defs)} rules ({enabled} enabled) in {path}")
     return 0
 
 
 def try_text(args, settings) -> int:
     """Print the rules a text matches, with the words that made them match."""
-    ruleset = _load(args, settings)
+    ruleset = _rules_for(args, settings)
     matches = ruleset.match_text(args.text)
     for m in matches:
         words = ", ".join(repr(args.text[a:b]) for a, b in m.spans)
@@ -65,7 +81,7 @@ def try_text(args, settings) -> int:
 
 def explain_text(args, settings) -> int:
     """Show why one rule matches a text or not."""
-    print(_load(args, settings).explain(args.rule, args.text))
+    print(_rules_for(args, settings).explain(args.rule, args.text))
     return 0
 
 
@@ -86,7 +102,7 @@ def _post_line(ruleset: RuleSet, line: str, number: int) -> dict:
 
 def match_posts(args, settings) -> int:
     """Read posts as JSONL, write one JSONL line of matches per post, in order."""
-    ruleset = _load(args, settings)
+    ruleset = _rules_for(args, settings, note_to=sys.stderr)
     source = args.file or "-"
     try:
         stream = sys.stdin if source == "-" else open(source, encoding="utf-8")
@@ -194,26 +210,26 @@ def _trailing_comments(chunk: str) -> str:
 
 def register(subparsers) -> argparse._SubParsersAction:
     """Add `match` and `rules` to the top-level subparsers; return rules' subparsers (for `rules suggest`)."""
-    match = subparsers.add_parser("match", help="match posts (JSONL) against the rules")
+    match = subparsers.add_parser("match", help="match posts (JSONL) against the live rules")
     match.add_argument("file", nargs="?", default="-", help="JSONL posts, or - for stdin")
-    match.add_argument("--rules", help="rule file (default: DOZOR_RULES)")
+    match.add_argument("--rules", metavar="FILE", help="test this rule file instead of the live rules")
     match.set_defaults(handler=match_posts)
 
     rules = subparsers.add_parser("rules", help="check, test and explain rules")
     rules.set_defaults(handler=None, help_of=rules)
     sub = rules.add_subparsers(dest="rules_command")
     check = sub.add_parser("check", help="validate a rule file")
-    check.add_argument("file", nargs="?", help="rule file (default: DOZOR_RULES)")
+    check.add_argument("file", nargs="?", help="rule file (default: DOZOR_RULES, else the packaged default rules)")
     check.add_argument("--rules", help=argparse.SUPPRESS)
     check.set_defaults(handler=check_rules)
-    test = sub.add_parser("test", help="which rules match a text")
+    test = sub.add_parser("test", help="which live rules match a text")
     test.add_argument("text")
-    test.add_argument("--rules", help="rule file (default: DOZOR_RULES)")
+    test.add_argument("--rules", metavar="FILE", help="test this rule file instead of the live rules")
     test.set_defaults(handler=try_text)
-    explain = sub.add_parser("explain", help="why a rule matches a text or not")
+    explain = sub.add_parser("explain", help="why a live rule matches a text or not")
     explain.add_argument("rule")
     explain.add_argument("text")
-    explain.add_argument("--rules", help="rule file (default: DOZOR_RULES)")
+    explain.add_argument("--rules", metavar="FILE", help="explain a rule of this file instead of the live rules")
     explain.set_defaults(handler=explain_text)
     imp = sub.add_parser("import", help="validate a TOML rule file and load it into the database")
     imp.add_argument("file")

@@ -39,7 +39,7 @@ def test_match_writes_one_line_per_post_in_input_order(tmp_path, capsys):
     settings = FakeSettings(write_rules(tmp_path))
     posts = tmp_path / "posts.jsonl"
     posts.write_text('{"id": 7, "text": "Пришла повестка"}\n{"text": "погода"}\n', encoding="utf-8")
-    assert match_posts(argparse.Namespace(file=str(posts), rules=None), settings) == 0
+    assert match_posts(argparse.Namespace(file=str(posts), rules=str(settings.rules)), settings) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert lines == [{"id": 7, "matches": [{"rule": "mob", "tags": ["mobilization"], "spans": [[7, 15]]}]},
                      {"id": 2, "matches": []}]
@@ -49,7 +49,8 @@ def test_rules_option_overrides_the_settings_file(tmp_path, capsys):
     other = write_rules(tmp_path, rule_id="other")
     settings = FakeSettings(tmp_path / "missing.toml")
     assert try_text(argparse.Namespace(text="повестка", rules=str(other)), settings) == 0
-    assert capsys.readouterr().out.startswith("other\t")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"testing the rule file {other}, not the live rules") and out[1].startswith("other\t")
 
 
 def test_check_prints_ids_and_summary(tmp_path, capsys):
@@ -74,16 +75,17 @@ def test_match_bad_input_line_is_an_input_error_not_a_rule_error(tmp_path, capsy
     posts.write_text("not json\n", encoding="utf-8")
     settings = FakeSettings(write_rules(tmp_path))
     with pytest.raises(SourceError, match="line 1 is not JSON") as caught:
-        match_posts(argparse.Namespace(file=str(posts), rules=None), settings)
+        match_posts(argparse.Namespace(file=str(posts), rules=str(settings.rules)), settings)
     assert not isinstance(caught.value, RuleSyntaxError)
     monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
     assert main(["match", str(posts), "--rules", str(settings.rules)]) == 2
-    assert capsys.readouterr().err.strip() == "dozor: input: line 1 is not JSON: Expecting value"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "dozor: input: line 1 is not JSON: Expecting value"
 
 
 def test_explain_prints_the_verdict(tmp_path, capsys):
     settings = FakeSettings(write_rules(tmp_path))
-    assert explain_text(argparse.Namespace(rule="mob", text="повестка", rules=None), settings) == 0
+    assert explain_text(argparse.Namespace(rule="mob", text="повестка", rules=str(settings.rules)), settings) == 0
     assert "MATCH" in capsys.readouterr().out
 
 
@@ -131,3 +133,33 @@ def test_check_of_a_rule_that_is_not_a_table_is_one_message_and_exit_2(tmp_path,
     assert main(["rules", "check", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dozor: ") and "not a table" in err and "Traceback" not in err
+
+
+NEW_RULE = '[[rule]]\nid = "region_moscow"\nquery = "Москва"\n'
+
+
+def test_after_rules_import_test_explain_and_match_use_the_live_rules(cli_env, capsys):
+    (cli_env / "moscow.toml").write_text(NEW_RULE, encoding="utf-8")
+    assert main(["rules", "import", "moscow.toml"]) == 0  # seeds nothing: the table had no rules yet
+    capsys.readouterr()
+    assert main(["rules", "explain", "region_moscow", "Повестки в Москве"]) == 0
+    assert "MATCH" in capsys.readouterr().out
+    assert main(["rules", "test", "Повестки в Москве"]) == 0
+    assert capsys.readouterr().out.startswith("region_moscow\t")
+    (cli_env / "posts.jsonl").write_text('{"id": 1, "text": "Повестки в Москве"}\n', encoding="utf-8")
+    assert main(["match", "posts.jsonl"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["matches"][0]["rule"] == "region_moscow" and captured.err == ""
+
+
+def test_rules_file_option_tests_that_file_and_says_so(cli_env, capsys):
+    (cli_env / "moscow.toml").write_text(NEW_RULE, encoding="utf-8")
+    assert main(["rules", "import", "moscow.toml"]) == 0
+    (cli_env / "posts.jsonl").write_text('{"id": 1, "text": "Объявлена мобилизация"}\n', encoding="utf-8")
+    capsys.readouterr()
+    assert main(["match", "posts.jsonl", "--rules", "rules.toml"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["matches"][0]["rule"] == "mobilization"
+    assert "testing the rule file rules.toml, not the live rules" in captured.err
+    assert main(["rules", "explain", "region_moscow", "Москва", "--rules", "rules.toml"]) == 2
+    assert "region_moscow" in capsys.readouterr().err
