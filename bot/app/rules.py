@@ -1,9 +1,10 @@
-"""Live rule loading: the rules table is the live set; the rule file only seeds an empty table.
+"""Live rule loading: the rules table is the live set; the rule file only seeds a new database's table.
 
 `load_live_rules` (at the start of `dozor run`, replay or live, and of the CLI
 commands that read rules) validates the rule file (bot/rules/validate.py: a
 broken rule stops the run before it reaches the database), seeds the table if
-empty, and compiles what the table holds. The rule file is DOZOR_RULES when
+no rule was ever written to it (a table an operator emptied with `rules import
+--replace --allow-empty` stays empty), and compiles what the table holds. The rule file is DOZOR_RULES when
 that file exists, else the default rules packaged with Dozor
 (bot/rules/default_rules.toml, a copy of config/rules.toml), so Dozor run from
 any folder has rules; the log names the file that seeded the table.

@@ -19,6 +19,7 @@ import logging
 import re
 import sys
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app.rules import load_live_rules, seed_file
@@ -116,7 +117,10 @@ def match_posts(args, settings) -> int:
 
 
 def import_rules(args, settings) -> int:
-    """Validate a TOML rule file and write its rules into the database (audited)."""
+    """Validate a TOML rule file and write its rules into the database (audited).
+
+    --replace also deletes the live rules the file lacks: it shows the diff and asks (y/N on a
+    terminal, else it needs --yes), and refuses to leave no rule at all unless --allow-empty."""
     path = Path(args.file)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
@@ -127,22 +131,62 @@ def import_rules(args, settings) -> int:
             current = {r.id: r for r in await load_rule_defs(store)}
             # RuleSyntaxError (pointing into the file) -> nothing written
             validate_change(current.values(), defs, replace=args.replace, text=text, source=str(path))
+            diff = RuleDiff.of(current, defs, args.replace)
+            if args.replace:
+                _confirm_replace(args, path, diff, len(current))
 
             async def write(conn) -> None:
                 for rule in defs:
                     if current.get(rule.id) != rule:
                         await upsert_rule(conn, rule, ACTOR)
-                if args.replace:
-                    for rule_id in set(current) - {d.id for d in defs}:
-                        await delete_rule(conn, rule_id, ACTOR)
+                for rule_id in diff.removed:
+                    await delete_rule(conn, rule_id, ACTOR)
 
             await store.write(write)
-        changed = sum(1 for d in defs if current.get(d.id) != d)
-        print(f"{len(defs)} rules read from {path}, {changed} added or changed"
-              + (f", {len(set(current) - {d.id for d in defs})} removed" if args.replace else ""))
+        print(f"{len(defs)} rules read from {path}, {len(diff.added) + len(diff.changed)} added or changed"
+              + (f", {len(diff.removed)} removed" if args.replace else ""))
         return 0
 
     return asyncio.run(go())
+
+
+@dataclass(frozen=True)
+class RuleDiff:
+    """Rule ids an import adds, changes and (with --replace) removes."""
+
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    @classmethod
+    def of(cls, current: dict, defs, replace: bool) -> RuleDiff:
+        ids = {d.id for d in defs}
+        return cls(tuple(d.id for d in defs if d.id not in current),
+                   tuple(d.id for d in defs if d.id in current and current[d.id] != d),
+                   tuple(sorted(set(current) - ids)) if replace else ())
+
+    def lines(self) -> list[str]:
+        return [f"{label} ({len(ids)}): {', '.join(ids)}" for label, ids in
+                (("added", self.added), ("changed", self.changed), ("removed", self.removed)) if ids]
+
+
+def _confirm_replace(args, path: Path, diff: RuleDiff, live: int) -> None:
+    """UsageError unless this --replace may go ahead: never to zero rules without --allow-empty,
+    and only after y on a terminal or --yes."""
+    if live - len(diff.removed) + len(diff.added) == 0 and not args.allow_empty:
+        raise UsageError(f"{path} has no rules: --replace would delete all {live} live rules; "
+                         f"add --allow-empty if you mean that")
+    if not (diff.added or diff.changed or diff.removed):
+        return
+    print(f"rules import --replace {path}:")
+    print("\n".join("  " + line for line in diff.lines()))
+    if args.yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("nothing imported: --replace changes the live rules as listed above; "
+                         "add --yes to confirm (stdin is not a terminal)")
+    if input("replace the live rules? [y/N] ").strip().lower() not in ("y", "yes"):
+        raise UsageError("nothing imported")
 
 
 def export_rules(args, settings) -> int:
@@ -233,7 +277,11 @@ def register(subparsers) -> argparse._SubParsersAction:
     explain.set_defaults(handler=explain_text)
     imp = sub.add_parser("import", help="validate a TOML rule file and load it into the database")
     imp.add_argument("file")
-    imp.add_argument("--replace", action="store_true", help="also delete rules the file does not have")
+    imp.add_argument("--replace", action="store_true",
+                     help="also delete rules the file does not have (shows the diff and asks first)")
+    imp.add_argument("--yes", action="store_true", help="with --replace: do it without asking")
+    imp.add_argument("--allow-empty", action="store_true",
+                     help="with --replace: allow a file that leaves no rule at all")
     imp.set_defaults(handler=import_rules)
     exp = sub.add_parser("export", help="write the live rules as TOML (stdout or FILE)")
     exp.add_argument("file", nargs="?")

@@ -71,11 +71,13 @@ async def delete_rule(conn: aiosqlite.Connection, rule_id: str, actor: str) -> b
 
 
 async def seed_rules_if_empty(store: Store, defs: Iterable[RuleDef], actor: str = "seed") -> int:
-    """Fill an empty rules table from the rule file; returns how many were added."""
+    """Fill an empty rules table from the rule file, once per database: a table an operator emptied
+    (its rule writes are in the audit log) stays empty. Returns how many were added."""
     defs = list(defs)
 
     async def seed(conn: aiosqlite.Connection) -> int:
-        async with conn.execute("SELECT count(*) FROM rules") as cur:
+        async with conn.execute("SELECT (SELECT count(*) FROM rules)"
+                                " + (SELECT count(*) FROM audit_log WHERE object_kind = 'rule')") as cur:
             if (await cur.fetchone())[0]:
                 return 0
         for rule in defs:
