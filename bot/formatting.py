@@ -14,6 +14,8 @@ cannot drift apart.
 - `format_time`: a moment in a named zone ("12.04.2022 12:30 MSK"); an
   unknown zone falls back to UTC.
 - `merge_spans`: sorted, clipped, non-overlapping spans.
+- `also_in_text`: the one "🔁 also in 3 channels: @a, @b, @c" line of a story's
+  other channels (Telegram alerts, the terminal, the JSONL file).
 """
 from __future__ import annotations
 
@@ -36,7 +38,23 @@ _SENTENCE_START = re.compile(r"(?:[.!?…]\s+|\n+)(?=\S)")
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _SPACE = re.compile(r"\s+")
+MAX_ALSO_IN = 10  # channels named in "also in"; the rest are counted
 _GLUED_TRIM = " ,.;:—-"  # dropped before an ellipsis glued to the text ("слово…", not "слово,…")
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 channel', '2 channels'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def also_in_text(names: Sequence[str], limit: int = MAX_ALSO_IN) -> str:
+    """'🔁 also in 2 channels: @a, @b': the names (already escaped or linked if the medium needs it) of
+    the other channels that carry the story (bot.stories.other_channels), the first `limit` of them
+    named; with none, the story's own channel posted it again."""
+    if not names:
+        return "🔁 posted again in this channel"
+    shown = list(names[:limit]) + ([f"+{len(names) - limit} more"] if len(names) > limit else [])
+    return f"🔁 also in {plural(len(names), 'channel')}: {', '.join(shown)}"
 
 
 def escape(value: object, quote: bool = False) -> str:

@@ -8,7 +8,9 @@ two forwards of the same original, are one story whatever the text.
 
 This is the one rule: the Telegram alert sink (bot/delivery/telegram_sink.py),
 the local sinks of the replay (bot/delivery/local_stories.py) and the digest
-(bot/digest/build.py) all ask `same_story` or `group_posts`. Exact Jaccard,
+(bot/digest/build.py) all ask `same_story` or `group_posts`; what "also in …"
+lists of a story (its other channels, one copy each) is `other_channels`,
+worded by bot.formatting.also_in_text. Exact Jaccard,
 not MinHash; `group_posts` finds the candidate pairs with a prefix filter (each
 set's rarest shingles), which skips no pair reaching the threshold.
 """
@@ -42,6 +44,7 @@ class StoryPost(Protocol):
 
 
 P = TypeVar("P", bound=StoryPost)
+C = TypeVar("C")
 
 
 def words(text: str) -> list[str]:
@@ -133,6 +136,33 @@ def group_posts(posts: Sequence[P], threshold: float, signatures: Sequence[froze
     for i, post in enumerate(posts):
         groups[find(i)].append(post)
     return list(groups.values())
+
+
+def other_channels(first, copies: Sequence[C]) -> list[C]:
+    """The story's copies in channels other than its first post's, one per channel (a copy still
+    there preferred over a deleted one), in order: what "also in …" names.
+
+    `first` and `copies` have `channel_id` (None when unknown: then the username, else the title,
+    tells channels apart), `channel` (username) and `title` or `channel_title`."""
+    elsewhere: dict[object, C] = {}
+    for copy in copies:
+        if _same_channel(first, copy):
+            continue
+        key = copy.channel_id if copy.channel_id is not None else _name_key(copy)
+        if key not in elsewhere or getattr(elsewhere[key], "deleted", False):
+            elsewhere[key] = copy
+    return list(elsewhere.values())
+
+
+def _same_channel(a, b) -> bool:
+    if a.channel_id is not None and b.channel_id is not None:
+        return a.channel_id == b.channel_id
+    return _name_key(a) == _name_key(b)
+
+
+def _name_key(item) -> str:
+    title = getattr(item, "title", None) or getattr(item, "channel_title", None)
+    return (item.channel or "").lower() or title or getattr(item, "link", None) or ""
 
 
 def _candidate_pairs(sets: Sequence[frozenset[int]], threshold: float) -> set[tuple[int, int]]:

@@ -81,3 +81,18 @@ def test_group_posts_misses_no_pair_that_reaches_the_threshold(word_lists, thres
         for b in posts:
             if similarity(shingles(a.text), shingles(b.text)) >= threshold:
                 assert story_of[a.message_id] == story_of[b.message_id]
+
+
+def test_other_channels_names_each_other_channel_once_and_skips_the_first_posts_own():
+    from bot.formatting import also_in_text
+    from bot.stories import other_channels
+    from tests.factories import make_post
+
+    first = make_post(channel="pskov", channel_id=-1)
+    copies = [make_post(channel="pskov", channel_id=-1), make_post(channel="tver", channel_id=-2),
+              make_post(channel="tver", channel_id=-2), make_post(channel="ryazan", channel_id=-3)]
+    found = other_channels(first, copies)
+    assert [p.channel for p in found] == ["tver", "ryazan"]
+    assert also_in_text([f"@{p.channel}" for p in found]) == "🔁 also in 2 channels: @tver, @ryazan"
+    assert also_in_text([]) == "🔁 posted again in this channel"
+    assert also_in_text([f"@c{i}" for i in range(12)], limit=10).endswith("@c9, +2 more")

@@ -8,8 +8,9 @@ DOZOR_DB is set, so invented posts never mix with real ones in dozor.db.
 Posts are stored and matched in batches, each batch one transaction;
 after each batch the outbox is drained to the local subscriber (chat 0), whose
 sinks are the terminal and, with --alerts-to, a JSONL file. Both group
-reposts of a story already shown by the alert sinks' rule (bot/delivery/local_stories.py):
-the terminal prints a short "also in" line, the JSONL record names the story. A killed replay
+reposts of a story by the alert sinks' rule (bot/delivery/local_stories.py):
+the terminal prints each story of a batch once, with the "also in N channels"
+line a Telegram alert gets; each JSONL record names its story and "also in". A killed replay
 loses nothing: its pending outbox rows are delivered first on the next run,
 and posts already stored are not stored (or alerted) again.
 """
@@ -24,11 +25,11 @@ from datetime import datetime, timedelta
 from importlib import resources
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Awaitable, Callable, Iterable, Iterator
 
 from bot.app.rules import load_live_rules, require_enabled_rules
 from bot.clock import utc_now
-from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink
+from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink, flush_sink
 from bot.delivery.local_stories import LocalStories
 from bot.delivery.senders import DryRunSender
 from bot.delivery.telegram_sink import TelegramAlertSink
@@ -77,22 +78,28 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
     store = await Store.open(settings.db_path)
     stories = LocalStories.from_settings(settings)  # one for both sinks, so they group alike
     jsonl = JsonlSink(args.alerts_to, stories) if args.alerts_to else None
+    terminal = replay_sink(args, store, settings, clock, stories)
+    sink: Sink = FanoutSink(terminal, jsonl) if jsonl else terminal
     try:
-        terminal = replay_sink(args, store, settings, clock, stories)
-        sink: Sink = FanoutSink(terminal, jsonl) if jsonl else terminal
         rules = await load_live_rules(store, settings)
         require_enabled_rules(rules, "the replay")  # exit 2 before a post is stored unmatched
         pipeline = Pipeline(store, rules, clock,
                             new_channel_status=ChannelStatus.REPLAY, recipient_kinds=(SubscriberKind.LOCAL,))
         await ensure_local_subscriber(store, clock(), LOCAL_CHAT_ID, tz=settings.tz)
         worker = OutboxWorker(store, lambda _subscriber: sink, clock, settings.max_attempts, kinds=(SubscriberKind.LOCAL,))
-        await worker.run_until_idle()  # what a killed run left pending goes first
+
+        async def drain() -> None:  # deliver what is due, then print the stories the terminal held
+            await worker.run_until_idle()
+            flush_sink(sink)
+
+        await drain()  # what a killed run left pending goes first
         report = ReadReport()
-        first, last = await replay_posts(path, report, pipeline, worker, clock())
-        await worker.run_until_idle()
+        first, last = await replay_posts(path, report, pipeline, drain, clock())
+        await drain()
         await print_digest(store, first, last, settings.tz, settings.dedup_threshold)
         await print_summary(store, settings, path, report, pipeline, worker)
     finally:
+        flush_sink(sink)  # an interrupted replay still prints the alerts it delivered
         if jsonl:
             jsonl.close()
         await store.close()
@@ -107,14 +114,15 @@ def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, cloc
     return TelegramAlertSink(store, DryRunSender(), settings, clock)
 
 
-async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, worker: OutboxWorker,
+async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, drain: Callable[[], Awaitable[None]],
                        now: datetime) -> tuple[datetime | None, datetime | None]:
-    """Feed the file through the pipeline in batches; returns the first and last post dates."""
+    """Feed the file through the pipeline in batches, delivering after each (`drain`); returns the first
+    and last post dates."""
     first = last = None
     progress = Progress(path)
     for batch in batched(read_posts(path, report, now), BATCH):
         await pipeline.on_posts(batch)
-        await worker.run_until_idle()
+        await drain()
         dates = [p.date for p in batch]
         first = min([first, *dates] if first else dates)
         last = max([last, *dates] if last else dates)

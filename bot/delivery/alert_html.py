@@ -16,13 +16,14 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from bot.formatting import (
-    POST_LINK, USERNAME, channel_link, escape, excerpt, format_time, matched_spans, post_link, shorten,
+    POST_LINK, USERNAME, also_in_text, channel_link, escape, excerpt, format_time, matched_spans, post_link, shorten,
 )
+from bot.formatting import plural  # noqa: F401  (its older home; callers may import it from here)
 from bot.models import Alert, Match, Post, Span
+from bot.stories import other_channels
 
 TELEGRAM_LIMIT = 4096
 EXCERPT_CHARS = 700  # visible characters of post text in an alert
-MAX_ALSO_IN = 10  # channels named in "also in"; the rest are counted
 MAX_TITLE = 60
 _TAG = re.compile(r"<[^>]*>")
 
@@ -86,40 +87,10 @@ def visible_length(html_text: str) -> int:
 
 
 def format_also_in(post: Post, others: Sequence[StoryPost]) -> str:
-    """'also in: @a, @b (3 channels)': only other channels are named; the count includes the first post's.
-
-    Copies in the first post's own channel are not named; when there are only
-    such copies the line says the channel posted it again.
-    """
-    elsewhere: dict[object, StoryPost] = {}
-    for other in others:
-        if _same_channel(post, other):
-            continue
-        key = other.channel_id if other.channel_id is not None else _name_key(other.channel, other.title, other.link)
-        if key not in elsewhere or elsewhere[key].deleted:
-            elsewhere[key] = other
-    if not elsewhere:
-        return "🔁 posted again in this channel"
-    shown = list(elsewhere.values())
-    names = [_story_name(o) for o in shown[:MAX_ALSO_IN]]
-    if len(shown) > MAX_ALSO_IN:
-        names.append(f"+{len(shown) - MAX_ALSO_IN} more")
-    return f"🔁 also in: {', '.join(names)} ({plural(len(shown) + 1, 'channel')})"
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 channel', '2 channels'."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _same_channel(post: Post, other: StoryPost) -> bool:
-    if other.channel_id is not None:
-        return other.channel_id == post.channel_id
-    return _name_key(other.channel, other.title, other.link) == _name_key(post.channel, post.channel_title, None)
-
-
-def _name_key(username: str | None, title: str | None, link: str | None) -> str:
-    return (username or "").lower() or title or link or ""
+    """'🔁 also in 2 channels: @a, @b': the other channels carrying the story (bot.stories.other_channels),
+    linked to their copies; copies in the first post's own channel are not named (only such copies:
+    the channel posted it again)."""
+    return also_in_text([_story_name(o) for o in other_channels(post, others)])
 
 
 def format_excerpt(text: str, spans: Sequence[Span], budget: int = EXCERPT_CHARS) -> str:

@@ -6,6 +6,10 @@ post that is a forward of, or nearly the same text as, a post already shown
 to the same subscriber with a date within the window belongs to that earlier
 post's story (the earliest such story). The digest groups by the same rule.
 
+`placement(alert)` also gives the story's number and its copies so far (its
+posts after the first), from which the sinks word "also in …" as the Telegram
+alert does (bot.stories.other_channels, bot.formatting.also_in_text).
+
 Kept in memory for one run. One instance is shared by the sinks of a run, so
 the terminal and the JSONL file agree; asking again about a post already
 placed gives the same answer (a retried delivery is not a new story).
@@ -20,6 +24,16 @@ from bot import stories
 from bot.models import Alert, Post
 
 PostKey = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an alerted post stands: its story (number, first post) and the story's copies so far."""
+
+    story: int
+    first: Post
+    copies: tuple[Post, ...]  # the story's posts after the first, in the order they were placed
+    is_first: bool  # this alert's post is the story's first
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +52,8 @@ class LocalStories:
         self.threshold = threshold
         self.window = window
         self._shown: dict[int, list[_Shown]] = {}  # subscriber id -> shown posts, by date
-        self._placed: dict[tuple[int, PostKey], Post | None] = {}
+        self._placed: dict[tuple[int, PostKey], _Shown] = {}
+        self._copies: dict[int, list[Post]] = {}  # story -> its posts after the first
         self._stories = 0
 
     @classmethod
@@ -47,10 +62,22 @@ class LocalStories:
 
     def place(self, alert: Alert) -> Post | None:
         """The first post of the earlier story this alert's post belongs to; None if it starts a story."""
+        placed = self.placement(alert)
+        return None if placed.is_first else placed.first
+
+    def placement(self, alert: Alert) -> Placement:
+        """The alert's story, placing its post first if it is new (the same answer when asked again)."""
         post, subscriber = alert.post, alert.subscriber.id
         key = (subscriber, (post.channel_id, post.message_id))
-        if key in self._placed:
-            return self._placed[key]
+        entry = self._placed.get(key) or self._place(subscriber, post, key)
+        first = (entry.first.channel_id, entry.first.message_id) == key[1]
+        return Placement(entry.story, entry.first, self.copies(entry.story), first)
+
+    def copies(self, story: int) -> tuple[Post, ...]:
+        """The story's posts after its first, so far."""
+        return tuple(self._copies.get(story, ()))
+
+    def _place(self, subscriber: int, post: Post, key: tuple[int, PostKey]) -> _Shown:
         signature = stories.shingles(post.text)
         shown = self._shown.setdefault(subscriber, [])
         joined = self._earliest_story(shown, post, signature)
@@ -59,9 +86,10 @@ class LocalStories:
             entry = _Shown(post.date, post, signature, self._stories, post)
         else:
             entry = _Shown(post.date, post, signature, joined.story, joined.first)
+            self._copies.setdefault(joined.story, []).append(post)
         shown.insert(bisect_right(shown, post.date, key=lambda s: s.date), entry)
-        self._placed[key] = None if joined is None else joined.first
-        return self._placed[key]
+        self._placed[key] = entry
+        return entry
 
     def _earliest_story(self, shown: list[_Shown], post: Post, signature: frozenset[int]) -> _Shown | None:
         low = bisect_left(shown, post.date - self.window, key=lambda s: s.date)

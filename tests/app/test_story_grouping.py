@@ -1,5 +1,6 @@
 """One story, three readers: the replay's terminal and JSONL sinks, the dry-run alert sink and the
-digest group a post and its reworded reposts the same way (bot/stories.py's rule, one threshold)."""
+digest group a post and its reworded reposts the same way (bot/stories.py's rule, one threshold),
+and the sinks word the story's other channels with the one "also in N channels: …" line."""
 from __future__ import annotations
 
 import argparse
@@ -54,11 +55,16 @@ async def replay(tmp_path, posts, rules, name: str, dry_run: bool, env: dict[str
 
 
 def terminal_groups(out: str) -> set[frozenset[str]]:
-    """Full alerts start a story; each "also in" line joins the story it names."""
+    """A full alert and the channels its "also in" line names are one story; a later repost line
+    ("… · new: @x · … (story: y, …)") joins the story it names."""
     groups: dict[str, set[str]] = defaultdict(set)
-    for channel in re.findall(r"^● (\w+) ·", out, re.M):
-        groups[channel].add(channel)
-    for channel, story in re.findall(r"^  🔁 also in (\w+) · .*\(story: (\w+),", out, re.M):
+    for block in out.split("\n\n"):
+        head = re.match(r"● (\w+) ·", block)
+        if head:
+            groups[head[1]].add(head[1])
+            also = re.search(r"^  🔁 also in \d+ channels?: (.*)$", block, re.M)
+            groups[head[1]].update(name.lstrip("@") for name in (also[1].split(", ") if also else ()))
+    for channel, story in re.findall(r"^  🔁 also in .* · new: (\w+) · .*\(story: (\w+),", out, re.M):
         groups[story].add(channel)
     return {frozenset(g) for g in groups.values()}
 
@@ -98,7 +104,7 @@ async def test_replay_dry_run_and_digest_group_reposts_alike(tmp_path, replay_fi
     settings, alerts_to = await replay(tmp_path, posts, rules, "terminal", False, env)
     out = capsys.readouterr().out
     assert terminal_groups(out) == expected
-    assert out.count("● ") == len(expected) and out.count("🔁 also in") == len(POSTS) - len(expected)
+    assert out.count("● ") == len(expected)
     assert jsonl_groups(alerts_to) == expected
     store = await Store.open(settings.db_path)
     try:
@@ -123,3 +129,39 @@ async def test_the_replayed_digest_names_the_story_once_with_its_channels(tmp_pa
     await replay(tmp_path, posts, rules, "digest", False, {})
     out = capsys.readouterr().out
     assert "(pskovgub + 2 more, 3 channels)" in out and out.count("(ryazan24)") == 1
+
+
+FOUR = [("pskovgub", 1, 0, STORY)] + [
+    (channel, n, 5 * n, "Срочно! " + STORY + f" Подписывайтесь @{channel}")
+    for n, channel in enumerate(("tverinfo", "ryazan24", "severnews"), start=2)
+]
+
+
+async def test_a_repost_in_four_channels_is_one_alert_also_in_3_channels_in_every_sink(tmp_path, capsys):
+    posts = tmp_path / "four.jsonl"
+    posts.write_text("".join(json.dumps({"channel": c, "id": i, "text": t,
+                                         "date": (START + timedelta(minutes=m)).isoformat()},
+                                        ensure_ascii=False) + "\n" for c, i, m, t in FOUR), encoding="utf-8")
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    also = "🔁 also in 3 channels: @tverinfo, @ryazan24, @severnews"
+
+    settings, alerts_to = await replay(tmp_path, posts, rules, "terminal", False, {})
+    out = capsys.readouterr().out
+    assert out.count("● ") == 1 and out.count(also) == 1 and "new: " not in out
+    records = [json.loads(line) for line in alerts_to.read_text(encoding="utf-8").splitlines()]
+    assert {r["story"]["channel"] for r in records} == {"pskovgub"}
+    assert records[-1]["also_in"]["text"] == also
+    assert records[-1]["also_in"]["channels"] == ["@tverinfo", "@ryazan24", "@severnews"]
+    stories = out.split("Top stories")[1]
+    assert "1. " in stories and "2. " not in stories and "(pskovgub + 3 more, 4 channels)" in stories
+    store = await Store.open(settings.db_path)
+    try:
+        assert await digest_groups(store, settings.dedup_threshold) == {frozenset(c for c, *_ in FOUR)}
+    finally:
+        await store.close()
+
+    await replay(tmp_path, posts, rules, "dry-run", True, {})
+    out = capsys.readouterr().out
+    assert len(re.findall(r"^--- to chat 0: message \d+", out, re.M)) == 1
+    assert also in re.sub(r"<[^>]+>", "", out.split("--- to chat 0")[-1])  # the alert's last edit, as text

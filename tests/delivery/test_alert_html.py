@@ -103,7 +103,7 @@ def test_edited_and_deleted_banners():
 def test_also_in_names_the_other_channels_and_counts_all():
     others = [StoryPost("abcd_news", None, "https://t.me/abcd_news/5"), StoryPost(None, "Газета", None)]
     markup = format_alert(alert_for("мобилизация"), NOW, also_in=others)
-    assert 'also in: <a href="https://t.me/abcd_news/5">@abcd_news</a>, Газета (3 channels)' in markup
+    assert '🔁 also in 2 channels: <a href="https://t.me/abcd_news/5">@abcd_news</a>, Газета' in markup
 
 
 def test_also_in_leaves_out_copies_in_the_same_channel_and_says_one_channel_right():
@@ -113,8 +113,7 @@ def test_also_in_leaves_out_copies_in_the_same_channel_and_says_one_channel_righ
     other = StoryPost("abcd_news", None, "https://t.me/abcd_news/5", channel_id=-1002)
     both = format_alert(alert_for("мобилизация", channel="pskovgubernia", channel_id=-1001), NOW,
                         also_in=[same, other])
-    assert "also in: " in both and "@pskovgubernia</a>, " not in both.split("also in:")[1]
-    assert "(2 channels)" in both
+    assert "also in 1 channel: " in both and "@pskovgubernia</a>" not in both.split("also in")[1]
 
 
 def test_channel_count_says_channel_for_one_and_channels_for_more():
@@ -185,7 +184,7 @@ def test_silent_only_when_every_rule_is_low():
 
 def test_also_in_accepts_plain_names():
     markup = format_alert(alert_for("мобилизация"), NOW, also_in=["@abcd_news", "Газета <b>"])
-    assert "also in: @abcd_news, Газета &lt;b&gt; (3 channels)" in markup
+    assert "also in 2 channels: @abcd_news, Газета &lt;b&gt;" in markup
 
 
 def test_excerpt_starts_at_a_sentence_when_it_can():

@@ -89,3 +89,29 @@ def test_any_text_and_spans_give_a_one_line_excerpt_without_control_characters(t
     shown = excerpt(text, merged_spans(matches, len(text)))
     assert "\n" not in shown and not any(ord(c) < 32 for c in shown)
 
+
+
+STORY = ("В Пскове военкомат начал раздавать повестки мужчинам прямо у проходной завода, очевидцы "
+         "рассказывают что повестки вручали всем подряд")
+
+
+async def test_with_stories_the_terminal_prints_a_story_once_per_pass_then_one_line_per_later_repost():
+    from datetime import timedelta
+
+    from bot.delivery.local_stories import LocalStories
+
+    stream = io.StringIO()
+    sink = TerminalSink(stream, color=False, stories=LocalStories(0.7, timedelta(hours=24)))
+    first = alert_for(STORY, channel="pskovgub", channel_id=-1001)
+    await sink.deliver(first)
+    await sink.deliver(alert_for("Срочно! " + STORY, channel="tverinfo", channel_id=-1002))
+    assert stream.getvalue() == ""  # held until the pass ends
+    sink.flush()
+    printed = stream.getvalue()
+    assert printed.count("● ") == 1 and "🔁 also in 1 channel: @tverinfo" in printed
+    await sink.deliver(alert_for(STORY + " Подписывайтесь", channel="severnews", channel_id=-1003))
+    later = stream.getvalue()[len(printed):]
+    assert later.startswith("  🔁 also in 2 channels: @tverinfo, @severnews · new: ")
+    assert "(story: " in later and "● " not in later
+    sink.flush()
+    assert stream.getvalue()[len(printed):] == later

@@ -107,8 +107,8 @@ async def test_repost_across_three_channels_makes_one_alert_edited_twice(store, 
     new, *edits = sender.sent
     assert new.edit_message_id is None
     assert [e.edit_message_id for e in edits] == [first, first]
-    assert "also in:" in edits[0].html and "(2 channels)" in edits[0].html
-    assert "@second_chan" in edits[1].html and "@third_chan" in edits[1].html and "(3 channels)" in edits[1].html
+    assert "also in 1 channel:" in edits[0].html
+    assert "@second_chan" in edits[1].html and "@third_chan" in edits[1].html and "also in 2 channels:" in edits[1].html
 
 
 async def test_a_repost_in_the_same_channel_names_no_channel_and_counts_no_extra_one(store, sink, sender):
@@ -117,7 +117,7 @@ async def test_a_repost_in_the_same_channel_names_no_channel_and_counts_no_extra
     again = story_post("pskov", -1001, 5, fwd_from_channel_id=-1001, fwd_from_message_id=1, text="переслано")
     assert await sink.deliver(await queue_alert(store, sub, again)) == first
     edit = sender.sent[-1]
-    assert "also in" not in edit.html and "channels)" not in edit.html
+    assert "also in" not in edit.html and "channel:" not in edit.html
     assert "posted again in this channel" in edit.html
 
 
