@@ -107,8 +107,8 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     # Where things live
     Setting("DOZOR_DATA_DIR", Path("./data"), _path, "Folder for the database, Telegram sessions and charts."),
-    Setting("DOZOR_DB", None, _path, "Database file; default <DOZOR_DATA_DIR>/dozor.db."),
-    Setting("DOZOR_RULES", Path("config/rules.toml"), _path, "Rule file that seeds a new database."),
+    Setting("DOZOR_DB", None, _path, "Database file; default <DOZOR_DATA_DIR>/dozor.db (the built-in sample: demo.db)."),
+    Setting("DOZOR_RULES", Path("config/rules.toml"), _path, "Rule file that seeds a new database; if missing, the default rules packaged with Dozor."),
     Setting("DOZOR_LOG_LEVEL", "INFO", _str, "Logging level: DEBUG, INFO, WARNING or ERROR."),
     # Telegram credentials (secrets: keep them in .env)
     Setting("TG_API_ID", None, _int, "api_id from my.telegram.org (live mode)."),
