@@ -40,6 +40,9 @@ def channels_set_command(args: argparse.Namespace, settings) -> int:
         store = await Store.open(settings.db_path)
         try:
             row = await (db.find_by_username(store, ref.username) if ref.username else db.get_channel(store, ref.channel_id))
+            if row is None and ref.username and ref.username.lower() in {n.lower() for n in await db.list_requests(store)}:
+                raise UsageError(f"{ref} is queued but not resolved yet: set it after the next `dozor run` "
+                                 "(or `dozor channels add` with the account logged in) has resolved it")
             if row is None:
                 raise UsageError(f"{ref} is not a watched channel or group: add it with `dozor channels add {ref}` first")
             await db.set_show_authors(store, row.id, args.show_authors, ACTOR)
