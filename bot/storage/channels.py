@@ -14,6 +14,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.models import ChannelStatus
+from bot.storage.alert_log import forget_author_names
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, from_iso, to_iso, utcnow_iso
 
@@ -222,7 +223,7 @@ async def confirm_private(store: Store, channel_id: int, actor: str) -> bool:
 
 async def set_show_authors(store: Store, channel_id: int, show: bool, actor: str) -> bool:
     """Name a group's members in alerts (True) or only say "a member" (False, the default); audited.
-    Turning names off also forgets the names stored for its messages. False when there is no such chat."""
+    Turning names off also forgets the names stored for its messages and in its alerts' snapshots. False when there is no such chat."""
     async def update(conn: aiosqlite.Connection) -> bool:
         before = await (await conn.execute("SELECT show_authors FROM channels WHERE id = ?", (channel_id,))).fetchone()
         if before is None:
@@ -231,6 +232,7 @@ async def set_show_authors(store: Store, channel_id: int, show: bool, actor: str
         if not show:
             await conn.execute("UPDATE posts SET author_name = NULL WHERE channel_id = ? AND author_name IS NOT NULL",
                                (channel_id,))
+            await forget_author_names(conn, channel_id)
         await record_audit(conn, actor, "channel.show_authors", "channel", str(channel_id),
                            {"show_authors": bool(before[0])}, {"show_authors": show})
         return True

@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
-from telethon import events
+from telethon import events, types, utils
 
 from bot.clock import Clock, utc_now
 from bot.errors import SessionInvalid
@@ -196,12 +196,26 @@ class Watcher:
 
     async def _feed(self, row: ChannelRow, messages: list, late: bool, alert: bool, advance: bool = True) -> Post:
         post = messages_to_post(messages, row.username, row.title, show_authors=row.show_authors)
+        if row.show_authors and post.author_id is not None and post.author_name is None:
+            post = replace(post, author_name=await self._author_name(post.author_id))
         if late and (self.now() - post.date).total_seconds() > self.late_after:
             post = replace(post, late=True)  # found well after it was posted, not merely by a sweep
         await self.pipeline.on_post(post, alert=alert)
         if advance:
             await self._advance(row, max(m.id for m in messages), post.date)
         return post
+
+    async def _author_name(self, user_id: int) -> str | None:
+        """A member's name when Telegram did not send it with the message (only for groups whose admin
+        turned names on); None when it cannot be had ("a member" is shown)."""
+        try:
+            user = await self.client.get_entity(types.PeerUser(user_id))
+        except (SessionInvalid, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # unknown to the session, network: the alert says "a member"
+            log.debug("name of member %s not found: %s", user_id, exc)
+            return None
+        return utils.get_display_name(user).strip() or None
 
     async def _advance(self, row: ChannelRow, last: int, post_at: datetime | None) -> None:
         await db.advance_last_seen(self.store, row.id, last, post_at)

@@ -99,9 +99,21 @@ async def test_an_admin_may_turn_names_on_for_one_group_and_off_again(store, set
 
     assert await db.set_show_authors(store, GID, False, "cli")
     row = await post_row(store, GID, 102)
-    assert row["author_id"] == MARIA.id and row["author_name"] is None  # the name is forgotten
+    assert row["author_id"] == MARIA.id and row["author_name"] is None  # the name is forgotten...
+    dump = "\n".join(str(tuple(r)) for r in await store.fetchall("SELECT * FROM alert_messages"))
+    assert "Мария" not in dump  # ...in the alert log too, so a later edit of the alert shows "a member"
     [_, off] = await audit_entries(store, action="channel.show_authors")
     assert off["actor"] == "cli" and "false" in off["after"]
+
+
+async def test_with_names_on_a_name_telegram_did_not_send_is_fetched(store, settings):
+    client = OfflineClient(WIVES, users=(MARIA,))
+    watcher = await watched_group(store, client, settings)
+    await db.set_show_authors(store, GID, True, "cli")
+    watcher.watch(await db.get_channel(store, GID))
+    bare = member_message(WIVES, 104, TEXT, MARIA)  # no sender entity attached: only the id
+    await watcher._feed(watcher.channels[GID], [bare], late=False, alert=True)
+    assert (await post_row(store, GID, 104))["author_name"] == "Мария Иванова"
 
 
 async def test_a_history_sweep_of_a_group_keeps_no_names_either(store, settings):
