@@ -22,7 +22,7 @@ from bot.storage.db import to_iso
 from bot.storage.rules import load_rule_defs
 
 HELP_SUBSCRIBER = """<b>Dozor</b> sends alerts when watched channels post about your topics.
-/subscribe [TAG|RULE …] — receive alerts (nothing = every rule)
+/subscribe [TAG|RULE …] — receive alerts (nothing = every rule; sent in a forum topic, they go to that topic)
 /unsubscribe [TAG|RULE …] — stop them (nothing = all)
 /mute 2h — pause alerts (30m, 2h, 1d, off)
 /tz Europe/Moscow — your time zone for digests

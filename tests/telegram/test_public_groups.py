@@ -15,7 +15,7 @@ from bot.delivery.telegram_sink import TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.pipeline import Pipeline
 from bot.settings import load_settings
-from bot.storage import Store, access, open_store
+from bot.storage import access, open_store
 from bot.storage import channels as db
 from bot.storage.audit import audit_entries
 from bot.storage.outbox import due_rows
