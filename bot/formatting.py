@@ -16,6 +16,8 @@ cannot drift apart.
 - `merge_spans`: sorted, clipped, non-overlapping spans.
 - `also_in_text`: the one "🔁 also in 3 channels: @a, @b, @c" line of a story's
   other channels (Telegram alerts, the terminal, the JSONL file).
+- `compact_count`: a view or forward count as people read it ("950", "12.3k", "1.2M").
+- `author_label`: who wrote a group member's message: "a member" unless a name may be shown.
 """
 from __future__ import annotations
 
@@ -91,6 +93,29 @@ def post_link(channel_id: int, message_id: int, username: str | None = None,
     if is_real_channel_id(channel_id):
         return f"https://t.me/c/{str(channel_id)[4:]}/{message_id}"
     return None
+
+
+# --- reach and authors ---------------------------------------------------------------------
+
+def compact_count(count: int) -> str:
+    """950 -> '950', 12_345 -> '12.3k', 1_200_000 -> '1.2M' (one decimal, a trailing .0 dropped)."""
+    count = max(0, int(count))
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "k")):
+        if count >= size:
+            value = f"{count / size:.1f}".removesuffix(".0")
+            if value == "1000" and suffix != "B":  # 999,999 rounds up into the next unit
+                return compact_count(size * 1000)
+            return value + suffix
+    return str(count)
+
+
+def author_label(author_id: int | None, author_name: str | None) -> str | None:
+    """'a member' for a group member's message (the name only when one was kept: the group's
+    show_authors is on); None for a channel post."""
+    if author_id is None and not author_name:
+        return None
+    name = " ".join((author_name or "").split())
+    return shorten(name, 60) if name else "a member"
 
 
 # --- time ----------------------------------------------------------------------------------

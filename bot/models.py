@@ -39,6 +39,13 @@ class ChannelStatus(StrEnum):
     UNCONFIRMED = "unconfirmed"  # a private group or channel (no username): watched only once an admin confirms
 
 
+class AlertStyle(StrEnum):
+    """subscribers.alert_style: the whole alert (full) or one line (compact)."""
+
+    FULL = "full"
+    COMPACT = "compact"
+
+
 class OutboxStatus(StrEnum):
     """outbox.status: a row waits (pending) and ends sent, parked (gave up) or cancelled."""
 
@@ -76,6 +83,8 @@ class Post:
     edit_date: datetime | None = None
     late: bool = False  # found by a history sweep after downtime, not pushed live
     lang: str | None = None
+    author_id: int | None = None  # a group member's message: the sender's numeric id (never shown as such)
+    author_name: str | None = None  # only while an admin lets this group's members be named (show_authors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +134,8 @@ class Subscriber:
     digest_time: str = "09:00"
     active: bool = True
     role: str = "subscriber"  # admin | operator | subscriber
+    topic_id: int | None = None  # a forum group's topic (its top message id) alerts and digests go to
+    style: AlertStyle = AlertStyle.FULL
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +172,7 @@ class Outgoing:
     document: tuple[str, bytes] | None = None  # (file name, bytes) sent as a file with `html` as caption (/export)
     buttons: tuple[tuple[Button, ...], ...] = ()  # rows of inline buttons
     link_preview: bool = False
+    topic_id: int | None = None  # a forum topic of the chat to post into (sent as a reply to its top message)
 
 
 @dataclass(frozen=True, slots=True)

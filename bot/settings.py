@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -82,10 +83,72 @@ def _hhmm(raw: str) -> str:
     return f"{int(hours):02d}:{int(minutes):02d}"
 
 
+@dataclass(frozen=True)
+class ProxyConfig:
+    """TG_PROXY parsed: how every Telethon client reaches Telegram. `repr` never shows the password
+    or the MTProxy secret."""
+
+    scheme: str  # socks5 | socks4 | http | mtproxy
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    secret: str | None = None  # MTProxy only: hex (optionally dd/ee-prefixed) or base64
+
+    def __repr__(self) -> str:
+        return f"ProxyConfig({self.redacted()})"
+
+    def redacted(self) -> str:
+        """The proxy as a URL with the password and secret hidden (for logs)."""
+        who = ""
+        if self.scheme == "mtproxy":
+            who = "***@"
+        elif self.username:
+            who = f"{self.username}:***@" if self.password else f"{self.username}@"
+        return f"{self.scheme}://{who}{self.host}:{self.port}"
+
+
+PROXY_SCHEMES = ("socks5", "socks4", "http", "mtproxy")
+
+
+def _proxy(raw: str) -> ProxyConfig:
+    """socks5://user:pass@host:port, socks4://host:port, http://user:pass@host:port or
+    mtproxy://SECRET@host:port. Errors never repeat the value (it may hold a password)."""
+    text = str(raw).strip()
+    scheme, sep, _ = text.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in PROXY_SCHEMES:
+        raise ValueError("expected socks5://[user:pass@]host:port, http://[user:pass@]host:port "
+                         "or mtproxy://SECRET@host:port")
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None or port == 0 or parts.path not in ("", "/"):
+        raise ValueError(f"a {scheme} proxy needs a host and a port (1-65535), e.g. {scheme}://127.0.0.1:1080")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if scheme != "mtproxy":
+        return ProxyConfig(scheme, parts.hostname, port, username, password)
+    if not username or password is not None or not _mtproxy_secret_ok(username):
+        raise ValueError("an MTProxy needs its secret before the host: mtproxy://SECRET@host:port "
+                         "(32 hex digits, optionally starting with dd or ee)")
+    return ProxyConfig(scheme, parts.hostname, port, secret=username)
+
+
+def _mtproxy_secret_ok(secret: str) -> bool:
+    body = secret[2:] if secret[:2].lower() in ("dd", "ee") and len(secret) > 32 else secret
+    try:
+        return len(bytes.fromhex(body[:32])) == 16
+    except ValueError:
+        return False
+
+
 _TYPE_NAMES: dict[Callable, str] = {
     _int: "integer", _days: "days (1–365)", _float: "number", _bool: "true/false", _str: "text", _path: "path",
     _int_list: "comma-separated integers", _str_list: "comma-separated list",
-    _tz: "time zone", _hhmm: "HH:MM",
+    _tz: "time zone", _hhmm: "HH:MM", _proxy: "proxy URL",
 }
 
 
@@ -117,6 +180,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TG_SESSION", "dozor", _str, "Name of the user-account session file in the data folder."),
     Setting("DOZOR_ACCOUNTS", (), _str_list, "Extra user-account session names to spread channels across."),
     Setting("DOZOR_ADMINS", (), _int_list, "Telegram user ids of the admins, comma-separated."),
+    Setting("TG_PROXY", None, _proxy, "Proxy for every Telegram connection: socks5://user:pass@host:port, "
+            "http://host:port or mtproxy://SECRET@host:port.", secret=True),
     Setting("DOZOR_INVITE_DAYS", 7, _days, "Days an invite code stays valid (1–365); /invite shows when it expires."),
     # Watching channels
     Setting("DOZOR_JOIN_CHANNELS", True, _bool, "Join watched channels (pushed updates); false polls their history instead."),

@@ -204,11 +204,13 @@ class Rows:
         await add_rule(self.store, rule_id, rule_id, title=title, tags=tuple(tags))
 
     async def post(self, date: datetime, text: str = "Новость", channel_id: int = -1001,
-                   fwd_from=None, deleted_at: datetime | None = None, message_id: int | None = None) -> int:
+                   fwd_from=None, deleted_at: datetime | None = None, message_id: int | None = None,
+                   views: int | None = None, forwards: int | None = None) -> int:
         message_id = message_id or next(self._msg)
         fwd_channel, fwd_message = fwd_from or (None, None)
         post = Post(channel_id=channel_id, message_id=message_id, text=text, date=date,
-                    fwd_from_channel_id=fwd_channel, fwd_from_message_id=fwd_message)
+                    fwd_from_channel_id=fwd_channel, fwd_from_message_id=fwd_message, views=views,
+                    forwards=forwards)
 
         async def put(conn):
             post_id = await insert_post(conn, post, date)

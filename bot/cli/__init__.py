@@ -9,10 +9,10 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
     rules.py        dozor match, dozor rules check|test|explain|import|export
     suggest.py      dozor rules suggest, dozor feedback
     digest.py       dozor digest
-    channels.py     dozor login, dozor channels …
+    channels.py     dozor login, dozor channels … (channel_options.py: channels set)
     history.py      dozor backtest
     rematch.py      dozor rematch
-    subscribers.py  dozor subscribers …, dozor status
+    subscribers.py  dozor subscribers …, dozor status (subscriber_options.py: subscribers set, --style, --topic)
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`dozor login` and `dozor channels add|list|remove|pause|resume|refresh`.
+"""`dozor login` and `dozor channels add|list|remove|pause|resume|refresh` (`set`: bot/cli/channel_options.py).
 
 `channels add` resolves names right away when the account is logged in (each
 name once: the database caches id and access hash). Without credentials, or
@@ -20,6 +20,7 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING, Callable
 
+from bot.cli import channel_options
 from bot.clock import utc_now
 from bot.errors import DozorError, TelegramUnavailable, UsageError
 from bot.models import ChannelStatus
@@ -58,6 +59,7 @@ def register(subparsers) -> None:
         sub = actions.add_parser(name, help=f"{text} channels (@name or -100… id)")
         sub.add_argument("refs", nargs="+", metavar="CHANNEL")
         sub.set_defaults(handler=channels_status_command, status_action=name)
+    channel_options.register(actions)
 
 
 def login_command(args: argparse.Namespace, settings) -> int:
@@ -183,7 +185,8 @@ def channels_list_command(args: argparse.Namespace, settings) -> int:
     for row in rows:
         seen = row.last_post_at.strftime("%Y-%m-%d %H:%M") if row.last_post_at else "never"
         print(f"{row.id:>15}  {row.label:<28} {row.status:<10} {row.account or '-':<8} "
-              f"{'joined' if row.joined else 'polled':<6}  last post {seen}  {row.title or ''}")
+              f"{'joined' if row.joined else 'polled':<6}  last post {seen}  {row.title or ''}"
+              + ("  (members named)" if row.show_authors else ""))
     for name in queued:
         why = f"failed: {failed[name]} (add it again to retry)" if name in failed else \
             "(resolved at the next `dozor run`)"

@@ -1,4 +1,6 @@
-"""`dozor subscribers list|add|remove|role` and `dozor status`, against the database.
+"""`dozor subscribers list|add|remove|role|set` and `dozor status`, against the database.
+
+`set` and the `--style`/`--topic` options live in bot/cli/subscriber_options.py.
 
 Changes are audited with actor "cli". A handler raises UsageError for what the
 user got wrong; bot/__main__.py prints it as one line and exits 2.
@@ -12,6 +14,7 @@ from datetime import datetime, timezone
 from bot.clock import utc_now
 from bot.errors import UsageError
 from bot.models import OutboxStatus, SubscriberKind
+from bot.cli import subscriber_options
 from bot.storage import access, open_store
 from bot.storage.outbox import enqueue_missed
 from bot.storage.subscribers import active_subscribers
@@ -21,12 +24,13 @@ ACTOR = "cli"
 
 def register(subparsers) -> None:
     subs = subparsers.add_parser("subscribers", help="list, add, remove subscribers or set their role")
-    subs.add_argument("action", choices=("list", "add", "remove", "role"))
+    subs.add_argument("action", choices=("list", "add", "remove", "role", "set"))
     subs.add_argument("chat_id", type=int, nargs="?", metavar="CHAT_ID")
     subs.add_argument("--role", choices=("subscriber", "operator"))
     subs.add_argument("--title", default="")
     subs.add_argument("--since", type=_day, metavar="DAY",
                       help="add: also queue the stored matches of posts since DAY (YYYY-MM-DD, UTC)")
+    subscriber_options.add_arguments(subs)
     subs.set_defaults(handler=subscribers)
     st = subparsers.add_parser("status", help="a short summary: channels, subscribers, outbox, last post")
     st.set_defaults(handler=status)
@@ -39,7 +43,8 @@ def subscribers(args, settings) -> int:
         async with open_store(settings.db_path) as store:
             if args.action == "list":
                 for sub in await active_subscribers(store):
-                    print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{sub.title}")
+                    print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{sub.style}"
+                          f"\t{subscriber_options.describe_topic(sub.topic_id)}\t{sub.title}")
                 return 0
             if args.chat_id is None:
                 raise UsageError(f"subscribers {args.action} needs a CHAT_ID")
@@ -52,6 +57,8 @@ async def _change_subscriber(store, args, settings, now) -> int:
     chat_id = args.chat_id
     if args.action == "add":
         return await _add_subscriber(store, args, settings, now)
+    if args.action == "set":
+        return await subscriber_options.set_options(store, args, now)
     if args.action == "remove":
         done = await store.write(lambda c: access.remove_subscriber(c, chat_id, ACTOR, now))
     else:
@@ -71,15 +78,18 @@ async def _add_subscriber(store, args, settings, now) -> int:
     chat_id, kind = args.chat_id, SubscriberKind.USER if args.chat_id > 0 else SubscriberKind.GROUP
     if args.role == "operator" and chat_id < 0:
         raise UsageError(f"{chat_id} is a group or channel; only a person can be an operator")
+    subscriber_options.check_topic(chat_id, args.topic)
     since = datetime.combine(args.since, datetime.min.time(), tzinfo=timezone.utc) if args.since else None
 
     async def add(conn) -> int:
         await access.add_subscriber(conn, chat_id, ACTOR, now, kind=kind, title=args.title,
-                                    role=args.role or "subscriber", tz=settings.tz)
+                                    role=args.role or "subscriber", tz=settings.tz, topic_id=args.topic)
+        if args.style:
+            await access.update_subscriber(conn, chat_id, ACTOR, now, "subscriber.options", alert_style=args.style)
         return await enqueue_missed(conn, chat_id, since, now) if since else 0
 
     queued = await store.write(add)
-    print(f"{chat_id} subscribed")
+    print(f"{chat_id} subscribed" + (f" (forum topic {args.topic})" if args.topic is not None else ""))
     if since is None:
         print(f"it gets alerts for new matches; to also get stored ones, run again with --since {now:%Y-%m-%d}"
               " (or an earlier day)")

@@ -35,6 +35,11 @@ class Tz:
 
 
 @dataclass(frozen=True)
+class Style:
+    style: str | None  # full | compact; None = say which one is in use
+
+
+@dataclass(frozen=True)
 class Digest:
     day: date | None = None
     days_back: int = 0

@@ -38,6 +38,7 @@ class Ctx:
     lemmatize: Callable[[str], str] | None = None  # None = bot.text.lemma_text
     bot_username: str | None = None  # this bot's @name: "/cmd@OtherBot" is not for us
     throttle: Any = None  # bot.commands.throttle.CommandThrottle shared by every command, or None
+    topic_id: int | None = None  # the forum topic the command was sent in (None: the chat / General)
 
     @property
     def actor(self) -> str:

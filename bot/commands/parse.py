@@ -16,6 +16,7 @@ from bot.commands.args import (  # noqa: F401  (re-exported: handlers write p.St
     Unsubscribe,
     Mute,
     Tz,
+    Style,
     Digest,
     Search,
     Export,
@@ -58,6 +59,7 @@ USAGE: dict[str, str] = {
     "unsubscribe": "/unsubscribe [TAG|RULE_ID …]  (nothing = stop all alerts)",
     "mute": "/mute 30m | 2h | 1d | off",
     "tz": "/tz Europe/Moscow",
+    "style": "/style full | compact",
     "digest": "/digest [YYYY-MM-DD | today | yesterday]",
     "search": "/search QUERY  (e.g. /search мобилизация AND повестка)",
     "export": "/export [DAYS]  (1–365, default 7)",
@@ -299,6 +301,13 @@ def _parse_role(rest: str) -> SetRole:
     return SetRole(_chat_id("role", words[0]), role)
 
 
+def _parse_style(rest: str) -> Style:
+    choice = rest.strip().lower()
+    if choice and choice not in ("full", "compact"):
+        raise usage_error("style", f"There is no style {shorten(rest.strip(), 40)!r}")
+    return Style(choice or None)
+
+
 def _parse_decide(command: str, approve: bool):
     return lambda rest: Decide(_chat_id(command, rest.strip()), approve)
 
@@ -314,6 +323,7 @@ _PARSERS = {
     "unsubscribe": _parse_items("unsubscribe", Unsubscribe),
     "mute": _parse_mute,
     "tz": _parse_tz,
+    "style": _parse_style,
     "digest": _parse_digest,
     "search": _parse_search,
     "export": _parse_export,

@@ -32,6 +32,7 @@ ROUTES: dict[type, tuple[Role, Handler]] = {
     p.Unsubscribe: (Role.SUBSCRIBER, subscriber.handle_unsubscribe),
     p.Mute: (Role.SUBSCRIBER, subscriber.handle_mute),
     p.Tz: (Role.SUBSCRIBER, subscriber.handle_tz),
+    p.Style: (Role.SUBSCRIBER, subscriber.handle_style),
     p.Digest: (Role.SUBSCRIBER, subscriber.handle_digest),
     p.Search: (Role.SUBSCRIBER, subscriber.handle_search),
     p.Export: (Role.SUBSCRIBER, subscriber.handle_export),

@@ -15,17 +15,18 @@ from bot.formatting import escape as esc
 from bot.history.backtest import query_target
 from bot.history.export import alerts_csv
 from bot.history.search import search_posts
-from bot.models import Outgoing, Subscriber, SubscriberKind
+from bot.models import AlertStyle, Outgoing, Subscriber, SubscriberKind
 from bot.rules.nodes import MAX_SEARCH_REGEXES
 from bot.storage import access, kv
 from bot.storage.db import to_iso
 from bot.storage.rules import load_rule_defs
 
 HELP_SUBSCRIBER = """<b>Dozor</b> sends alerts when watched channels post about your topics.
-/subscribe [TAG|RULE …] — receive alerts (nothing = every rule)
+/subscribe [TAG|RULE …] — receive alerts (nothing = every rule; sent in a forum topic, they go to that topic)
 /unsubscribe [TAG|RULE …] — stop them (nothing = all)
 /mute 2h — pause alerts (30m, 2h, 1d, off)
 /tz Europe/Moscow — your time zone for digests
+/style full|compact — whole alerts or one line each
 /digest [YYYY-MM-DD] — the daily digest now
 /search QUERY — stored posts, newest first
 /export [DAYS] — your alerts as a CSV file"""
@@ -70,7 +71,7 @@ async def handle_start(ctx: Ctx, cmd: p.Start) -> Reply:
 async def _add_chat(ctx: Ctx, kind: str, role: str, actor: str) -> None:
     await ctx.store.write(lambda c: access.add_subscriber(
         c, ctx.chat_id, actor if actor.startswith("tg:") else f"{ctx.actor} ({actor})", ctx.now,
-        kind=kind, title=ctx.chat_title, role=role, tz=ctx.settings.tz))
+        kind=kind, title=ctx.chat_title, role=role, tz=ctx.settings.tz, topic_id=ctx.topic_id))
 
 
 async def _request_access(ctx: Ctx) -> Reply:
@@ -141,7 +142,31 @@ async def handle_subscribe(ctx: Ctx, cmd: p.Subscribe) -> Reply:
     current = await access.list_subscriptions(ctx.store, sub.id)
     remove = [("all", "")] if cmd.items and ("all", "") in current else []
     await ctx.store.write(lambda c: access.change_subscriptions(c, sub.id, add, remove, ctx.actor, ctx.now))
-    return Reply(await _subscriptions_text(ctx, sub))
+    return Reply(await _subscriptions_text(ctx, sub) + await _bind_topic(ctx, sub))
+
+
+async def _bind_topic(ctx: Ctx, sub: Subscriber) -> str:
+    """A group's alerts and digests go where /subscribe was sent: a forum topic, or the chat itself."""
+    if not ctx.is_group or sub.topic_id == ctx.topic_id:
+        return ""
+    await ctx.store.write(lambda c: access.update_subscriber(
+        c, ctx.chat_id, ctx.actor, ctx.now, "subscriber.topic", topic_id=ctx.topic_id))
+    if ctx.topic_id is None:
+        return "\nAlerts and digests now go to the chat itself (its General topic), where /subscribe was sent."
+    return "\nAlerts and digests now go to this topic."
+
+
+async def handle_style(ctx: Ctx, cmd: p.Style) -> Reply:
+    sub = await _my_subscriber(ctx, changing=cmd.style is not None)
+    if isinstance(sub, Reply):
+        return sub
+    if cmd.style is None:
+        return Reply(f"Alert style: {sub.style}. /style full sends whole alerts, /style compact one line each.")
+    await ctx.store.write(lambda c: access.update_subscriber(
+        c, ctx.chat_id, ctx.actor, ctx.now, "subscriber.style", alert_style=cmd.style))
+    if cmd.style == AlertStyle.COMPACT:
+        return Reply("Alerts now come as one line each: time, channel, rule, the first matched words, link.")
+    return Reply("Alerts now come in full: channel, rules and the post's text with the matched words.")
 
 
 async def handle_unsubscribe(ctx: Ctx, cmd: p.Unsubscribe) -> Reply:
@@ -210,7 +235,7 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
         return Reply(await ctx.digest(sub, day))
     digest = await build_day_digest(ctx.store, day, ctx.now, sub.tz, sub.digest_time, sub.id,
                                     ctx.settings.dedup_threshold)
-    messages = digest_messages(digest, sub.chat_id)
+    messages = digest_messages(digest, sub.chat_id, ctx.topic_id)
     if not messages:
         return Reply(f"No digest for {day.isoformat()}.")
     return Reply(messages[0].html, notify=tuple(messages[1:]))

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from bot.formatting import (
-    POST_LINK, USERNAME, also_in_text, channel_link, escape, excerpt, format_time, matched_spans, post_link, shorten,
+    POST_LINK, USERNAME, also_in_text, author_label, channel_link, compact_count, escape, excerpt, format_time, matched_spans,
+    post_link, shorten,
 )
 from bot.formatting import plural  # noqa: F401  (its older home; callers may import it from here)
 from bot.models import Alert, Match, Post, Span
@@ -60,7 +61,7 @@ def format_alert(
     zone = tz or alert.subscriber.tz
     late = late or post.late
     head = _banners(post, alert.edited or edited, deleted_at, no_longer_matches, late, zone, now)
-    head += [_header(post, zone), _rules_line(alert.matches, rule_titles or {})]
+    head += [_header(post, zone), _author_line(post), _rules_line(alert.matches, rule_titles or {})]
     if also_in:
         head.append(format_also_in(post, [_as_story_post(o) for o in also_in]))
     top = "\n".join(line for line in head if line)
@@ -118,10 +119,22 @@ def _header(post: Post, tz: str) -> str:
     if channel:
         title = f'<a href="{channel}">{title}</a>'
     link = post_link(post.channel_id, post.message_id, post.channel, post.link)
-    when = format_time(post.date, tz)
+    when = format_time(post.date, tz) + views_mark(post)
+    noun = "message" if post.author_id is not None else "post"
     if link:
-        return f'📣 <b>{title}</b> · <a href="{escape(link, quote=True)}">post</a> · {when}'
+        return f'📣 <b>{title}</b> · <a href="{escape(link, quote=True)}">{noun}</a> · {when}'
     return f"📣 <b>{title}</b> · {when}"
+
+
+def views_mark(post: Post) -> str:
+    """' · 👁 12.3k' when the post's views are known, else ''."""
+    return f" · 👁 {compact_count(post.views)}" if post.views is not None else ""
+
+
+def _author_line(post: Post) -> str:
+    """A group member's message: '👤 a member' (or the name, when the group's show_authors is on)."""
+    label = author_label(post.author_id, post.author_name)
+    return f"👤 {escape(label)}" if label else ""
 
 
 def _rules_line(matches: Sequence[Match], titles: dict[str, str]) -> str:

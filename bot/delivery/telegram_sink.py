@@ -12,7 +12,9 @@ state and queues a follow-up row; `follow_up(job)` re-renders the message.
 Errors from the sender (RetryLater, Forbidden, others) pass out of `deliver`
 and `follow_up` unchanged for the worker to handle (retries, FloodWait,
 parking as for any row); ChatMigrated on a new alert moves the subscriber to
-the supergroup's id and sends there.
+the supergroup's id and sends there. A subscriber bound to a forum topic gets
+its alerts in that topic (Outgoing.topic_id); its style (full or compact, kept
+in the snapshot) renders the message and every later edit of it.
 """
 from __future__ import annotations
 
@@ -24,11 +26,12 @@ from typing import Sequence
 
 from bot import stories as dedup
 from bot.clock import Clock, utc_now
+from bot.delivery.alert_compact import format_compact_alert
 from bot.delivery.alert_html import StoryPost, format_alert, is_silent
 from bot.delivery.buttons import alert_buttons
 from bot.delivery.senders import Sender
 from bot.errors import ChatMigrated
-from bot.models import Alert, FollowUp, Outgoing, Post, Subscriber, SubscriberKind
+from bot.models import Alert, AlertStyle, FollowUp, Outgoing, Post, Subscriber, SubscriberKind
 from bot.storage import alert_log
 from bot.storage.alert_log import match_from_json, match_to_json, post_from_json, post_to_json
 from bot.storage.db import Store, from_iso, to_iso
@@ -90,9 +93,10 @@ class TelegramAlertSink:
             "kind": sub.kind,
             "tz": sub.tz,
             "found_at": to_iso(now),
+            "style": sub.style,
         }
         silent = alert.silent or is_silent(alert.matches)
-        outgoing = replace(render_snapshot(snapshot, {}, [], sub.chat_id, now), silent=silent)
+        outgoing = replace(render_snapshot(snapshot, {}, [], sub.chat_id, now), silent=silent, topic_id=sub.topic_id)
         chat_id = sub.chat_id
         try:
             message_id = await self.sender.send(outgoing)
@@ -100,7 +104,7 @@ class TelegramAlertSink:
             old_chat_id, chat_id = moved.chat_id, moved.new_chat_id
             log.warning("chat %s migrated to %s; subscriber %s follows it", old_chat_id, chat_id, sub.id)
             await self.store.write(lambda conn: move_subscriber(conn, sub.id, old_chat_id, chat_id))
-            message_id = await self.sender.send(replace(outgoing, chat_id=chat_id))
+            message_id = await self.sender.send(replace(outgoing, chat_id=chat_id, topic_id=None))
 
         async def record(conn) -> None:
             alert_id = await alert_log.insert_alert_message(
@@ -144,6 +148,7 @@ class TelegramAlertSink:
             post_id = None if row is None else row["id"]
         return post_id
 
+
 def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int, now: datetime) -> Outgoing:
     """The Outgoing for an alert message from its logged snapshot, state and grouped posts."""
     matches = tuple(match_from_json(m) for m in snapshot["matches"])
@@ -158,7 +163,8 @@ def render_snapshot(snapshot: dict, state: dict, others: Sequence, chat_id: int,
     also_in = [StoryPost(o["channel"], o["channel_title"], o["link"], f"{o['channel_id']}:{o['message_id']}" in gone,
                          o["channel_id"]) for o in others]
     found_at = from_iso(snapshot.get("found_at")) or now
-    html = format_alert(
+    style = format_compact_alert if snapshot.get("style") == AlertStyle.COMPACT else format_alert
+    html = style(
         alert, found_at, snapshot["tz"], rule_titles=snapshot.get("titles") or {}, also_in=also_in,
         deleted_at=from_iso(state.get("deleted_at")), no_longer_matches=bool(state.get("no_longer_matches")),
     )

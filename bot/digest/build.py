@@ -47,6 +47,15 @@ class Story:
     def views(self) -> int:
         return sum(p.views or 0 for p in self.posts)
 
+    @property
+    def forwards(self) -> int:
+        return sum(p.forwards or 0 for p in self.posts)
+
+    @property
+    def reach(self) -> int:
+        """How many people the story reached: the views of all its posts (0 when none are known)."""
+        return self.views
+
 
 @dataclass(frozen=True, slots=True)
 class Digest:
@@ -145,7 +154,8 @@ def _count_lines(posts: dict[str, set[int]], windows: dict[str, dict[int, int]],
 def group_stories(posts, matches, titles: dict[str, str], threshold: float = DEFAULT_THRESHOLD) -> list[Story]:
     """Group forwards with their originals and near-identical texts (bot/stories.py).
 
-    Ranked by channels, then posts, views and rules matched; ties in time order.
+    Ranked by reach (the views of all its posts, refreshed while they are young), then channels,
+    posts and rules matched; ties in time order. Without views (a replay) reach ties at 0.
     """
     ordered = sorted(posts, key=lambda p: (p.date, p.id))
     rules_of: dict[int, set[str]] = defaultdict(set)
@@ -155,5 +165,5 @@ def group_stories(posts, matches, titles: dict[str, str], threshold: float = DEF
     for members in group_posts(ordered, threshold):
         rule_ids = sorted({r for p in members for r in rules_of[p.id]})
         stories.append(Story(posts=tuple(members), rules=tuple(titles.get(r) or r for r in rule_ids)))
-    return sorted(stories, key=lambda s: (-s.channel_count, -len(s.posts), -s.views, -len(s.rules),
+    return sorted(stories, key=lambda s: (-s.reach, -s.channel_count, -len(s.posts), -len(s.rules),
                                           s.first.date, s.first.id))

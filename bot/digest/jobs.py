@@ -55,12 +55,13 @@ async def build_day_digest(store: Store, day: date, now: datetime, tz: str, dige
     return build_digest(data, now, tz, threshold)
 
 
-def digest_messages(digest: Digest, chat_id: int) -> list[Outgoing]:
-    """The text parts, then the chart as a photo (only when the 14 days had any match)."""
-    messages = [Outgoing(chat_id, part, silent=False) for part in render_html(digest)]
+def digest_messages(digest: Digest, chat_id: int, topic_id: int | None = None) -> list[Outgoing]:
+    """The text parts, then the chart as a photo (only when the 14 days had any match); into the
+    forum topic `topic_id` when the subscriber is bound to one."""
+    messages = [Outgoing(chat_id, part, silent=False, topic_id=topic_id) for part in render_html(digest)]
     if any(sum(values) for values in digest.chart_series.values()):
         png = render_chart(digest.chart_days, digest.chart_series)
-        messages.append(Outgoing(chat_id, CHART_CAPTION, silent=True, photo=png))
+        messages.append(Outgoing(chat_id, CHART_CAPTION, silent=True, photo=png, topic_id=topic_id))
     return messages
 
 
@@ -79,7 +80,7 @@ async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day:
     try:
         digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id,
                                         threshold)
-        for message in digest_messages(digest, subscriber.chat_id):
+        for message in digest_messages(digest, subscriber.chat_id, subscriber.topic_id):
             await sender.send(message)
             sent += 1
     except BaseException:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from bot.digest.build import CountLine, Digest
-from bot.formatting import escape, excerpt, format_time
+from bot.formatting import compact_count, escape, excerpt, format_time
 
 MESSAGE_LIMIT = 4096
 SAFE_LIMIT = 4000  # leave room under Telegram's 4,096 for entities and our own slack
@@ -186,10 +186,16 @@ def _signed(delta: int) -> str:
     return f"+{delta}" if delta > 0 else ("±0" if delta == 0 else str(delta))
 
 
+def reach_text(story) -> str:
+    """' · 👁 12.3k · ↗ 40' (views, then forwards) when known, else ''."""
+    text = f" · 👁 {compact_count(story.reach)}" if story.reach else ""
+    return text + (f" · ↗ {compact_count(story.forwards)}" if story.forwards else "")
+
+
 def _story_section(digest: Digest, fmt) -> list[str]:
     if not digest.stories:
         return []
-    heading = "Top stories"
+    heading = "Top stories by reach" if any(s.reach for s in digest.stories) else "Top stories"
     if digest.story_count > len(digest.stories):
         heading += f" ({len(digest.stories)} of {digest.story_count})"
     out = ["", fmt.bold(heading)]
@@ -198,5 +204,6 @@ def _story_section(digest: Digest, fmt) -> list[str]:
         if story.channel_count > 1:
             where += f" + {story.channel_count - 1} more, {story.channel_count} channels"
         rules = f" [{', '.join(story.rules)}]" if story.rules else ""
-        out.append(fmt.link(f"{n}. {story_excerpt(story.first.text)} ({where}){rules}", story.first.link))
+        out.append(fmt.link(f"{n}. {story_excerpt(story.first.text)} ({where}){rules}{reach_text(story)}",
+                            story.first.link))
     return out

@@ -17,7 +17,8 @@ from typing import Iterable, Sequence
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
-ALERT_COLUMNS = ("alert_created_at", "sent_at", "status", "post_date", "channel", "rules", "link", "text")
+ALERT_COLUMNS = ("alert_created_at", "sent_at", "status", "post_date", "channel", "rules", "link", "text", "views",
+                 "forwards")  # views and forwards as last refreshed (posts younger than 3 days are refreshed); empty = unknown
 
 
 def spreadsheet_safe(value: object) -> str:
@@ -44,8 +45,13 @@ def alert_rows(rows: Iterable[dict]) -> list[list[object]]:
     for row in rows:
         channel = "@" + row["username"] if row["username"] else (row["channel_title"] or row["channel_id"])
         out.append([row["created_at"], row["sent_at"] or "", row["status"], row["date"], channel,
-                    " ".join(json.loads(row["rules"])), row["link"] or "", row["text"]])
+                    " ".join(json.loads(row["rules"])), row["link"] or "", row["text"],
+                    _count(row.get("views")), _count(row.get("forwards"))])
     return out
+
+
+def _count(value) -> str:
+    return "" if value is None else str(value)
 
 
 def alerts_csv(rows: Iterable[dict]) -> bytes:

@@ -22,7 +22,8 @@ from bot.storage.subscribers import count_active, subscriber_from_row
 def _public(row) -> dict | None:
     if row is None:
         return None
-    return {k: row[k] for k in ("chat_id", "kind", "title", "role", "active", "tz", "muted_until")}
+    return {k: row[k] for k in ("chat_id", "kind", "title", "role", "active", "tz", "muted_until", "topic_id",
+                                 "alert_style")}
 
 
 async def _row(conn: aiosqlite.Connection, chat_id: int):
@@ -33,13 +34,15 @@ async def _row(conn: aiosqlite.Connection, chat_id: int):
 async def add_subscriber(
     conn: aiosqlite.Connection, chat_id: int, actor: str, now: datetime, *,
     kind: SubscriberKind = SubscriberKind.USER, title: str = "", role: str = "subscriber", tz: str = "Europe/Moscow",
+    topic_id: int | None = None,
 ) -> int:
-    """Create (or re-activate) a subscriber that receives every rule; returns its id."""
+    """Create (or re-activate) a subscriber that receives every rule; returns its id. `topic_id`: the
+    forum topic its alerts and digests go to (given again, it moves there)."""
     old = await _row(conn, chat_id)
     if old is None:
         cur = await conn.execute(
-            "INSERT INTO subscribers(chat_id, kind, title, role, tz, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_id, kind, title, role, tz, to_iso(now)),
+            "INSERT INTO subscribers(chat_id, kind, title, role, tz, created_at, topic_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (chat_id, kind, title, role, tz, to_iso(now), topic_id),
         )
         sub_id = cur.lastrowid
         await conn.execute(
@@ -48,8 +51,9 @@ async def add_subscriber(
     else:
         sub_id = old["id"]
         await conn.execute(
-            "UPDATE subscribers SET active = 1, role = ?, title = COALESCE(NULLIF(?, ''), title) WHERE id = ?",
-            (role, title, sub_id),
+            "UPDATE subscribers SET active = 1, role = ?, title = COALESCE(NULLIF(?, ''), title),"
+            " topic_id = COALESCE(?, topic_id) WHERE id = ?",
+            (role, title, topic_id, sub_id),
         )
     await record_audit(conn, actor, "subscriber.add", "subscriber", str(chat_id), _public(old),
                        _public(await _row(conn, chat_id)), at=to_iso(now))
@@ -79,8 +83,8 @@ async def set_role(conn: aiosqlite.Connection, chat_id: int, role: str, actor: s
 
 
 async def update_subscriber(conn, chat_id: int, actor: str, now: datetime, action: str, **fields) -> None:
-    """Set tz / muted_until / digest_time on one subscriber, audited as `action`."""
-    allowed = {"tz", "muted_until", "digest_time", "title"}
+    """Set tz / muted_until / digest_time / title / topic_id / alert_style on one subscriber, audited as `action`."""
+    allowed = {"tz", "muted_until", "digest_time", "title", "topic_id", "alert_style"}
     assert set(fields) <= allowed, fields
     old = await _row(conn, chat_id)
     sets = ", ".join(f"{k} = ?" for k in fields)
@@ -272,7 +276,7 @@ async def alerts_for_export(store: Store, subscriber_id: int, since: datetime) -
     """The chat's alerts created since `since`, oldest first, with their posts."""
     rows = await store.fetchall(
         "SELECT o.created_at, o.sent_at, o.status, o.rules, p.date, p.channel_id, c.username,"
-        " c.title AS channel_title, p.link, p.text FROM outbox o JOIN posts p ON p.id = o.post_id"
+        " c.title AS channel_title, p.link, p.text, p.views, p.forwards FROM outbox o JOIN posts p ON p.id = o.post_id"
         " LEFT JOIN channels c ON c.id = p.channel_id"
         " WHERE o.subscriber_id = ? AND o.action = 'send' AND o.created_at >= ? ORDER BY o.created_at, o.id",
         (subscriber_id, to_iso(since)),

@@ -159,6 +159,24 @@ async def follow_deletion_alerts(conn: aiosqlite.Connection, channel_id: int, me
     return changed
 
 
+async def forget_author_names(conn: aiosqlite.Connection, channel_id: int) -> int:
+    """Drop the member names kept in the snapshots of alerts for this group's messages (its
+    show_authors was turned off); returns how many snapshots changed."""
+    rows = await _fetchall(
+        conn, "SELECT a.id, a.snapshot FROM alert_messages a JOIN posts p ON p.id = a.post_id WHERE p.channel_id = ?",
+        (channel_id,))
+    changed = 0
+    for alert_id, text in rows:
+        snapshot = json.loads(text)
+        if (snapshot.get("post") or {}).get("author_name") is None:
+            continue
+        snapshot["post"]["author_name"] = None
+        await conn.execute("UPDATE alert_messages SET snapshot = ? WHERE id = ?",
+                           (json.dumps(snapshot, ensure_ascii=False), alert_id))
+        changed += 1
+    return changed
+
+
 def post_to_json(post: Post) -> dict:
     """A post as the snapshot keeps it."""
     data = asdict(post)

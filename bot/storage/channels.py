@@ -14,6 +14,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.models import ChannelStatus
+from bot.storage.alert_log import forget_author_names
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, from_iso, to_iso, utcnow_iso
 
@@ -33,6 +34,7 @@ class ChannelRow:
     joined: bool
     warned_at: datetime | None
     warning: str | None = None
+    show_authors: bool = False  # a group's members are named in alerts (an admin's choice); else "a member"
 
     @property
     def label(self) -> str:
@@ -53,7 +55,7 @@ def _row(row: aiosqlite.Row) -> ChannelRow:
         id=row["id"], username=row["username"], title=row["title"], access_hash=row["access_hash"],
         account=row["account"], last_seen_id=row["last_seen_id"], last_post_at=from_iso(row["last_post_at"]),
         status=row["status"], joined=bool(row["joined"]), warned_at=from_iso(row["warned_at"]),
-        warning=row["warning"],
+        warning=row["warning"], show_authors=bool(row["show_authors"]),
     )
 
 
@@ -217,6 +219,25 @@ async def confirm_private(store: Store, channel_id: int, actor: str) -> bool:
         return True
 
     return await store.write(confirm)
+
+
+async def set_show_authors(store: Store, channel_id: int, show: bool, actor: str) -> bool:
+    """Name a group's members in alerts (True) or only say "a member" (False, the default); audited.
+    Turning names off also forgets the names stored for its messages and in its alerts' snapshots. False when there is no such chat."""
+    async def update(conn: aiosqlite.Connection) -> bool:
+        before = await (await conn.execute("SELECT show_authors FROM channels WHERE id = ?", (channel_id,))).fetchone()
+        if before is None:
+            return False
+        await conn.execute("UPDATE channels SET show_authors = ? WHERE id = ?", (int(show), channel_id))
+        if not show:
+            await conn.execute("UPDATE posts SET author_name = NULL WHERE channel_id = ? AND author_name IS NOT NULL",
+                               (channel_id,))
+            await forget_author_names(conn, channel_id)
+        await record_audit(conn, actor, "channel.show_authors", "channel", str(channel_id),
+                           {"show_authors": bool(before[0])}, {"show_authors": show})
+        return True
+
+    return await store.write(update)
 
 
 async def assign_account(store: Store, channel_id: int, account: str, joined: bool | None = None) -> None:

@@ -34,6 +34,7 @@ class PostRow:
     fwd_from_message_id: int | None = None
     deleted_at: datetime | None = None
     views: int | None = None
+    forwards: int | None = None
 
     @property
     def channel_name(self) -> str:
@@ -62,7 +63,7 @@ class DigestData:
 
 _POST_COLUMNS = (
     "p.id, p.channel_id, p.message_id, p.date, p.text, p.link, p.fwd_from_channel_id,"
-    " p.fwd_from_message_id, p.deleted_at, p.views, c.username, c.title AS channel_title"
+    " p.fwd_from_message_id, p.deleted_at, p.views, p.forwards, c.username, c.title AS channel_title"
 )
 
 
@@ -72,7 +73,7 @@ def _post_from_row(row) -> PostRow:
         date=from_iso(row["date"]), text=row["text"], link=post_link(row["channel_id"], row["message_id"], row["username"], row["link"]), channel=row["username"],
         channel_title=row["channel_title"], fwd_from_channel_id=row["fwd_from_channel_id"],
         fwd_from_message_id=row["fwd_from_message_id"], deleted_at=from_iso(row["deleted_at"]),
-        views=row["views"],
+        views=row["views"], forwards=row["forwards"],
     )
 
 

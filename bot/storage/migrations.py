@@ -388,4 +388,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE matches ADD COLUMN rematched INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        "0019_telegram_reach",
+        """
+        -- issue 17 (Telegram): a subscriber may be one topic of a forum group (its top message id;
+        -- NULL = the chat itself / the General topic) and chooses its alert style (full | compact)
+        ALTER TABLE subscribers ADD COLUMN topic_id INTEGER;
+        ALTER TABLE subscribers ADD COLUMN alert_style TEXT NOT NULL DEFAULT 'full';
+        -- a watched public group: members are shown by name only when an admin turns this on
+        ALTER TABLE channels ADD COLUMN show_authors INTEGER NOT NULL DEFAULT 0;
+        -- a group member's message: the author's numeric id, and a name only while show_authors is on
+        ALTER TABLE posts ADD COLUMN author_id INTEGER;
+        ALTER TABLE posts ADD COLUMN author_name TEXT;
+        """,
+    ),
 ]

@@ -16,18 +16,19 @@ from bot.storage.db import Store, from_iso, to_iso
 
 _POST_COLUMNS = (
     "channel_id, message_id, date, text, link, views, forwards, fwd_from_channel_id,"
-    " fwd_from_message_id, has_media, grouped_id, lang, late, edit_date, stored_at"
+    " fwd_from_message_id, has_media, grouped_id, lang, late, edit_date, stored_at, author_id, author_name"
 )
 
 
 async def insert_post(conn: aiosqlite.Connection, post: Post, now: datetime) -> int | None:
     """Store a post; return its row id, or None when (channel_id, message_id) was already stored."""
     cursor = await conn.execute(
-        f"INSERT OR IGNORE INTO posts({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT OR IGNORE INTO posts({_POST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             post.channel_id, post.message_id, to_iso(post.date), post.text, post.link, post.views,
             post.forwards, post.fwd_from_channel_id, post.fwd_from_message_id, int(post.has_media),
             post.grouped_id, post.lang, int(post.late), to_iso(post.edit_date), to_iso(now),
+            post.author_id, post.author_name,
         ),
     )
     return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -133,8 +134,43 @@ def post_from_row(row, channel: aiosqlite.Row | None = None) -> Post:
         forwards=row["forwards"], fwd_from_channel_id=row["fwd_from_channel_id"],
         fwd_from_message_id=row["fwd_from_message_id"], has_media=bool(row["has_media"]),
         grouped_id=row["grouped_id"], edit_date=from_iso(row["edit_date"]), late=bool(row["late"]),
-        lang=row["lang"],
+        lang=row["lang"], author_id=_optional(row, "author_id"), author_name=_optional(row, "author_name"),
     )
+
+
+def _optional(row, key: str):
+    """A column a query may not have selected (None then)."""
+    return row[key] if key in row.keys() else None
+
+
+# --- reach: views and forwards, refreshed while a post is young -------------------------------
+
+REACH_DAYS = 3  # views and forwards of posts younger than this are refreshed by the sweeps
+
+
+async def reach_window(store: Store, channel_id: int, since: datetime) -> list[int]:
+    """Message ids of the channel's posts dated after `since` (not deleted), oldest first: whose
+    views and forwards the sweeps refresh."""
+    rows = await store.fetchall(
+        "SELECT message_id FROM posts WHERE channel_id = ? AND deleted_at IS NULL AND date >= ? ORDER BY message_id",
+        (channel_id, to_iso(since)),
+    )
+    return [r[0] for r in rows]
+
+
+async def update_reach(conn: aiosqlite.Connection, channel_id: int,
+                       counts: Iterable[tuple[int, int | None, int | None]]) -> int:
+    """Store fresh (message_id, views, forwards) of a channel's posts; an unknown count keeps the stored
+    one. Returns how many stored posts were updated."""
+    updated = 0
+    for message_id, views, forwards in counts:
+        cursor = await conn.execute(
+            "UPDATE posts SET views = COALESCE(?, views), forwards = COALESCE(?, forwards)"
+            " WHERE channel_id = ? AND message_id = ?",
+            (views, forwards, channel_id, message_id),
+        )
+        updated += cursor.rowcount
+    return updated
 
 
 async def recheck_window(store: Store, channel_id: int, since: datetime,

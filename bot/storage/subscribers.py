@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import aiosqlite
 
-from bot.models import Match, Subscriber, SubscriberKind
+from bot.models import AlertStyle, Match, Subscriber, SubscriberKind
 from bot.storage.db import Store, from_iso, to_iso
 
 
@@ -33,7 +33,12 @@ def subscriber_from_row(row) -> Subscriber:
     return Subscriber(
         id=row["id"], chat_id=row["chat_id"], kind=SubscriberKind(row["kind"]), title=row["title"], tz=row["tz"],
         digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
+        topic_id=row["topic_id"],
+        style=AlertStyle(row["alert_style"]) if row["alert_style"] in _STYLES else AlertStyle.FULL,
     )
+
+
+_STYLES = {style.value for style in AlertStyle}
 
 
 class RuleFilter:

@@ -1,7 +1,8 @@
 """Telethon routing for bot commands, and nothing else: "/…" messages and inline-button
 presses go to bot.commands.router; its Reply goes back to the chat through the
 Sender (the same rate-limited chain as alerts; a CSV file goes as a document), and
-Reply.notify messages go out through it too. One CommandThrottle limits commands per
+Reply.notify messages go out through it too. A command sent in a forum topic is
+answered in that topic (Ctx.topic_id; /subscribe binds the chat's alerts there). One CommandThrottle limits commands per
 user and per chat; the bot's own @name (read once) tells which commands are ours.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.commands.throttle import CommandThrottle
 from bot.models import Outgoing, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
+from bot.telegram.convert import forum_topic_id
 
 log = logging.getLogger(__name__)
 FAILED = "Something went wrong; the error was logged. Try again later."
@@ -49,6 +51,7 @@ def install_bot_handlers(
             chat_kind=kind, chat_title=_title(chat), is_chat_admin=await _is_admin(client, event),
             on_rules_changed=on_rules_changed, throttle=throttle,
             bot_username=await bot_username() if "@" in (getattr(event, "raw_text", "") or "") else None,
+            topic_id=_topic_of(event),
         )
 
     @client.on(events.NewMessage(pattern=r"^/", incoming=True))
@@ -73,6 +76,12 @@ def install_bot_handlers(
             await _respond(event, reply, sender)
 
 
+def _topic_of(event) -> int | None:
+    """The forum topic a command came from (replies go back there); None for button presses, whose
+    message is not at hand without another request."""
+    return forum_topic_id(event.message) if isinstance(event, events.NewMessage.Event) else None
+
+
 def _title(chat) -> str:
     title = getattr(chat, "title", None)
     if title:
@@ -93,7 +102,7 @@ async def _is_admin(client, event) -> bool:
 
 
 async def _respond(event, reply: Reply, sender: Sender) -> None:
-    answer = Outgoing(event.chat_id, reply.html, buttons=reply.buttons, document=reply.file)
+    answer = Outgoing(event.chat_id, reply.html, buttons=reply.buttons, document=reply.file, topic_id=_topic_of(event))
     try:
         await sender.send(answer)  # a CSV file too: the same rate-limited chain as alerts
     except Exception:  # over the rate limit for long, or Telegram refused: the user may ask again

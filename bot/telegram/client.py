@@ -1,7 +1,8 @@
 """The one way to build a Telethon client: session file in the data folder, mode 0600.
 
-The alert sender, the bot and the watcher all call `make_client`, so every
-client has the same session location, device name and flood policy.
+The alert sender, the bot, the watcher and `dozor login` all call `make_client`,
+so every client has the same session location, device name, flood policy and
+proxy (TG_PROXY, bot/telegram/proxy.py; logged without its password).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from telethon import TelegramClient
 
 from bot.datadir import make_private_dir
 from bot.errors import ConfigError
+from bot.telegram.proxy import proxy_arguments
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,16 @@ def make_client(settings, session_name: str | None = None, *, flood_sleep_thresh
     require_credentials(settings)
     make_private_dir(settings.data_dir)
     path = session_path(settings, session_name)
+    proxy = getattr(settings, "tg_proxy", None)
     client = TelegramClient(
         str(path.with_suffix("")), settings.tg_api_id, settings.tg_api_hash,
         device_model=DEVICE_MODEL, flood_sleep_threshold=flood_sleep_threshold,
         connection_retries=-1, retry_delay=RETRY_DELAY, auto_reconnect=True,
+        **proxy_arguments(proxy),
     )
     secure_session_file(path)
-    log.debug("telegram client for session %s", path)
+    if proxy is not None:
+        log.info("telegram client for session %s connects through %s", path.name, proxy.redacted())
+    else:
+        log.debug("telegram client for session %s", path)
     return client

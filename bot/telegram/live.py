@@ -11,7 +11,8 @@ recent window for edits and deletions, then register live handlers.
 Then, until `stop` is set: every `tick`, reconnect accounts that lost Telegram
 (never giving up: only a dead session stops Dozor) and poll the channels not
 joined whose turn has come; every `interval` (DOZOR_SWEEP_INTERVAL) pick up
-channels added or removed meanwhile and sweep the joined ones; after every
+channels added or removed meanwhile (and a group's show_authors), sweep the
+joined ones and refresh the views of posts younger than 3 days; after every
 reconnection sweep and re-read everything.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import asyncio
 import logging
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -194,7 +196,9 @@ async def refresh(watchers: list[Watcher], store, join_channels: bool = False) -
             log.info("account %s stops watching %s", name, watcher.channels[channel_id].label)
             watcher.unwatch(channel_id)
         for row in rows:
-            if row.id not in watcher.channels and await watch_resolved(watcher, row):
+            if row.id in watcher.channels:  # an admin may have turned a group's author names on or off
+                watcher.channels[row.id] = replace(watcher.channels[row.id], show_authors=row.show_authors)
+            elif await watch_resolved(watcher, row):
                 log.info("account %s starts watching %s", name, row.label)
         if join_channels:
             await join_missing(watcher, [r for r in watcher.channels.values() if not r.joined])
@@ -227,6 +231,7 @@ async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, inte
                 await watcher.sweep(only=lambda row: row.joined)
             await watcher.poll_due(clock())
             if due:
+                await watcher.refresh_reach()
                 await watcher.check_silence()
         if due:
             next_sweep = clock() + interval

@@ -8,7 +8,8 @@ account when there is no bot token: every message goes to its Saved Messages
 
 Both send HTML with link previews off, `silent` as asked, inline buttons, a
 PNG as a photo with the HTML as its caption, and edits when
-`Outgoing.edit_message_id` is set. Telethon errors become ours:
+`Outgoing.edit_message_id` is set, into a forum topic when `Outgoing.topic_id`
+is set (`reply_to` the topic's top message). Telethon errors become ours:
 FloodWait/SlowModeWait -> RetryLater(seconds); blocked, kicked, private or
 chats Telegram refuses -> Forbidden(chat_id); a chat Telethon cannot find
 (ValueError "Could not find the input entity": our lookup or DOZOR_ALERT_CHAT,
@@ -76,6 +77,10 @@ class TelegramSender:
     def unresolved(self, message: Outgoing, exc: BaseException) -> ChatUnresolved:
         return ChatUnresolved(message.chat_id, str(exc).split(". ")[0])
 
+    def topic(self, message: Outgoing) -> int | None:
+        """The forum topic to post into: Telegram files a reply to a topic's top message under that topic."""
+        return message.topic_id
+
     async def _send(self, message: Outgoing) -> int:
         target = self.target(message)
         buttons = inline_buttons(message.buttons) if self.buttons_allowed else None
@@ -91,12 +96,12 @@ class TelegramSender:
             upload.name = name
             sent = await self.client.send_file(
                 target, upload, caption=message.html, parse_mode="html", silent=message.silent, buttons=buttons,
-                force_document=message.document is not None,
+                force_document=message.document is not None, reply_to=self.topic(message),
             )
         else:
             sent = await self.client.send_message(
                 target, message.html, parse_mode="html", link_preview=message.link_preview,
-                silent=message.silent, buttons=buttons,
+                silent=message.silent, buttons=buttons, reply_to=self.topic(message),
             )
         return sent.id
 
@@ -128,6 +133,9 @@ class TelegramUserSender(TelegramSender):
 
     def target(self, message: Outgoing):
         return self.alert_chat
+
+    def topic(self, message: Outgoing) -> int | None:
+        return None  # everything goes to the one alert chat
 
     def unresolved(self, message: Outgoing, exc: BaseException) -> ChatUnresolved:
         return ChatUnresolved(self.alert_chat, str(exc).split(". ")[0], setting="DOZOR_ALERT_CHAT")

@@ -8,7 +8,8 @@ oldest first, for updates lost while down; channels not joined are polled the
 same way, each at its own pace (`polling.poll_interval`). A post found by a
 sweep is `late` only when found more than `late_after` seconds after it was
 posted. Sweeps also re-read the recent window (`recheck`) for edits and
-deletions. A channel swept for the first time is seeded with its last N posts,
+deletions, and every sweep interval the views and forwards of posts younger
+than 3 days are refreshed (`refresh_reach`, bot/telegram/reach.py). A channel swept for the first time is seeded with its last N posts,
 without alerts unless asked. Per channel, one thing at a time (a lock), so a
 sweep and a live post never race on last_seen_id.
 
@@ -25,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
-from telethon import events
+from telethon import events, types, utils
 
 from bot.clock import Clock, utc_now
 from bot.errors import SessionInvalid
@@ -39,6 +40,7 @@ from bot.telegram.channels import input_peer, resolve_again
 from bot.telegram.convert import group_albums, is_post, make_deletion, messages_to_post
 from bot.telegram.errors import NETWORK_ERRORS, ChannelUnavailable, translated
 from bot.telegram.polling import poll_interval
+from bot.telegram.reach import refresh_reach
 from bot.telegram.recheck import recheck_channel
 from bot.telegram.silence import is_silent
 
@@ -193,13 +195,27 @@ class Watcher:
             await self._advance(row, max(m.id for m in messages), post.date)
 
     async def _feed(self, row: ChannelRow, messages: list, late: bool, alert: bool, advance: bool = True) -> Post:
-        post = messages_to_post(messages, row.username, row.title)
+        post = messages_to_post(messages, row.username, row.title, show_authors=row.show_authors)
+        if row.show_authors and post.author_id is not None and post.author_name is None:
+            post = replace(post, author_name=await self._author_name(post.author_id))
         if late and (self.now() - post.date).total_seconds() > self.late_after:
             post = replace(post, late=True)  # found well after it was posted, not merely by a sweep
         await self.pipeline.on_post(post, alert=alert)
         if advance:
             await self._advance(row, max(m.id for m in messages), post.date)
         return post
+
+    async def _author_name(self, user_id: int) -> str | None:
+        """A member's name when Telegram did not send it with the message (only for groups whose admin
+        turned names on); None when it cannot be had ("a member" is shown)."""
+        try:
+            user = await self.client.get_entity(types.PeerUser(user_id))
+        except (SessionInvalid, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # unknown to the session, network: the alert says "a member"
+            log.debug("name of member %s not found: %s", user_id, exc)
+            return None
+        return utils.get_display_name(user).strip() or None
 
     async def _advance(self, row: ChannelRow, last: int, post_at: datetime | None) -> None:
         await db.advance_last_seen(self.store, row.id, last, post_at)
@@ -269,6 +285,22 @@ class Watcher:
     async def recheck(self, row: ChannelRow) -> int:
         async with self._lock(row.id):
             return await self.budget.run(lambda: recheck_channel(self, row), "history", f"recheck {row.label}")
+
+    async def refresh_reach(self) -> int:
+        """Views and forwards of every watched channel's posts younger than 3 days; returns posts updated.
+        A channel that fails is logged and tried again at the next sweep."""
+        updated = 0
+        for row in list(self.channels.values()):
+            try:
+                updated += await self.budget.run(lambda r=row: refresh_reach(self, r), "other", f"views {row.label}")
+            except (SessionInvalid, asyncio.CancelledError):
+                raise
+            except NETWORK_ERRORS as exc:
+                log.info("views of account %s wait for the connection: %s", self.account, exc or type(exc).__name__)
+                break
+            except Exception as exc:  # ChannelUnavailable is the sweep's to report; views can wait
+                log.warning("views of %s not refreshed now (%s)", row.label, exc or type(exc).__name__)
+        return updated
 
     # polling: channels not joined, each at its own pace
     async def poll_due(self, mono_now: float) -> int:

@@ -27,6 +27,7 @@ COMMANDS: dict[type, str] = {  # one command of each kind, carrying hostile text
     p.Unsubscribe: "/unsubscribe <b>BOLD</b>",
     p.Mute: "/mute <b>BOLD</b>",
     p.Tz: "/tz <b>BOLD</b>",
+    p.Style: "/style <b>BOLD</b>",
     p.Digest: "/digest <b>BOLD</b>",
     p.Search: f"/search {HOSTILE}",
     p.Export: "/export",
@@ -48,7 +49,7 @@ COMMANDS: dict[type, str] = {  # one command of each kind, carrying hostile text
     p.SetRole: f"/role {SUBSCRIBER} operator",
     p.Audit: "/audit 50",
 }
-ECHOED = {p.Subscribe, p.Mute, p.Tz, p.Digest, p.Search, p.RuleShow, p.RuleAdd, p.RuleEdit, p.RuleTest,
+ECHOED = {p.Subscribe, p.Mute, p.Tz, p.Style, p.Digest, p.Search, p.RuleShow, p.RuleAdd, p.RuleEdit, p.RuleTest,
           p.Backtest, p.Channels, p.ChannelConfirm, p.Stats, p.Requests, p.Decide, p.Audit}
 PRIVILEGED = [cls for cls, (role, _) in ROUTES.items() if role >= Role.OPERATOR]
 
@@ -56,7 +57,7 @@ PRIVILEGED = [cls for cls, (role, _) in ROUTES.items() if role >= Role.OPERATOR]
 def test_every_route_has_an_example_command():
     assert set(COMMANDS) == set(ROUTES)
     for cls, text in COMMANDS.items():
-        if cls not in (p.Mute, p.Tz, p.Digest):  # these carry input their parser refuses (and echoes)
+        if cls not in (p.Mute, p.Tz, p.Style, p.Digest):  # these carry input their parser refuses (and echoes)
             assert type(p.parse_command(text)) is cls
 
 

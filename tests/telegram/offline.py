@@ -2,9 +2,11 @@
 
 Updates go through Telethon's own `_dispatch_update`, so the real event
 builders and filters run. Every outgoing request lands in `__call__`, which
-answers GetHistory / ResolveUsername / GetChannels / JoinChannel / GetUsers
-from canned data and fails the test on anything else: nothing can reach a
-network. The private attributes used here (`_dispatch_update`, `_entities`,
+answers GetHistory / ResolveUsername / GetChannels / JoinChannel / GetUsers /
+GetMessagesViews / GetParticipant (who is an admin of a group) / SendMessage /
+SendMedia from canned data and fails the test on anything else: nothing can
+reach a network. Groups (`make_group`, forum topics too) and their members
+(`make_user`, `member_message`) are built the same way as channels. The private attributes used here (`_dispatch_update`, `_entities`,
 `_mb_entity_cache`) are stable across Telethon 1.30-1.45; keep them in this file.
 """
 from __future__ import annotations
@@ -31,6 +33,30 @@ def make_message(channel: types.Channel, msg_id: int, text: str = "", **fields) 
     return types.Message(id=msg_id, peer_id=types.PeerChannel(channel.id), message=text, post=True, **fields)
 
 
+def make_group(bare_id: int = 2233445566, username: str | None = "soldiers_wives", title: str = "Жёны мобилизованных",
+               access_hash: int = 777, forum: bool = False) -> types.Channel:
+    """A supergroup (public when it has a username); `forum` = it has topics."""
+    return types.Channel(id=bare_id, title=title, photo=types.ChatPhotoEmpty(), date=T0, broadcast=False,
+                         megagroup=True, forum=forum, access_hash=access_hash, username=username)
+
+
+def make_user(user_id: int = 5550001, first_name: str = "Мария", last_name: str | None = "Иванова",
+              access_hash: int = 31337) -> types.User:
+    return types.User(id=user_id, access_hash=access_hash, first_name=first_name, last_name=last_name)
+
+
+def member_message(group: types.Channel, msg_id: int, text: str, user: types.User, topic: int | None = None,
+                   reply_to_msg: int | None = None, **fields) -> types.Message:
+    """A member's message in a group; in a forum topic when `topic` is its top message id (a reply to
+    another message in the topic when `reply_to_msg` is given, as Telegram marks both)."""
+    fields.setdefault("date", T0 + timedelta(minutes=msg_id))
+    if topic is not None:
+        fields["reply_to"] = types.MessageReplyHeader(
+            forum_topic=True, reply_to_msg_id=reply_to_msg or topic, reply_to_top_id=topic if reply_to_msg else None)
+    return types.Message(id=msg_id, peer_id=types.PeerChannel(group.id), message=text,
+                         from_id=types.PeerUser(user.id), **fields)
+
+
 def photo() -> types.MessageMediaPhoto:
     return types.MessageMediaPhoto(photo=types.PhotoEmpty(id=1))
 
@@ -42,8 +68,11 @@ def forward_from(channel: types.Channel, post_id: int) -> types.MessageFwdHeader
 class OfflineClient(TelegramClient):
     """TelegramClient(MemorySession(), 1, "0"*32) answering requests from canned data."""
 
-    def __init__(self, *channels: types.Channel):
+    def __init__(self, *channels: types.Channel, users: tuple[types.User, ...] = ()):
         super().__init__(MemorySession(), 1, "0" * 32)
+        self.users = {u.id: u for u in users}
+        self.admins: set[int] = set()  # user ids GetParticipant reports as a group's admins
+        self._sent_ids = iter(range(9001, 10**6))
         self._mb_entity_cache.set_self_user(SELF_ID, False, 0)  # dispatch would ask get_me otherwise
         self.requests: list = []
         self.history: dict[int, list[types.Message]] = defaultdict(list)  # marked id -> messages
@@ -56,7 +85,8 @@ class OfflineClient(TelegramClient):
         self.connect_errors: deque = deque()  # raised by connect() in turn (an outage)
         self.check_hashes = False  # refuse a channel request whose access hash is not this account's
         self._sender._transport_connected = lambda: self.online  # what connection_alive reads
-        self.session.process_entities(types.contacts.ResolvedPeer(None, list(channels), []))
+        self.session.process_entities(types.contacts.ResolvedPeer(None, list(channels), list(users)))
+        self._mb_entity_cache.extend(list(users), [])
 
     # canned data
     def post(self, channel: types.Channel, msg_id: int, text: str = "", **fields) -> types.Message:
@@ -77,9 +107,10 @@ class OfflineClient(TelegramClient):
 
     # updates through Telethon's own dispatch
     async def push(self, update, *, extra_entities=()) -> None:
-        entities = list(self.channels.values()) + list(extra_entities)
+        entities = list(self.channels.values()) + list(self.users.values()) + list(extra_entities)
         update._entities = {utils.get_peer_id(e): e for e in entities}
-        self._mb_entity_cache.extend([], [e for e in entities if isinstance(e, types.Channel)])
+        self._mb_entity_cache.extend([e for e in entities if isinstance(e, types.User)],
+                                     [e for e in entities if isinstance(e, types.Channel)])
         await self._dispatch_update(update)
         await asyncio.sleep(0)
 
@@ -140,6 +171,12 @@ class OfflineClient(TelegramClient):
         if isinstance(request, functions.channels.GetChannelsRequest):
             return types.messages.Chats([self.channels[utils.get_peer_id(types.PeerChannel(c.channel_id))]
                                          for c in request.id])
+        if isinstance(request, functions.messages.GetMessagesViewsRequest):
+            return self._views(request)
+        if isinstance(request, functions.channels.GetParticipantRequest):
+            return self._participant(request)
+        if isinstance(request, (functions.messages.SendMessageRequest, functions.messages.SendMediaRequest)):
+            return types.UpdateShortSentMessage(id=next(self._sent_ids), pts=1, pts_count=1, date=T0, out=True)
         if isinstance(request, functions.channels.JoinChannelRequest):
             return types.Updates(updates=[], users=[], chats=[], date=T0, seq=0)
         if isinstance(request, functions.users.GetUsersRequest):
@@ -147,6 +184,9 @@ class OfflineClient(TelegramClient):
                 from telethon.errors import AuthKeyUnregisteredError
 
                 raise AuthKeyUnregisteredError(request=None)
+            wanted = [getattr(u, "user_id", None) for u in request.id]
+            if wanted and all(w in self.users for w in wanted):  # group members the session knows
+                return [self.users[w] for w in wanted]
             return [types.User(id=SELF_ID, is_self=True, access_hash=1, first_name="Dozor")]
         raise AssertionError(f"unexpected Telegram request in a test: {type(request).__name__}")
 
@@ -160,6 +200,19 @@ class OfflineClient(TelegramClient):
         channel = self.channels.get(utils.get_peer_id(peer))
         if channel is None or channel.access_hash != peer.access_hash:
             raise ChannelInvalidError(request=None)
+
+    def _views(self, request):
+        """messages.getMessagesViews: each asked id's current views and forwards (none for a deleted one)."""
+        by_id = {m.id: m for m in self.history.get(utils.get_peer_id(request.peer), [])}
+        views = [types.MessageViews(views=getattr(by_id.get(i), "views", None),
+                                    forwards=getattr(by_id.get(i), "forwards", None)) for i in request.id]
+        return types.messages.MessageViews(views=views, chats=[], users=[])
+
+    def _participant(self, request):
+        user_id = request.participant.user_id
+        participant = (types.ChannelParticipantCreator(user_id, types.ChatAdminRights()) if user_id in self.admins
+                       else types.ChannelParticipant(user_id, T0))
+        return types.channels.ChannelParticipant(participant, chats=[], users=list(self.users.values()))
 
     def _messages(self, request):
         """channels.getMessages: the messages asked for by id; deleted ones come back empty."""
@@ -192,7 +245,7 @@ class OfflineClient(TelegramClient):
         chunk = newest_first[max(start, 0):max(end, 0)]
         chats = [self.channels[peer]] if peer in self.channels else []
         return types.messages.ChannelMessages(pts=1, count=len(newest_first), messages=chunk, topics=[],
-                                              chats=chats, users=[])
+                                              chats=chats, users=list(self.users.values()))
 
 
 class RecordingPipeline:

@@ -116,6 +116,20 @@ async def test_photo_goes_as_media_with_an_html_caption(client):
     assert message_id == 100 and request.message == "мобилизация 👍 & post"
 
 
+async def test_a_message_for_a_forum_topic_goes_into_the_topic_text_and_chart_alike(client):
+    await TelegramSender(client).send(outgoing(chat_id=CHANNEL, topic_id=42))
+    await TelegramSender(client).send(outgoing(chat_id=CHANNEL, topic_id=42, photo=b"\x89PNG\r\n\x1a\n" + b"0" * 64))
+    [text] = client.sent(functions.messages.SendMessageRequest)
+    [chart] = client.sent(functions.messages.SendMediaRequest)
+    assert text.reply_to.reply_to_msg_id == 42 and chart.reply_to.reply_to_msg_id == 42
+
+
+async def test_the_user_account_ignores_topics_and_sends_to_its_alert_chat(client):
+    await TelegramUserSender(client, "me").send(outgoing(chat_id=CHANNEL, topic_id=42))
+    [request] = client.sent(functions.messages.SendMessageRequest)
+    assert request.reply_to is None
+
+
 async def test_a_document_goes_as_a_named_file_with_an_html_caption(client):
     message_id = await TelegramSender(client).send(outgoing(document=("dozor-alerts.csv", b"post,link\r\n")))
     [request] = client.sent(functions.messages.SendMediaRequest)
