@@ -11,13 +11,15 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
     digest.py       dozor digest
     channels.py     dozor login, dozor channels …
     history.py      dozor backtest
+    browse.py       dozor search, dozor export (stored posts and matches, no bot needed)
+    dates.py        --from DAY --to DAY, shared by the commands that read stored posts
     subscribers.py  dozor subscribers …, dozor status
 """
 from __future__ import annotations
 
 import argparse
 
-from bot.cli import channels, digest, history, rules, run, subscribers, suggest
+from bot.cli import browse, channels, digest, history, rules, run, subscribers, suggest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,5 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     digest.register(subparsers)
     channels.register(subparsers)
     history.register(subparsers)
+    browse.register(subparsers)
     subscribers.register(subparsers)
     return parser
