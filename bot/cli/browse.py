@@ -44,7 +44,7 @@ def register(subparsers) -> None:
     search = subparsers.add_parser(
         "search", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="find stored posts with the rule language, newest first",
-        description="Search the posts Dozor stored, with the rule language (word forms, OR, NOT, NEAR/n, "
+        description="Search the posts Dozor stored with the rule language (word forms, OR, NOT, NEAR/n,\n"
                     "\"phrases\", prefix*), newest first.",
         epilog="examples: dozor search мобилизация --from 2022-04-12 --to 2022-04-13\n"
                "          dozor search 'повестка OR военкомат' --channel pskovgubernia --limit 5",
@@ -58,9 +58,9 @@ def register(subparsers) -> None:
     export = subparsers.add_parser(
         "export", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="write the stored matches as CSV or JSONL",
-        description="Write every stored match (post text, channel, link, date, rules, spans) as CSV for "
-                    "spreadsheets (UTF-8 with a BOM; cells that look like formulas get a leading ') "
-                    "or as JSONL, oldest first.",
+        description="Write every stored match (post text, channel, link, date, rules, spans), oldest first,\n"
+                    "as CSV for spreadsheets (UTF-8 with a BOM; a cell that looks like a formula gets a\n"
+                    "leading ') or as JSONL.",
         epilog="examples: dozor export matches.csv --from 2022-04-01 --to 2022-04-30\n"
                "          dozor export --rule mobilization --format jsonl",
     )

@@ -94,10 +94,10 @@ def day_window(first: date | None, last: date | None, tz: str, now: datetime) ->
     return DayWindow(first, last, tz, start, end)
 
 
-def add_window_options(parser: argparse.ArgumentParser, what: str = "posts") -> None:
-    """Add `--from DAY` and `--to DAY` (inclusive, in DOZOR_TZ) to a subparser."""
+def add_window_options(parser: argparse.ArgumentParser, what: str = "posts", note: str = "") -> None:
+    """Add `--from DAY` and `--to DAY` (inclusive, in DOZOR_TZ) to a subparser; `note` ends --from's help."""
     parser.add_argument("--from", dest="from_day", metavar="DAY",
-                        help=f"first day of {what} to read, in DOZOR_TZ ({DAY_FORMATS})")
+                        help=f"first day of {what} to read, in DOZOR_TZ ({DAY_FORMATS}){note}")
     parser.add_argument("--to", dest="to_day", metavar="DAY",
                         help=f"last day of {what} to read, inclusive (same forms; default: up to now)")
 

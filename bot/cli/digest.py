@@ -31,7 +31,7 @@ def register(subparsers) -> None:
     parser.add_argument("--chat", type=int, help="a subscriber's chat id: its rules, time zone and digest time")
     parser.add_argument("--print", dest="print_only", action="store_true",
                         help="print the text and write the chart PNG into the data folder; send nothing")
-    add_window_options(parser, "the period (instead of --date; printed, never sent)")
+    add_window_options(parser, note="; instead of --date: the digest of these days, printed, never sent")
     parser.set_defaults(handler=handle_digest)
 
 

@@ -20,14 +20,14 @@ from bot.storage import open_store
 def register(subparsers) -> None:
     bt = subparsers.add_parser(
         "backtest", formatter_class=argparse.RawDescriptionHelpFormatter, help="how many stored posts a rule or query would have matched",
-        description="Count the stored posts a rule (by id) or a query in the rule language would have "
+        description="Count the stored posts a rule (by id) or a query in the rule language would have\n"
                     "matched, per day and channel, with the newest five.",
         epilog="examples: dozor backtest mobilization --from 2022-04-01 --to 2022-04-30\n"
                "          dozor backtest --query 'повестка NEAR/3 военкомат' --days 7",
     )
     bt.add_argument("target", metavar="ID|QUERY", help="a rule id, or a query (see docs/RULES.md)")
     bt.add_argument("--query", action="store_true", help="treat the argument as a query even if it looks like an id")
-    bt.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
+    bt.add_argument("--days", type=int, default=30, help="look back this many days (default 30; --from/--to instead give the days)")
     add_window_options(bt)
     bt.set_defaults(handler=backtest)
 
