@@ -15,10 +15,17 @@ Defaults for missing fields, chosen so replaying a file twice stores nothing new
 - `id` missing: the line number. `date` missing: the `default_date` given.
 Telegram Desktop export: the `result.json` of "Export chat history" (JSON) for
 a channel; its `id` becomes the marked id -100<id>, service messages are skipped.
+
+One reader for every command that reads posts (`run --replay`, `match`):
+`read_posts(path)` for a file (.json: an export; else JSONL, gzipped or not,
+told by its first bytes, whatever its name), `read_stream(binary)` for stdin
+(JSONL, gzipped JSONL, or an export, told by how it starts).
 """
 from __future__ import annotations
 
 import gzip
+import io
+import itertools
 import json
 import logging
 import re
@@ -26,7 +33,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 from bot.errors import SourceError
 from bot.formatting import DERIVED_ID_BASE, post_link
@@ -136,28 +143,62 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def read_jsonl(path: Path, report: ReadReport, default_date: datetime) -> Iterator[Post]:
-    """Posts from a .jsonl or .jsonl.gz file; bad lines go to report.skipped and the log."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    """Posts from a JSONL file, gzipped or not (told by its first bytes); bad lines go to report.skipped."""
     try:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == GZIP_MAGIC
+        opener = gzip.open if gzipped else open
         with opener(path, "rt", encoding="utf-8", errors="replace") as lines:
-            for line_no, line in enumerate(lines, start=1):
-                report.lines = line_no
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    if not isinstance(record, dict):
-                        raise ValueError("not a JSON object")
-                    post = post_from_record(record, line_no, default_date)
-                except BAD_RECORD as exc:  # JSONDecodeError is a ValueError
-                    reason = "not JSON" if isinstance(exc, json.JSONDecodeError) else _reason(exc)
-                    _skip(report, path, line_no, reason)
-                    continue
-                report.posts += 1
-                yield post
+            yield from read_jsonl_lines(lines, path.name, report, default_date)
     except (OSError, EOFError, zlib.error) as exc:
         raise SourceError(f"cannot read {path}: {exc}") from exc
+
+
+def read_jsonl_lines(lines: Iterable[str], name: str, report: ReadReport, default_date: datetime) -> Iterator[Post]:
+    """Posts from JSONL lines (`name` labels warnings); bad lines go to report.skipped and the log."""
+    for line_no, line in enumerate(lines, start=1):
+        report.lines = line_no
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            post = post_from_record(record, line_no, default_date)
+        except BAD_RECORD as exc:  # JSONDecodeError is a ValueError
+            reason = "not JSON" if isinstance(exc, json.JSONDecodeError) else _reason(exc)
+            _skip(report, name, line_no, reason)
+            continue
+        report.posts += 1
+        yield post
+
+
+def read_stream(stream: BinaryIO, report: ReadReport, default_date: datetime, name: str = "stdin") -> Iterator[Post]:
+    """Posts from a byte stream (stdin): JSONL, gzipped JSONL, or a Telegram Desktop export (told by its start)."""
+    buffered = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
+    try:
+        if buffered.peek(2)[:2] == GZIP_MAGIC:
+            buffered = gzip.GzipFile(fileobj=buffered)
+        text = io.TextIOWrapper(buffered, encoding="utf-8", errors="replace")
+        first = text.readline()
+        if first.strip() == "{":  # a pretty-printed JSON document, not one object a line
+            data = _json_document(first + text.read(), name)
+            yield from posts_from_export(data, name, report, default_date)
+            return
+        yield from read_jsonl_lines(itertools.chain([first], text), name, report, default_date)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SourceError(f"cannot read {name}: {exc}") from exc
+
+
+def _json_document(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise SourceError(f"cannot read {name}: {exc}") from exc
 
 
 def _reason(exc: Exception) -> str:
@@ -169,9 +210,9 @@ def _reason(exc: Exception) -> str:
     return f"a field of the wrong kind ({type(exc).__name__}: {exc})"
 
 
-def _skip(report: ReadReport, path: Path, number: int, reason: str, unit: str = "line") -> None:
+def _skip(report: ReadReport, name: str, number: int, reason: str, unit: str = "line") -> None:
     report.skipped.append((number, reason))
-    log.warning("%s %s %d skipped: %s", path.name, unit, number, reason)
+    log.warning("%s %s %d skipped: %s", name, unit, number, reason)
 
 
 def export_text(value: Any) -> str:
@@ -197,23 +238,34 @@ def read_desktop_export(path: Path, report: ReadReport, default_date: datetime) 
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SourceError(f"cannot read {path}: {exc}") from exc
+    return posts_from_export(data, path, report, default_date)
+
+
+def posts_from_export(data: Any, source: Path | str, report: ReadReport, default_date: datetime) -> Iterator[Post]:
+    """Posts from a parsed Telegram Desktop export; `source` (a path or "stdin") names it in messages."""
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-        raise SourceError(f"{path}: not a Telegram Desktop chat export (no \"messages\" list)")
+        raise SourceError(f"{source}: not a Telegram Desktop chat export (no \"messages\" list)")
+    return _export_posts(data, source, report, default_date)
+
+
+def _export_posts(data: dict, source: Path | str, report: ReadReport, default_date: datetime) -> Iterator[Post]:
+    name = source.name if isinstance(source, Path) else source
     title = without_surrogates(data["name"]) if isinstance(data.get("name"), str) else None
-    channel_id = _export_channel_id(data.get("id"), title or path.stem, path)
+    stem = source.stem if isinstance(source, Path) else source
+    channel_id = _export_channel_id(data.get("id"), title or stem, name)
     for index, message in enumerate(data["messages"], start=1):
         report.lines = index
         try:
             post = _export_post(message, channel_id, title, default_date)
         except BAD_RECORD as exc:
-            _skip(report, path, index, _reason(exc), unit="message")
+            _skip(report, name, index, _reason(exc), unit="message")
             continue
         if post is not None:
             report.posts += 1
             yield post
 
 
-def _export_channel_id(raw_id: Any, name: str, path: Path) -> int:
+def _export_channel_id(raw_id: Any, name: str, source_name: str) -> int:
     """The marked id -100<id> of an export's channel; a made-up one (and a warning) if `id` is bad."""
     if raw_id is None:
         return derived_channel_id(name)
@@ -223,7 +275,7 @@ def _export_channel_id(raw_id: Any, name: str, path: Path) -> int:
             raise ValueError(f"channel id {_shown(raw_id)} is not a positive integer")
         return int64(f"-100{number}", "channel id")
     except ValueError as exc:
-        log.warning("%s: %s; its posts get a made-up channel id from the name %r", path.name, exc, name)
+        log.warning("%s: %s; its posts get a made-up channel id from the name %r", source_name, exc, name)
         return derived_channel_id(name)
 
 

@@ -1,11 +1,12 @@
 import gzip
+import io
 import json
 from datetime import datetime, timezone
 
 import pytest
 
 from bot.errors import SourceError
-from bot.sources import ReadReport, derived_channel_id, read_posts
+from bot.sources import ReadReport, derived_channel_id, read_posts, read_stream
 
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
 
@@ -35,6 +36,32 @@ def test_gzip_file_is_read(tmp_path):
         handle.write(json.dumps({"channel": "a", "id": 1, "text": "x"}) + "\n")
     posts, _ = read(path)
     assert [p.text for p in posts] == ["x"]
+
+
+def test_gzip_is_told_by_its_first_bytes_not_its_name(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(gzip.compress(json.dumps({"id": 1, "text": "x"}).encode("utf-8") + b"\n"))
+    assert [p.text for p in read(path)[0]] == ["x"]
+
+
+@pytest.mark.parametrize("pack", [lambda b: b, gzip.compress], ids=["plain", "gzip"])
+def test_a_stream_of_jsonl_is_read_plain_or_gzipped(pack):
+    data = pack(b'{"id": 1, "text": "one"}\n\nnot json\n{"id": 4, "text": "four"}\n')
+    report = ReadReport()
+    posts = list(read_stream(io.BytesIO(data), report, NOW))
+    assert [(p.message_id, p.text) for p in posts] == [(1, "one"), (4, "four")]
+    assert report.skipped == [(3, "not JSON")]
+
+
+def test_a_stream_holding_a_desktop_export_is_read_as_one():
+    export = {"name": "Канал", "id": 55, "messages": [{"id": 9, "type": "message", "text": "привет"}]}
+    [post] = list(read_stream(io.BytesIO(json.dumps(export, indent=1).encode("utf-8")), ReadReport(), NOW))
+    assert (post.channel_id, post.message_id, post.channel_title) == (-10055, 9, "Канал")
+
+
+def test_a_stream_that_is_no_export_is_a_source_error():
+    with pytest.raises(SourceError, match="stdin: not a Telegram Desktop chat export"):
+        list(read_stream(io.BytesIO(b'{\n "a": 1\n}\n'), ReadReport(), NOW))
 
 
 def test_bad_lines_are_reported_with_line_numbers_and_skipped(tmp_path):

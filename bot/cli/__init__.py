@@ -13,12 +13,14 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
     history.py      dozor backtest
     rematch.py      dozor rematch
     subscribers.py  dozor subscribers …, dozor status (subscriber_options.py: subscribers set, --style, --topic)
+    browse.py       dozor search, dozor export (stored posts and matches, no bot needed)
+    dates.py        --from DAY --to DAY, shared by the commands that read stored posts
 """
 from __future__ import annotations
 
 import argparse
 
-from bot.cli import channels, digest, history, rematch, rules, run, subscribers, suggest
+from bot.cli import browse, channels, digest, history, rematch, rules, run, subscribers, suggest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,5 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
     channels.register(subparsers)
     history.register(subparsers)
     rematch.register(subparsers)
+    browse.register(subparsers)
     subscribers.register(subparsers)
     return parser

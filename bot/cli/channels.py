@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Callable
 from bot.cli import channel_options
 from bot.clock import utc_now
 from bot.errors import DozorError, TelegramUnavailable, UsageError
+from bot.formatting import format_time
 from bot.models import ChannelStatus
 from bot.storage import Store
 from bot.storage import channels as db
@@ -183,7 +184,7 @@ def channels_list_command(args: argparse.Namespace, settings) -> int:
         print("No channels yet: dozor channels add @name")
         return 0
     for row in rows:
-        seen = row.last_post_at.strftime("%Y-%m-%d %H:%M") if row.last_post_at else "never"
+        seen = format_time(row.last_post_at, settings.tz) if row.last_post_at else "never"
         print(f"{row.id:>15}  {row.label:<28} {row.status:<10} {row.account or '-':<8} "
               f"{'joined' if row.joined else 'polled':<6}  last post {seen}  {row.title or ''}"
               + ("  (members named)" if row.show_authors else ""))

@@ -1,19 +1,23 @@
-"""`dozor digest [--date YYYY-MM-DD] [--chat ID] [--print]`: a day's digest on demand.
+"""`dozor digest [--date YYYY-MM-DD | --from DAY --to DAY] [--chat ID] [--print]`: a digest on demand.
 
 A bad --date or an unknown --chat raises UsageError (bot/__main__.py: one line, exit 2).
+`--from/--to` (bot/cli/dates.py) print the digest of those whole days in DOZOR_TZ
+(or the --chat subscriber's zone) and its chart; a period digest is never sent.
 Sending imports bot.app.live and bot.telegram (Telethon) only when it sends.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bot.cli.dates import add_window_options, empty_window_note, window_from_args
 from bot.clock import utc_now
-from bot.digest.jobs import digest_for_day, last_due_day, send_digest
+from bot.digest.jobs import digest_for_day, digest_for_period, last_due_day, send_digest
 from bot.errors import UsageError
 from bot.storage.db import Store
+from bot.storage.history import stored_post_range
 from bot.storage.subscribers import subscriber_by_chat
 
 
@@ -27,6 +31,7 @@ def register(subparsers) -> None:
     parser.add_argument("--chat", type=int, help="a subscriber's chat id: its rules, time zone and digest time")
     parser.add_argument("--print", dest="print_only", action="store_true",
                         help="print the text and write the chart PNG into the data folder; send nothing")
+    add_window_options(parser, note="; instead of --date: the digest of these days, printed, never sent")
     parser.set_defaults(handler=handle_digest)
 
 
@@ -40,8 +45,40 @@ def parse_day(text: str) -> date:
 def handle_digest(args: argparse.Namespace, settings, now: datetime | None = None) -> int:
     """Print the digest text and write its chart; returns the exit code."""
     now = now or utc_now()
+    if getattr(args, "from_day", None) is not None or getattr(args, "to_day", None) is not None:
+        if args.date:
+            raise UsageError("give either --date or --from/--to, not both")
+        return asyncio.run(_print_period_digest(args, settings, now))
     day = parse_day(args.date) if args.date else None
     return asyncio.run(_print_digest(args, settings, day, now))
+
+
+async def _print_period_digest(args: argparse.Namespace, settings, now: datetime) -> int:
+    """Print the digest of the --from/--to days (and write its chart); nothing is sent."""
+    store = await Store.open(settings.db_path)
+    try:
+        tz, subscriber_id = settings.tz, None
+        if args.chat is not None:
+            subscriber = await subscriber_by_chat(store, args.chat, active_only=False)
+            if subscriber is None:
+                raise UsageError(f"no subscriber with chat id {args.chat}")
+            tz, subscriber_id = subscriber.tz, subscriber.id
+        window = window_from_args(args, tz, now)
+        start = window.start or (await stored_post_range(store))[0] or window.end - timedelta(days=1)
+        note = await empty_window_note(store, start, window.end, window.label(), tz)
+        text, png = await digest_for_period(store, start, window.end, now, tz, subscriber_id,
+                                            settings.dedup_threshold)
+    finally:
+        await store.close()
+    print(note or text)
+    if note:
+        return 0
+    first, last = window.first or start.date(), window.last or window.end.date()
+    chart = Path(settings.data_dir) / f"digest-{first.isoformat()}--{last.isoformat()}{'' if args.chat is None else f'-{args.chat}'}.png"
+    chart.parent.mkdir(parents=True, exist_ok=True)
+    chart.write_bytes(png)
+    print(f"Chart: {chart}")
+    return 0
 
 
 async def _print_digest(args: argparse.Namespace, settings, day: date | None, now: datetime) -> int:

@@ -18,14 +18,16 @@ import json
 import logging
 import re
 import sys
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app.rules import load_live_rules, seed_file
+from bot.clock import utc_now
 from bot.errors import SourceError, UsageError
+from bot.models import Post
 from bot.rules import RuleSet, load_rule_set, rules_to_toml, validate_change
 from bot.rules.rulefile import read_rule_file
+from bot.sources import ReadReport, read_posts, read_stream
 from bot.storage import open_store
 from bot.storage.rules import delete_rule, load_rule_defs, upsert_rule
 
@@ -86,33 +88,38 @@ def explain_text(args, settings) -> int:
     return 0
 
 
-def _post_line(ruleset: RuleSet, line: str, number: int) -> dict:
-    try:
-        post = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"input: line {number} is not JSON: {exc.msg}") from None
-    if not isinstance(post, dict) or not isinstance(post.get("text"), str):
-        raise SourceError(f"input: line {number} has no \"text\" string")
-    channel_id = post.get("channel_id")
-    matches = ruleset.match_text(post["text"], channel=post.get("channel"),
-                                 channel_id=channel_id if isinstance(channel_id, int) else None)
-    return {"id": post.get("id", number),
+def _match_line(ruleset: RuleSet, post: Post) -> dict:
+    matches = ruleset.match_text(post.text, channel=post.channel, channel_id=post.channel_id)
+    return {"id": post.message_id, "channel": post.channel or post.channel_title,
             "matches": [{"rule": m.rule_id, "tags": list(m.tags),
                          "spans": [list(s) for s in m.spans]} for m in matches]}
 
 
+STDIN_WAIT = ("dozor match: waiting for posts on stdin, one JSON object a line "
+              '({"text": "…"}); end with Ctrl-D, or give a FILE (JSONL, .gz or result.json)')
+
+
 def match_posts(args, settings) -> int:
-    """Read posts as JSONL, write one JSONL line of matches per post, in order."""
+    """Read posts (the replay reader: JSONL, .gz, result.json, stdin); write one JSONL line of matches
+    per post, in order. Bad input lines are skipped with a warning, then reported: exit 2."""
     ruleset = _rules_for(args, settings, note_to=sys.stderr)
-    source = args.file or "-"
-    try:
-        stream = sys.stdin if source == "-" else open(source, encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-    with stream if source != "-" else nullcontext(stream):
-        for number, line in enumerate(stream, start=1):
-            if line.strip():
-                print(json.dumps(_post_line(ruleset, line, number), ensure_ascii=False))
+    source, report, now = args.file or "-", ReadReport(), utc_now()
+    if source == "-":
+        if sys.stdin.isatty():
+            print(STDIN_WAIT, file=sys.stderr)
+        posts = read_stream(sys.stdin.buffer, report, now)
+    else:
+        posts = read_posts(source, report, now)
+    for post in posts:
+        line = _match_line(ruleset, post)
+        if line["matches"] or not getattr(args, "only_matches", False):
+            print(json.dumps(line, ensure_ascii=False))
+    if report.skipped:
+        number, reason = report.skipped[0]
+        count = len(report.skipped)
+        name = "stdin" if source == "-" else Path(source).name
+        raise SourceError(f"{name}: {count} of {report.lines} line{'s' if report.lines != 1 else ''} skipped "
+                          f"(first: line {number}: {reason}); the other posts were matched")
     return 0
 
 
@@ -254,9 +261,11 @@ def _trailing_comments(chunk: str) -> str:
 
 def register(subparsers) -> argparse._SubParsersAction:
     """Add `match` and `rules` to the top-level subparsers; return rules' subparsers (for `rules suggest`)."""
-    match = subparsers.add_parser("match", help="match posts (JSONL) against the live rules")
-    match.add_argument("file", nargs="?", default="-", help="JSONL posts, or - for stdin")
+    match = subparsers.add_parser("match", help="match posts (JSONL, .gz or result.json) against the live rules")
+    match.add_argument("file", nargs="?", default="-",
+                       help="posts: JSONL, gzipped JSONL or a Telegram Desktop result.json; - (default) for stdin")
     match.add_argument("--rules", metavar="FILE", help="test this rule file instead of the live rules")
+    match.add_argument("--only-matches", action="store_true", help="print only the posts some rule matches")
     match.set_defaults(handler=match_posts)
 
     rules = subparsers.add_parser("rules", help="check, test and explain rules")

@@ -13,9 +13,11 @@ from datetime import datetime, timezone
 
 from bot.clock import utc_now
 from bot.errors import UsageError
+from bot.formatting import format_time
 from bot.models import OutboxStatus, SubscriberKind
 from bot.cli import subscriber_options
 from bot.storage import access, open_store
+from bot.storage.db import from_iso
 from bot.storage.outbox import enqueue_missed
 from bot.storage.subscribers import active_subscribers
 
@@ -114,13 +116,16 @@ def status(args, settings) -> int:
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             summary = await access.status_summary(store)
-        print("\n".join(status_lines(summary, settings.db_path)))
+        print("\n".join(status_lines(summary, settings.db_path, settings.tz)))
         return 0
 
     return asyncio.run(go())
 
 
-def status_lines(summary: dict, db_path) -> list[str]:
+def status_lines(summary: dict, db_path, tz: str | None = None) -> list[str]:
+    def shown(stored: str | None) -> str | None:  # a stored UTC time in the display zone, labelled
+        return format_time(from_iso(stored), tz) if stored else None
+
     channels = summary["channels"]
     outbox = summary["outbox"]
     lines = [
@@ -129,8 +134,8 @@ def status_lines(summary: dict, db_path) -> list[str]:
         f"subscribers active: {summary['subscribers_active']}",
         f"outbox: {outbox.get(OutboxStatus.PENDING, 0)} pending, {outbox.get(OutboxStatus.PARKED, 0)} parked, "
         f"{outbox.get(OutboxStatus.SENT, 0)} sent, {outbox.get(OutboxStatus.CANCELLED, 0)} cancelled",
-        f"last post: {summary['last_post_at'] or 'none yet'}"
-        + (f" (stored {summary['last_stored_at']})" if summary["last_stored_at"] else ""),
+        f"last post: {shown(summary['last_post_at']) or 'none yet'}"
+        + (f" (stored {shown(summary['last_stored_at'])})" if summary["last_stored_at"] else ""),
     ]
     if not summary["subscribers_active"]:
         lines.append("WARNING: no active subscribers: matches are stored but nobody is alerted "

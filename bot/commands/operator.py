@@ -117,7 +117,7 @@ async def handle_rule_test(ctx: Ctx, cmd: p.RuleTest) -> Reply:
 
 async def handle_backtest(ctx: Ctx, cmd: p.Backtest) -> Reply:
     target = await resolve_target(ctx.store, cmd.target)
-    result = await run_backtest(ctx.store, target, ctx.now, cmd.days, lemmatize=ctx.lemmatize)
+    result = await run_backtest(ctx.store, target, ctx.now, cmd.days, lemmatize=ctx.lemmatize, tz=ctx.settings.tz)
     lines = [esc(line) for line in backtest_lines(result)]
     lines[0] = f"<b>{lines[0]}</b>"
     return Reply(join_lines(lines))

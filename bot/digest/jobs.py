@@ -100,6 +100,15 @@ async def digest_for_day(store: Store, day: date, now: datetime, tz: str, digest
     return render_text(digest), render_chart(digest.chart_days, digest.chart_series)
 
 
+async def digest_for_period(store: Store, start: datetime, end: datetime, now: datetime, tz: str,
+                            subscriber_id: int | None = None, threshold: float = DEFAULT_THRESHOLD
+                            ) -> tuple[str, bytes]:
+    """Plain text and chart PNG of the digest of [start, end) (`dozor digest --from --to`), nothing sent."""
+    data = await load_digest_data(store, start, end, subscriber_id)
+    digest = build_digest(data, min(now, end), tz, threshold)
+    return render_text(digest), render_chart(digest.chart_days, digest.chart_series)
+
+
 async def digest_html_parts(store: Store, subscriber: Subscriber, day: date, now: datetime,
                             threshold: float = DEFAULT_THRESHOLD) -> list[str]:
     """The subscriber's digest for `day` as HTML messages, without sending or recording (/digest)."""

@@ -1,4 +1,4 @@
-"""CSV files people open in spreadsheets: a subscriber's alerts (/export).
+"""CSV files people open in spreadsheets: a subscriber's alerts (/export), stored matches (`dozor export`).
 
 Every CSV Dozor writes goes through `csv_bytes`, which neutralises cells a
 spreadsheet would run as a formula: a cell that starts with `=`, `+`, `-`,
@@ -6,6 +6,8 @@ spreadsheet would run as a formula: a cell that starts with `=`, `+`, `-`,
 `=HYPERLINK(…)` in a post or a channel title is shown, not run. Plain numbers
 (`-1001234567890`, `-3.5`) are no formula and stay as they are.
 Pure: rows in, bytes out (UTF-8 with a BOM, which Excel needs for Cyrillic).
+Stored matches (`bot.storage.history.stored_matches`) export as CSV (MATCH_COLUMNS)
+or JSONL (one object a post); dates are ISO 8601 in the display zone, with its offset.
 """
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ import io
 import json
 import re
 from typing import Iterable, Sequence
+
+from bot.formatting import post_link, zone
+from bot.storage.db import from_iso
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
@@ -57,3 +62,34 @@ def _count(value) -> str:
 def alerts_csv(rows: Iterable[dict]) -> bytes:
     """The /export file: one line per alert, oldest first."""
     return csv_bytes(ALERT_COLUMNS, alert_rows(rows))
+
+
+MATCH_COLUMNS = ("date", "channel", "channel_id", "message_id", "link", "rules", "spans", "deleted", "text")
+
+
+def match_record(post: dict, tz: str | None) -> dict:
+    """One exported post: its date in `tz`, channel, link, rules, spans per rule and text."""
+    spans = {rule_id: json.loads(raw) for rule_id, raw in post["matches"]}
+    return {
+        "date": from_iso(post["date"]).astimezone(zone(tz)).isoformat(),
+        "channel": post["channel"] or post["channel_title"] or str(post["channel_id"]),  # no "@": no formula guard
+        "channel_id": post["channel_id"], "message_id": post["message_id"],
+        "link": post_link(post["channel_id"], post["message_id"], post["channel"], post["link"]) or "",
+        "rules": list(spans), "spans": spans, "deleted": bool(post["deleted_at"]), "text": post["text"],
+    }
+
+
+def matches_csv(posts: Iterable[dict], tz: str | None) -> bytes:
+    """Stored matches as a spreadsheet-safe CSV, one line a post, oldest first."""
+    rows = []
+    for post in posts:
+        record = match_record(post, tz)
+        record.update(rules=" ".join(record["rules"]), deleted="yes" if record["deleted"] else "",
+                      spans=json.dumps(record["spans"], ensure_ascii=False))
+        rows.append([record[column] for column in MATCH_COLUMNS])
+    return csv_bytes(MATCH_COLUMNS, rows)
+
+
+def matches_jsonl(posts: Iterable[dict], tz: str | None) -> bytes:
+    """Stored matches as JSONL (UTF-8, no BOM), one object a post, oldest first."""
+    return "".join(json.dumps(match_record(post, tz), ensure_ascii=False) + "\n" for post in posts).encode("utf-8")

@@ -5,12 +5,16 @@ checked on each candidate's text until the page is full. The checks run in a
 worker thread (as backtests do), so a slow query never blocks alerts or other
 commands, and the whole search has a time budget (DOZOR_SEARCH_BUDGET): past
 it, the page holds what was found so far and `stopped_after` says so.
+A `SearchScope` narrows the posts to a UTC [since, until) window and one
+channel (`dozor search --from --to --channel`); `mark` wraps matched words in
+each excerpt (the CLI's bold on a terminal).
 """
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable
 
 from bot.history.backtest import SCAN_LIMIT, Target, post_summary
@@ -20,6 +24,18 @@ from bot.storage.lemma_index import refresh_lemma_index
 
 CHUNK = 200
 SEARCH_BUDGET = 3.0  # seconds; DOZOR_SEARCH_BUDGET's default
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    """Which stored posts a search reads: a UTC [since, until) window and a channel, each optional."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    channel_id: int | None = None
+
+
+EVERYTHING = SearchScope()
 
 
 @dataclass
@@ -32,10 +48,10 @@ class SearchPage:
     stopped_after: float | None = None  # the budget, when the search ran out of time
 
 
-async def _candidate_ids(store: Store, target: Target) -> list[int]:
+async def _candidate_ids(store: Store, target: Target, scope: SearchScope) -> list[int]:
     if target.fts:
-        return await indexed_post_ids(store, target.fts)
-    return await newest_post_ids(store, SCAN_LIMIT)
+        return await indexed_post_ids(store, target.fts, scope.since, scope.until, scope.channel_id)
+    return await newest_post_ids(store, SCAN_LIMIT, scope.since, scope.until, scope.channel_id)
 
 
 def check_until(target: Target, rows, wanted: int, deadline: float | None,
@@ -56,13 +72,14 @@ def check_until(target: Target, rows, wanted: int, deadline: float | None,
 async def search_posts(store: Store, target: Target, page: int = 1, per_page: int = 5,
                        lemmatize: Callable[[str], str] | None = None,
                        budget: float | None = SEARCH_BUDGET,
-                       clock: Callable[[], float] = time.monotonic) -> SearchPage:
+                       clock: Callable[[], float] = time.monotonic, scope: SearchScope = EVERYTHING,
+                       mark: tuple[str, str] = ("", "")) -> SearchPage:
     """Page `page` (from 1) of the posts `target` matches, newest first, within `budget` seconds."""
     await refresh_lemma_index(store, lemmatize)
     result = SearchPage(target.label, page, per_page)
     deadline = None if budget is None else clock() + budget
     skip, wanted = (page - 1) * per_page, per_page + 1
-    ids = await _candidate_ids(store, target)
+    ids = await _candidate_ids(store, target, scope)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         by_id = await history_posts(store, chunk)
@@ -73,7 +90,7 @@ async def search_posts(store: Store, target: Target, page: int = 1, per_page: in
             if skip:
                 skip -= 1
                 continue
-            result.posts.append(post_summary(row, spans))
+            result.posts.append(post_summary(row, spans, mark))
         if len(result.posts) == wanted:
             result.posts.pop()
             result.has_more = True

@@ -25,6 +25,7 @@ KEYS = {"id", "title", "query", "exclude", "tags", "channels", "langs", "severit
 SEVERITIES = ("high", "low")
 LANGS = ("ru", "uk", "en")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+RULE_ID = _ID  # what a rule id looks like (also bot/history/backtest.py: "is this argument an id?")
 
 
 def _rule_line(text: str, index: int) -> int:

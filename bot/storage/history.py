@@ -3,7 +3,10 @@
 Rows carry `HISTORY_COLUMNS`: id, date, channel_id, message_id, text, link, channel
 (username) and channel_title. Candidates come from the lemma index
 (posts_lemmas, bot/storage/lemma_index.py) when a query has an indexable
-term, else from the newest posts.
+term, else from the newest posts. A window is [since, until) in UTC, either
+side open when None; `channel_id` narrows to one channel.
+Also: the stored posts' date range (what an empty window reports) and the
+stored matches of a window with their posts (`dozor export`).
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import Sequence
 
 import aiosqlite
 
-from bot.storage.db import Store, to_iso
+from bot.storage.db import Store, from_iso, to_iso
 
 HISTORY_COLUMNS = (
     "p.id, p.date, p.channel_id, p.message_id, p.text, p.link, c.username AS channel, c.title AS channel_title"
@@ -21,32 +24,83 @@ _FROM = "FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
 _IN_LEMMAS = "p.id IN (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?)"
 
 
-async def indexed_posts_since(store: Store, fts: str, since: datetime) -> list[aiosqlite.Row]:
-    """Posts dated `since` or later whose lemmas match the FTS5 query `fts`."""
+def _window(since: datetime | None, until: datetime | None = None,
+            channel_id: int | None = None) -> tuple[str, list]:
+    """' AND …' conditions on p.date and p.channel_id, and their parameters."""
+    sql, params = "", []
+    if since is not None:
+        sql, params = sql + " AND p.date >= ?", params + [to_iso(since)]
+    if until is not None:
+        sql, params = sql + " AND p.date < ?", params + [to_iso(until)]
+    if channel_id is not None:
+        sql, params = sql + " AND p.channel_id = ?", params + [channel_id]
+    return sql, params
+
+
+async def indexed_posts_since(store: Store, fts: str, since: datetime | None,
+                              until: datetime | None = None) -> list[aiosqlite.Row]:
+    """Posts in [since, until) whose lemmas match the FTS5 query `fts`."""
+    where, params = _window(since, until)
+    return await store.fetchall(f"SELECT {HISTORY_COLUMNS} {_FROM} WHERE {_IN_LEMMAS}{where}", [fts, *params])
+
+
+async def newest_posts_since(store: Store, since: datetime | None, limit: int,
+                             until: datetime | None = None) -> list[aiosqlite.Row]:
+    """Up to `limit` posts in [since, until), newest first."""
+    where, params = _window(since, until)
     return await store.fetchall(
-        f"SELECT {HISTORY_COLUMNS} {_FROM} WHERE {_IN_LEMMAS} AND p.date >= ?", (fts, to_iso(since)),
+        f"SELECT {HISTORY_COLUMNS} {_FROM} WHERE 1 = 1{where} ORDER BY p.date DESC LIMIT ?", [*params, limit],
     )
 
 
-async def newest_posts_since(store: Store, since: datetime, limit: int) -> list[aiosqlite.Row]:
-    """Up to `limit` posts dated `since` or later, newest first."""
-    return await store.fetchall(
-        f"SELECT {HISTORY_COLUMNS} {_FROM} WHERE p.date >= ? ORDER BY p.date DESC LIMIT ?", (to_iso(since), limit),
-    )
-
-
-async def indexed_post_ids(store: Store, fts: str) -> list[int]:
-    """Ids of the posts whose lemmas match the FTS5 query `fts`, newest first."""
+async def indexed_post_ids(store: Store, fts: str, since: datetime | None = None, until: datetime | None = None,
+                           channel_id: int | None = None) -> list[int]:
+    """Ids of the posts (in the window, of the channel) whose lemmas match the FTS5 query `fts`, newest first."""
+    where, params = _window(since, until, channel_id)
     rows = await store.fetchall(
-        f"SELECT p.id FROM posts p WHERE {_IN_LEMMAS} ORDER BY p.date DESC, p.id DESC", (fts,),
+        f"SELECT p.id FROM posts p WHERE {_IN_LEMMAS}{where} ORDER BY p.date DESC, p.id DESC", [fts, *params],
     )
     return [r[0] for r in rows]
 
 
-async def newest_post_ids(store: Store, limit: int) -> list[int]:
-    """Ids of the newest `limit` posts, newest first."""
-    rows = await store.fetchall("SELECT id FROM posts ORDER BY date DESC, id DESC LIMIT ?", (limit,))
+async def newest_post_ids(store: Store, limit: int, since: datetime | None = None, until: datetime | None = None,
+                          channel_id: int | None = None) -> list[int]:
+    """Ids of the newest `limit` posts (in the window, of the channel), newest first."""
+    where, params = _window(since, until, channel_id)
+    rows = await store.fetchall(
+        f"SELECT p.id FROM posts p WHERE 1 = 1{where} ORDER BY p.date DESC, p.id DESC LIMIT ?", [*params, limit])
     return [r[0] for r in rows]
+
+
+async def stored_post_range(store: Store, since: datetime | None = None,
+                            until: datetime | None = None) -> tuple[datetime | None, datetime | None, int]:
+    """(first date, last date, count) of the stored posts in the window (all of them by default)."""
+    where, params = _window(since, until)
+    row = await store.fetchone(f"SELECT min(p.date), max(p.date), count(*) FROM posts p WHERE 1 = 1{where}", params)
+    return from_iso(row[0]), from_iso(row[1]), row[2]
+
+
+async def stored_matches(store: Store, since: datetime | None, until: datetime | None,
+                         rule_ids: Sequence[str] = ()) -> list[dict]:
+    """Matched posts in [since, until), oldest first, each with `matches`: [(rule_id, spans JSON)].
+
+    Only matches of `rule_ids` when given. Rows carry HISTORY_COLUMNS and `deleted_at`."""
+    where, params = _window(since, until)
+    if rule_ids:
+        where += f" AND m.rule_id IN ({','.join('?' * len(rule_ids))})"
+        params += list(rule_ids)
+    rows = await store.fetchall(
+        f"SELECT {HISTORY_COLUMNS}, p.deleted_at, m.rule_id, m.spans {_FROM} JOIN matches m ON m.post_id = p.id"
+        f" WHERE 1 = 1{where} ORDER BY p.date, p.id, m.rule_id", params,
+    )
+    posts: dict[int, dict] = {}
+    for row in rows:
+        post = posts.get(row["id"])
+        if post is None:
+            post = posts[row["id"]] = {key: row[key] for key in row.keys() if key not in ("rule_id", "spans")}
+            post["matches"] = []
+        post["matches"].append((row["rule_id"], row["spans"]))
+    return list(posts.values())
 
 
 async def history_posts(store: Store, post_ids: Sequence[int]) -> dict[int, aiosqlite.Row]:

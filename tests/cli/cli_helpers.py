@@ -35,3 +35,20 @@ def stored_match(day: str, message_id: int):
             await Pipeline(store, rules).on_post(post)
 
     asyncio.run(go())
+
+
+def store_posts(*posts) -> None:
+    """Posts stored through the real pipeline with RULES (no subscriber: nothing queued)."""
+
+    async def go():
+        async with open_store("dozor.db") as store:
+            pipeline = Pipeline(store, compile_rules(parse_rules_toml(RULES, "rules.toml")))
+            for post in posts:
+                await pipeline.on_post(post)
+
+    asyncio.run(go())
+
+
+def utc(text: str) -> datetime:
+    """An aware UTC datetime from ISO text without a zone ("2024-05-13T08:50")."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)

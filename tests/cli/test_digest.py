@@ -103,3 +103,25 @@ def test_with_credentials_and_a_chat_the_digest_is_sent_once(tmp_path, capsys, m
     assert handle_digest(parse("--date", "2024-05-10", "--chat", "777"), settings, NOW) == 0
     assert "already sent" in capsys.readouterr().out
     assert len(fake.sent) == sent_before
+
+
+def test_from_to_prints_the_digest_of_those_whole_days_and_its_chart(settings, capsys):
+    seed_matched_post(settings)  # 09.05.2024 12:00 UTC
+    assert handle_digest(parse("--from", "2024-05-08", "--to", "09.05.2024"), settings, NOW) == 0
+    out = capsys.readouterr().out
+    assert "08.05.2024 00:00 – 10.05.2024 00:00" in out and "Повестки у метро" in out
+    assert "Not sent" not in out  # a period digest is printed, never sent
+    assert (settings.data_dir / "digest-2024-05-08--2024-05-09.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_from_to_without_stored_posts_says_which_dates_the_database_holds(settings, capsys):
+    seed_matched_post(settings)
+    assert handle_digest(parse("--from", "2024-04-01", "--to", "2024-04-02"), settings, NOW) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("No stored posts from 01.04.2024 to 02.04.2024 (MSK); the database holds 1 post from "
+                          "09.05.2024 15:00 MSK")
+
+
+def test_date_and_a_window_together_are_an_error(settings):
+    with pytest.raises(UsageError, match="either --date or --from/--to"):
+        handle_digest(parse("--date", "2024-05-10", "--from", "2024-05-01"), settings, NOW)

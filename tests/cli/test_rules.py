@@ -38,11 +38,13 @@ def test_register_adds_match_and_rules_and_returns_rules_subparsers():
 def test_match_writes_one_line_per_post_in_input_order(tmp_path, capsys):
     settings = FakeSettings(write_rules(tmp_path))
     posts = tmp_path / "posts.jsonl"
-    posts.write_text('{"id": 7, "text": "Пришла повестка"}\n{"text": "погода"}\n', encoding="utf-8")
+    posts.write_text('{"id": 7, "channel": "pskov", "text": "Пришла повестка"}\n{"text": "погода"}\n',
+                     encoding="utf-8")
     assert match_posts(argparse.Namespace(file=str(posts), rules=str(settings.rules)), settings) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert lines == [{"id": 7, "matches": [{"rule": "mob", "tags": ["mobilization"], "spans": [[7, 15]]}]},
-                     {"id": 2, "matches": []}]
+    assert lines == [{"id": 7, "channel": "pskov",
+                      "matches": [{"rule": "mob", "tags": ["mobilization"], "spans": [[7, 15]]}]},
+                     {"id": 2, "channel": None, "matches": []}]
 
 
 def test_rules_option_overrides_the_settings_file(tmp_path, capsys):
@@ -74,13 +76,14 @@ def test_match_bad_input_line_is_an_input_error_not_a_rule_error(tmp_path, capsy
     posts = tmp_path / "posts.jsonl"
     posts.write_text("not json\n", encoding="utf-8")
     settings = FakeSettings(write_rules(tmp_path))
-    with pytest.raises(SourceError, match="line 1 is not JSON") as caught:
+    with pytest.raises(SourceError, match="line 1: not JSON") as caught:
         match_posts(argparse.Namespace(file=str(posts), rules=str(settings.rules)), settings)
     assert not isinstance(caught.value, RuleSyntaxError)
     monkeypatch.chdir(tmp_path)
     capsys.readouterr()
     assert main(["match", str(posts), "--rules", str(settings.rules)]) == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == "dozor: input: line 1 is not JSON: Expecting value"
+    assert capsys.readouterr().err.strip().endswith(
+        "dozor: posts.jsonl: 1 of 1 line skipped (first: line 1: not JSON); the other posts were matched")
 
 
 def test_explain_prints_the_verdict(tmp_path, capsys):

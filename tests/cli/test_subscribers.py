@@ -30,12 +30,13 @@ def test_subscribers_add_never_says_nothing_about_stored_matches(cli_env, capsys
     assert "--since" in capsys.readouterr().out
 
 
-def test_status_summarises_the_database_and_warns_without_subscribers(cli_env, capsys):
+def test_status_summarises_the_database_and_warns_without_subscribers(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("DOZOR_TZ", "Europe/Moscow")
     stored_match("2024-05-01T10:00:00", 1)
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "subscribers active: 0" in out and "WARNING: no active subscribers" in out
-    assert "last post: 2024-05-01T10:00:00+00:00" in out and "outbox: 0 pending, 0 parked" in out
+    assert "last post: 01.05.2024 13:00 MSK (stored " in out and "outbox: 0 pending, 0 parked" in out
 
 
 def test_a_group_can_never_be_made_an_operator_from_the_cli(cli_env, capsys):

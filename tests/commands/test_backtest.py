@@ -99,4 +99,4 @@ async def test_backtest_of_a_query_without_indexable_words_says_it_read_only_the
     await add_posts(store, [make_post(text=f"мобилизация {i}", date=day(1, i + 1)) for i in range(5)])
     result = await run_backtest(store, query_target("/мобилизац\\w+/"), NOW)
     assert result.capped and result.total == 3
-    assert "3 posts among the newest 3 of the last 30 days" in backtest.backtest_lines(result)[0]
+    assert "3 posts among the newest 3 in the last 30 days" in backtest.backtest_lines(result)[0]

@@ -4,7 +4,7 @@ import threading
 from datetime import datetime, timezone
 
 from bot.history.backtest import Target, query_target
-from bot.history.search import search_posts
+from bot.history.search import SearchScope, search_posts
 from tests.factories import add_posts, make_post
 from tests.fakes import lower_words
 
@@ -66,3 +66,17 @@ async def test_the_worst_regex_query_is_cut_by_the_budget_and_still_answers(stor
     found = await search_posts(store, query_target(WORST, 1), budget=5, clock=TickingClock(),
                                lemmatize=lower_words)
     assert found.stopped_after == 5 and found.posts == []
+
+
+async def test_a_scope_narrows_search_to_a_window_and_a_channel(store):
+    await add_posts(store, [make_post(message_id=1, text="повестка", date=day(8)),
+                            make_post(message_id=2, text="повестка", date=day(10)),
+                            make_post(message_id=3, text="повестка", date=day(10), channel_id=-1002,
+                                      channel="other")])
+    target = query_target("повестка")
+    window = SearchScope(since=day(9), until=day(11))
+    found = await search_posts(store, target, 1, 10, lemmatize=lower_words, scope=window)
+    assert sorted(p["link"] for p in found.posts) == ["https://t.me/other/3", "https://t.me/pskovgubernia/2"]
+    one_channel = SearchScope(channel_id=-1002)
+    found = await search_posts(store, target, 1, 10, lemmatize=lower_words, scope=one_channel, mark=("[", "]"))
+    assert [p["excerpt"] for p in found.posts] == ["[повестка]"]

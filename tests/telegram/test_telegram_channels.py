@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+from datetime import datetime, timezone
 
 import pytest
 from telethon import functions, utils
@@ -10,6 +12,7 @@ from telethon import functions, utils
 from bot.errors import UsageError
 from bot.settings import load_settings
 from bot.storage import channels as db
+from bot.storage import open_store
 from bot.cli import channels as cli
 from bot.telegram.budget import Budget
 from bot.telegram.channels import ChannelRef, parse_channel_ref, resolve
@@ -125,6 +128,19 @@ def test_channels_add_without_credentials_stores_for_later(tmp_path, capsys):
     cli.channels_list_command(argparse.Namespace(), settings)
     out = capsys.readouterr().out
     assert "queued @pskovgubernia" in out and "-1001234567890" in out and "unresolved" in out
+
+
+def test_channels_list_shows_the_last_post_time_with_its_zone(tmp_path, capsys):
+    settings = settings_for(tmp_path, DOZOR_TZ="Europe/Moscow")
+
+    async def seed():
+        async with open_store(settings.db_path) as store:
+            await db.save_channel(store, CID, username="pskovgubernia", access_hash=1)
+            await db.advance_last_seen(store, CID, 5, datetime(2024, 5, 13, 8, 50, tzinfo=timezone.utc))
+
+    asyncio.run(seed())
+    cli.channels_list_command(argparse.Namespace(), settings)
+    assert "last post 13.05.2024 11:50 MSK" in capsys.readouterr().out
 
 
 def test_cli_registers_login_and_channel_actions():
