@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable, TextIO
 
 from bot.app.housekeeping import AdminNotices, SubscriberSync
-from bot.app.rules import load_live_rules, rules_reloader
+from bot.app.rules import RulesWatcher, load_live_rules, rules_reloader
 from bot.clock import Clock, utc_now
 from bot.delivery.senders import SenderChain, SessionGuard, sender_chain
 from bot.delivery.telegram_sink import TelegramAlertSink
@@ -120,6 +120,12 @@ class LiveApp:
         self.tasks = []
         self.spawn("outbox", self.worker.run, stop)
         self.spawn("housekeeping", self.housekeep, stop)
+        watcher = RulesWatcher(self.store, self.pipeline, self.settings.regex_budget)
+        await watcher.prime()
+        self.spawn("rules", watcher.run, stop)  # a rule saved by another process goes live within seconds
+        if self.settings.web:
+            from bot.web.serve import serve_console  # the web framework only when asked for
+            self.spawn("web", lambda done: serve_console(self.settings, done, store=self.store), stop)
 
     def spawn(self, name: str, job: Callable, stop: asyncio.Event) -> None:
         """Run `job(stop)` in the background, watched: if it ends before `stop`, `background_ended` acts."""

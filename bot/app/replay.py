@@ -23,7 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from bot.app.rules import load_live_rules
+from bot.app.rules import RulesWatcher, load_live_rules
 from bot.clock import utc_now
 from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink
 from bot.delivery.local_stories import LocalStories
@@ -70,10 +70,12 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
         pipeline = Pipeline(store, await load_live_rules(store, settings), clock,
                             new_channel_status=ChannelStatus.REPLAY, recipient_kinds=(SubscriberKind.LOCAL,))
         await ensure_local_subscriber(store, clock(), LOCAL_CHAT_ID, tz=settings.tz)
+        rules_watcher = RulesWatcher(store, pipeline, settings.regex_budget)
+        await rules_watcher.prime()
         worker = OutboxWorker(store, lambda _subscriber: sink, clock, settings.max_attempts, kinds=(SubscriberKind.LOCAL,))
         await worker.run_until_idle()  # what a killed run left pending goes first
         report = ReadReport()
-        first, last = await replay_posts(path, report, pipeline, worker, clock())
+        first, last = await replay_posts(path, report, pipeline, worker, clock(), rules_watcher)
         await worker.run_until_idle()
         await print_digest(store, first, last, settings.tz, settings.dedup_threshold)
         await print_summary(store, settings, path, report, pipeline, worker)
@@ -93,11 +95,15 @@ def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, cloc
 
 
 async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, worker: OutboxWorker,
-                       now: datetime) -> tuple[datetime | None, datetime | None]:
-    """Feed the file through the pipeline in batches; returns the first and last post dates."""
+                       now: datetime, rules_watcher: RulesWatcher | None = None,
+                       ) -> tuple[datetime | None, datetime | None]:
+    """Feed the file through the pipeline in batches (each after a look at the rules version, so a rule
+    saved meanwhile applies to the next batch); returns the first and last post dates."""
     first = last = None
     progress = Progress(path)
     for batch in batched(read_posts(path, report, now), BATCH):
+        if rules_watcher is not None:
+            await rules_watcher.check_once()
         await pipeline.on_posts(batch)
         await worker.run_until_idle()
         dates = [p.date for p in batch]

@@ -12,12 +12,13 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
     channels.py     dozor login, dozor channels …
     history.py      dozor backtest
     subscribers.py  dozor subscribers …, dozor status
+    web.py          dozor web, dozor web-login
 """
 from __future__ import annotations
 
 import argparse
 
-from bot.cli import channels, digest, history, rules, run, subscribers, suggest
+from bot.cli import channels, digest, history, rules, run, subscribers, suggest, web
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,4 +37,5 @@ def build_parser() -> argparse.ArgumentParser:
     channels.register(subparsers)
     history.register(subparsers)
     subscribers.register(subparsers)
+    web.register(subparsers)
     return parser
