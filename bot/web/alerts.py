@@ -84,8 +84,12 @@ def routes(console) -> list[Route]:
 
     async def live_events(request: Request, viewer, flt: AlertFilter, since: str):
         shown: set[int] = set()
+        rounds = 0
         yield ": live\n\n"
         while not await request.is_disconnected():
+            if console.sse_rounds is not None and rounds >= console.sse_rounds:
+                return
+            rounds += 1
             rows = [r for r in await web_alerts.alerts_delivered_since(console.store, flt, since)
                     if r["alert_id"] not in shown]
             for card in await cards(console, viewer, rows):

@@ -69,6 +69,7 @@ class Console:
         self.clock = clock
         self.monotonic = monotonic
         self.sse_every = 1.0  # seconds between the live feed's looks at the outbox
+        self.sse_rounds: int | None = None  # looks before a stream ends (None: until the browser leaves)
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
 

@@ -17,17 +17,16 @@ import hmac
 import secrets
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from bot.commands.console import console_url, issue_login_link  # noqa: F401  (the CLI's too)
 from bot.commands.roles import Role, role_of_row
 from bot.datadir import create_private_file, make_private_dir
 from bot.settings import Settings
 from bot.storage.db import Store
 from bot.storage.subscribers import subscriber_by_chat
-from bot.storage.web_sessions import create_login_link
 
 SESSION_COOKIE = "dozor_session"
 SESSION_AGE = 12 * 3600  # seconds a session lasts
@@ -59,23 +58,6 @@ def load_secret(data_dir: Path) -> str:
         create_private_file(path)
         path.write_text(secrets.token_hex(32))
     return path.read_text().strip()
-
-
-def console_url(settings: Settings, host: str | None = None, port: int | None = None) -> str:
-    """Where people open the console: DOZOR_WEB_URL, else http://host:port (DOZOR_WEB or the default)."""
-    if settings.web_url:
-        return settings.web_url.rstrip("/")
-    if host is None:
-        host, _, port_text = (settings.web or "127.0.0.1:8080").rpartition(":")
-        port = int(port_text)
-    return f"http://{host}:{port}"
-
-
-async def issue_login_link(store: Store, base_url: str, user_id: int, actor: str, now: datetime) -> tuple[str, datetime]:
-    """A one-time login link for `user_id` and when it expires."""
-    token = secrets.token_urlsafe(32)
-    expires = await store.write(lambda conn: create_login_link(conn, token, user_id, actor, now))
-    return f"{base_url.rstrip('/')}/login/{token}", expires
 
 
 async def current_role(store: Store, settings: Settings, user_id: int) -> Role:
