@@ -23,6 +23,7 @@ from bot.models import RuleDef
 from bot.rules import RuleSyntaxError, compile_rules, rules_to_toml, validate_change
 from bot.storage import web_overview
 from bot.storage.access import rule_precision
+from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.rules import get_rule, load_rule_defs, rule_changes, upsert_rule
 from bot.web.charts import bar_chart, day_keys, sparkline
 from bot.web.present import day_start, parse_day
@@ -170,6 +171,7 @@ def _range(form, today):
 
 async def _hits(store, target, since, until) -> dict[tuple[str, int], dict]:
     """(date, id) -> summary of every post in [since, until) the target matches."""
+    await refresh_lemma_index(store)
     rows, _ = await candidate_rows(store, target, since)
     limit = until.isoformat()
     rows = [row for row in rows if row["date"] < limit]
