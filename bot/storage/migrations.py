@@ -404,4 +404,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX outbox_sent_post ON outbox(post_id, id) WHERE action = 'send' AND status = 'sent';
         """,
     ),
+    (
+        "0016c_posts_late_index",
+        """
+        -- the console's "late only" filter (bot/storage/web_alerts.py): the few posts found late
+        CREATE INDEX posts_late ON posts(date) WHERE late = 1;
+        """,
+    ),
 ]

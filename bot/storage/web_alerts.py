@@ -25,7 +25,11 @@ _COLUMNS = (
     " p.channel_id, p.message_id, p.late, p.edit_date, p.deleted_at, c.username AS channel,"
     " c.title AS channel_title"
 )
-_FROM = " FROM outbox o JOIN posts p ON p.id = o.post_id LEFT JOIN channels c ON c.id = p.channel_id"
+# the page's outbox rows are chosen first (outbox, matches and posts' indexes only), then joined to their
+# posts: a filter never reads the large post rows of alerts it drops
+_PAGE = ("SELECT " + _COLUMNS + " FROM (SELECT o.id, o.sent_at, o.subscriber_id, o.rules, o.post_id FROM outbox o"
+         " WHERE {where} ORDER BY {order} LIMIT ?) AS o JOIN posts p ON p.id = o.post_id"
+         " LEFT JOIN channels c ON c.id = p.channel_id ORDER BY {order}")
 _DELIVERED = "o.action = 'send' AND o.status = 'sent'"
 _FIRST_DELIVERY = (" AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.post_id = o.post_id AND e.action = 'send'"
                    " AND e.status = 'sent' AND e.id < o.id)")
@@ -55,18 +59,28 @@ def _where(flt: AlertFilter) -> tuple[str, list]:
     if flt.tag:
         sql += " AND EXISTS (SELECT 1 FROM matches m WHERE m.post_id = o.post_id AND m.tags LIKE ?)"
         args.append("%" + json.dumps(flt.tag, ensure_ascii=False) + "%")
+    posts, post_args = _post_conditions(flt)
+    if posts:  # one subquery over posts' own indexes: rows that fail it never read the (large) post row
+        sql += f" AND o.post_id IN (SELECT id FROM posts WHERE {' AND '.join(posts)})"
+        args += post_args
+    return sql, args
+
+
+def _post_conditions(flt: AlertFilter) -> tuple[list[str], list]:
+    """Conditions on the post (channel, dates, late) and their arguments."""
+    conditions, args = [], []
     if flt.channel_id is not None:
-        sql += " AND p.channel_id = ?"
+        conditions.append("channel_id = ?")
         args.append(flt.channel_id)
     if flt.since is not None:
-        sql += " AND p.date >= ?"
+        conditions.append("date >= ?")
         args.append(to_iso(flt.since))
     if flt.until is not None:
-        sql += " AND p.date < ?"
+        conditions.append("date < ?")
         args.append(to_iso(flt.until))
     if flt.late:
-        sql += " AND p.late = 1"
-    return sql, args
+        conditions.append("late = 1")
+    return conditions, args
 
 
 async def delivered_alerts(store: Store, flt: AlertFilter, limit: int = 30,
@@ -76,17 +90,15 @@ async def delivered_alerts(store: Store, flt: AlertFilter, limit: int = 30,
     if before is not None:
         where += " AND (o.sent_at < ? OR (o.sent_at = ? AND o.id < ?))"
         args += [before[0], before[0], before[1]]
-    rows = await store.fetchall(
-        f"SELECT {_COLUMNS}{_FROM} WHERE {where} ORDER BY o.sent_at DESC, o.id DESC LIMIT ?", (*args, limit))
+    rows = await store.fetchall(_PAGE.format(where=where, order="o.sent_at DESC, o.id DESC"), (*args, limit))
     return [dict(r) for r in rows]
 
 
 async def alerts_delivered_since(store: Store, flt: AlertFilter, since: str, limit: int = 50) -> list[dict]:
     """Alerts delivered at or after `since` (UTC ISO text), oldest first: the live feed's next rows."""
     where, args = _where(flt)
-    rows = await store.fetchall(
-        f"SELECT {_COLUMNS}{_FROM} WHERE {where} AND o.sent_at >= ? ORDER BY o.sent_at, o.id LIMIT ?",
-        (*args, since, limit))
+    rows = await store.fetchall(_PAGE.format(where=where + " AND o.sent_at >= ?", order="o.sent_at, o.id"),
+                                (*args, since, limit))
     return [dict(r) for r in rows]
 
 
