@@ -17,6 +17,7 @@ from bot.storage import channels as channel_store
 from bot.storage import web_overview
 
 RATE_DAYS = 7
+SHOWN = tuple(status for status in ChannelStatus if status != ChannelStatus.REMOVED)  # replay-only ones too
 
 
 def routes(console) -> list[Route]:
@@ -26,7 +27,7 @@ def routes(console) -> list[Route]:
         since = console.clock() - timedelta(days=RATE_DAYS)
         counts = await web_overview.channel_post_counts(console.store, since)
         rows = [{"c": c, "per_day": f"{counts.get(c.id, 0) / RATE_DAYS:.1f}"}
-                for c in await channel_store.list_channels(console.store)]
+                for c in await channel_store.list_channels(console.store, SHOWN)]
         failed = await channel_store.failed_requests(console.store)
         requests_ = [{"ref": ref, "error": failed.get(ref)} for ref in await channel_store.list_requests(console.store)]
         return console.render(request, viewer, "channels.html", status, rows=rows, requests=requests_,

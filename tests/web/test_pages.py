@@ -100,3 +100,14 @@ def test_an_operator_cannot_manage_people(console_db):
                                                  "csrf": token}).status_code == 403
         assert client.post("/people/invite", data={"role": "operator", "csrf": token}).status_code == 403
     assert on_store(tmp / "dozor.db", lambda s: subscriber_by_chat(s, SUBSCRIBER, active_only=True)).role == "subscriber"
+
+
+def test_channels_seen_only_in_a_replay_are_listed_without_pause_or_resume(console_db):
+    tmp, _ = console_db
+    from bot.models import ChannelStatus
+    from bot.storage.channels import set_status
+    on_store(tmp / "dozor.db", lambda s: set_status(s, -1001000000002, ChannelStatus.REPLAY, "test"))
+    with console_client(tmp, OPERATOR) as client:
+        page = client.get("/channels").text
+    row = page.split("@example_gorod")[1].split("</tr>")[0]
+    assert "replay" in row and "/channels/pause" not in row and "/channels/remove" in row
