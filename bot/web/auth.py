@@ -114,6 +114,8 @@ class LoginThrottle:
         self.attempts: dict[str, deque] = {}
 
     def allow(self, client: str, now: float) -> bool:
+        if len(self.attempts) > 10_000:  # many addresses: forget those with nothing in the window
+            self.attempts = {k: v for k, v in self.attempts.items() if v and v[-1] > now - self.window}
         times = self.attempts.setdefault(client, deque())
         while times and times[0] <= now - self.window:
             times.popleft()

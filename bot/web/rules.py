@@ -94,6 +94,8 @@ def routes(console) -> list[Route]:
 
     async def check(request: Request, viewer) -> Response:
         form = await request.form()
+        if not str(form.get("query") or "").strip():
+            return Response("")  # nothing written yet: nothing to say
         try:
             draft = draft_of(form)
             compile_rules([draft])
