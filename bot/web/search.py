@@ -8,6 +8,7 @@ page never waits for it). Export walks the pages up to EXPORT_LIMIT posts.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +20,7 @@ from bot.history.export import csv_bytes
 from bot.history.search import search_posts
 from bot.rules import RuleSyntaxError
 from bot.web.charts import bar_chart
-from bot.web.present import highlighted
+from bot.web.present import day_start, highlighted, parse_day
 
 PER_PAGE = 20
 CHART_DAYS = 90
@@ -56,10 +57,11 @@ def routes(console) -> list[Route]:
             return Response("")
         if target is None:
             return Response("")
-        result = await run_backtest(console.store, target, console.clock(), days=CHART_DAYS)
+        end = min(parse_day(request.query_params.get("end")) or console.clock().date(), console.clock().date())
+        result = await run_backtest(console.store, target, day_start(end + timedelta(days=1), "UTC"), days=CHART_DAYS)
         counts = dict(result.per_day)
         return console.render(request, viewer, "_search_chart.html", total=result.total, days=CHART_DAYS,
-                              svg=bar_chart(counts, console.clock().date(), CHART_DAYS, label=query))
+                              end=end, svg=bar_chart(counts, end, CHART_DAYS, label=query))
 
     async def export(request: Request, viewer) -> Response:
         fmt = request.path_params["fmt"]

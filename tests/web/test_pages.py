@@ -111,3 +111,13 @@ def test_channels_seen_only_in_a_replay_are_listed_without_pause_or_resume(conso
         page = client.get("/channels").text
     row = page.split("@example_gorod")[1].split("</tr>")[0]
     assert "replay" in row and "/channels/pause" not in row and "/channels/remove" in row
+
+
+def test_the_search_chart_ends_at_the_newest_hit(console_db):
+    tmp, _ = console_db
+    with console_client(tmp, SUBSCRIBER) as client:
+        page = client.get("/search/results?q=мобилизация").text
+        assert "end=2024-05-18" in page  # the newest hit's day
+        chart = client.get("/search/chart?q=мобилизация&end=2024-05-18").text
+        assert "→ 2024-05-18" in chart and chart.count("<rect") == 2
+        assert "→ 2024-05-20" in client.get("/search/chart?q=мобилизация&end=2030-01-01").text  # never past today
