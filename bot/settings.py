@@ -195,6 +195,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Matching and search
     Setting("DOZOR_REGEX_BUDGET", 0.1, _float, "Seconds all /regex/ terms of all rules may take on one post; past it they count as false (logged)."),
     Setting("DOZOR_SEARCH_BUDGET", 3.0, _float, "Seconds one /search may spend checking posts; it then answers with what it found."),
+    # Web console
+    Setting("DOZOR_WEB", None, _str, "host:port where `dozor run` also serves the web console (unset: it does not; `dozor web` serves it on its own)."),
+    Setting("DOZOR_WEB_URL", None, _str, "Address people open the console at, for login links (default http://<host>:<port>)."),
     # Alerts
     Setting("DOZOR_ALERT_CHAT", "me", _str, "Chat the user account sends alerts to when there is no bot token."),
     Setting("DOZOR_RATE_PER_CHAT", 1.0, _float, "Messages per second to one chat."),

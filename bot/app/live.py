@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable, TextIO
 
 from bot.app.housekeeping import AdminNotices, SubscriberSync
-from bot.app.rules import load_live_rules, require_enabled_rules, rules_reloader
+from bot.app.rules import RULES_POLL, RulesWatcher, load_live_rules, require_enabled_rules, rules_reloader
 from bot.clock import Clock, utc_now
 from bot.delivery.senders import SenderChain, SessionGuard, sender_chain
 from bot.delivery.telegram_sink import TelegramAlertSink
@@ -71,6 +71,7 @@ class LiveOptions:
     tick: float = 5.0  # the watcher's loop
     chunk_wait: float = 1.0
     housekeeping_every: float = 30.0  # operator notices and digest re-scheduling
+    rules_every: float = RULES_POLL  # seconds between looks at the rules version
     out: TextIO | None = None  # where --dry-run prints (default stdout)
     digests: bool = True
 
@@ -120,6 +121,12 @@ class LiveApp:
         self.tasks = []
         self.spawn("outbox", self.worker.run, stop)
         self.spawn("housekeeping", self.housekeep, stop)
+        watcher = RulesWatcher(self.store, self.pipeline, self.settings.regex_budget, self.options.rules_every)
+        await watcher.prime()
+        self.spawn("rules", watcher.run, stop)  # a rule saved by another process goes live within seconds
+        if self.settings.web:
+            from bot.web.serve import serve_console  # the web framework only when asked for
+            self.spawn("web", lambda done: serve_console(self.settings, done, store=self.store), stop)
 
     def spawn(self, name: str, job: Callable, stop: asyncio.Event) -> None:
         """Run `job(stop)` in the background, watched: if it ends before `stop`, `background_ended` acts."""

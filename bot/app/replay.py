@@ -27,7 +27,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Awaitable, Callable, Iterable, Iterator
 
-from bot.app.rules import load_live_rules, require_enabled_rules
+from bot.app.rules import RulesWatcher, load_live_rules, require_enabled_rules
 from bot.clock import utc_now
 from bot.delivery.local_sinks import FanoutSink, JsonlSink, Sink, TerminalSink, flush_sink
 from bot.delivery.local_stories import LocalStories
@@ -86,6 +86,8 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
         pipeline = Pipeline(store, rules, clock,
                             new_channel_status=ChannelStatus.REPLAY, recipient_kinds=(SubscriberKind.LOCAL,))
         await ensure_local_subscriber(store, clock(), LOCAL_CHAT_ID, tz=settings.tz)
+        rules_watcher = RulesWatcher(store, pipeline, settings.regex_budget)
+        await rules_watcher.prime()
         worker = OutboxWorker(store, lambda _subscriber: sink, clock, settings.max_attempts, kinds=(SubscriberKind.LOCAL,))
 
         async def drain() -> None:  # deliver what is due, then print the stories the terminal held
@@ -94,7 +96,7 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
 
         await drain()  # what a killed run left pending goes first
         report = ReadReport()
-        first, last = await replay_posts(path, report, pipeline, drain, clock())
+        first, last = await replay_posts(path, report, pipeline, drain, clock(), rules_watcher)
         await drain()
         await print_digest(store, first, last, settings.tz, settings.dedup_threshold)
         await print_summary(store, settings, path, report, pipeline, worker)
@@ -115,12 +117,16 @@ def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, cloc
 
 
 async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, drain: Callable[[], Awaitable[None]],
-                       now: datetime) -> tuple[datetime | None, datetime | None]:
-    """Feed the file through the pipeline in batches, delivering after each (`drain`); returns the first
-    and last post dates."""
+                       now: datetime, rules_watcher: RulesWatcher | None = None,
+                       ) -> tuple[datetime | None, datetime | None]:
+    """Feed the file through the pipeline in batches, delivering after each (`drain`), each batch after a
+    look at the rules version, so a rule saved meanwhile applies to the next; returns the first and last
+    post dates."""
     first = last = None
     progress = Progress(path)
     for batch in batched(read_posts(path, report, now), BATCH):
+        if rules_watcher is not None:
+            await rules_watcher.check_once()
         await pipeline.on_posts(batch)
         await drain()
         dates = [p.date for p in batch]

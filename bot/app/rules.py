@@ -11,9 +11,13 @@ any folder has rules; the log names the file that seeded the table.
 `require_enabled_rules` stops a replay or a live run that would match nothing.
 `rules_reloader` is the bot commands' `on_rules_changed`: it recompiles the
 table into the running pipeline; a set that does not compile keeps the old one.
+`RulesWatcher` polls the rules version (bot/storage/rules.py bumps it on every
+change, from any process: the web console, the bot, `dozor rules import`) and
+reloads when it moves, so a rule saved elsewhere is live within RULES_POLL seconds.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from importlib import resources
 from pathlib import Path
@@ -25,9 +29,10 @@ from bot.rules import RuleSet, load_rule_set, validate_rule_set
 from bot.rules.nodes import REGEX_POST_BUDGET
 from bot.settings import Settings
 from bot.storage.db import Store
-from bot.storage.rules import load_rule_defs, seed_rules_if_empty
+from bot.storage.rules import load_rule_defs, rules_version, seed_rules_if_empty
 
 log = logging.getLogger(__name__)
+RULES_POLL = 2.0  # seconds between looks at the rules version (issue 15: a saved rule is live within 5 s)
 
 
 def packaged_rules_path() -> Path:
@@ -81,3 +86,43 @@ def rules_reloader(store: Store, pipeline: Pipeline,
         log.info("rules reloaded from the database")
 
     return reload_rules
+
+
+class RulesWatcher:
+    """Reloads the pipeline's rules when the rules version in the database changes."""
+
+    def __init__(self, store: Store, pipeline: Pipeline, regex_budget: float | None = REGEX_POST_BUDGET,
+                 every: float = RULES_POLL):
+        self.store = store
+        self.every = every
+        self.reload = rules_reloader(store, pipeline, regex_budget)
+        self.version: int | None = None
+
+    async def prime(self) -> None:
+        """Remember the version the rules were loaded at."""
+        self.version = await rules_version(self.store)
+
+    async def check_once(self) -> bool:
+        """Reload if the version moved since the last look; True when it did."""
+        version = await rules_version(self.store)
+        if self.version is None:
+            self.version = version
+            return False
+        if version == self.version:
+            return False
+        log.info("rules version %d -> %d: reloading the rules", self.version, version)
+        self.version = version
+        await self.reload()
+        return True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop`; a failed look is logged and the next one tries again."""
+        while not stop.is_set():
+            try:
+                await self.check_once()
+            except Exception:
+                log.exception("could not read the rules version")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.every)
+            except asyncio.TimeoutError:
+                pass

@@ -15,12 +15,13 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
     subscribers.py  dozor subscribers …, dozor status (subscriber_options.py: subscribers set, --style, --topic)
     browse.py       dozor search, dozor export (stored posts and matches, no bot needed)
     dates.py        --from DAY --to DAY, shared by the commands that read stored posts
+    web.py          dozor web, dozor web-login
 """
 from __future__ import annotations
 
 import argparse
 
-from bot.cli import browse, channels, digest, history, rematch, rules, run, subscribers, suggest
+from bot.cli import browse, channels, digest, history, rematch, rules, run, subscribers, suggest, web
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,4 +42,5 @@ def build_parser() -> argparse.ArgumentParser:
     rematch.register(subparsers)
     browse.register(subparsers)
     subscribers.register(subparsers)
+    web.register(subparsers)
     return parser

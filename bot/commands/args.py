@@ -122,6 +122,11 @@ class Stats:
 
 
 @dataclass(frozen=True)
+class Console:
+    pass
+
+
+@dataclass(frozen=True)
 class Invite:
     role: str = "subscriber"
 

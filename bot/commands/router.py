@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Awaitable, Callable
 
-from bot.commands import admin, operator, subscriber
+from bot.commands import admin, console, operator, subscriber
 from bot.commands import parse as p
 from bot.delivery.buttons import DecideCallback, Feedback, MuteRule, SearchPage, unpack
 from bot.commands.context import Ctx, Reply
@@ -47,6 +47,7 @@ ROUTES: dict[type, tuple[Role, Handler]] = {
     p.Channels: (Role.OPERATOR, operator.handle_channels),
     p.ChannelAction: (Role.OPERATOR, operator.handle_channel),
     p.Stats: (Role.OPERATOR, operator.handle_stats),
+    p.Console: (Role.OPERATOR, console.handle_console),
     p.ChannelConfirm: (Role.ADMIN, admin.handle_channel_confirm),
     p.Invite: (Role.ADMIN, admin.handle_invite),
     p.Requests: (Role.ADMIN, admin.handle_requests),

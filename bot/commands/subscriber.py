@@ -35,7 +35,8 @@ HELP_OPERATOR = """
 /rules, /rule show|add|edit|del|on|off ID …, /rule test ID|QUERY TEXT
 /backtest ID|QUERY [DAYS]
 /channels, /channel add|del|pause|resume @name
-/stats"""
+/stats
+/console — a one-time link to the web console"""
 HELP_ADMIN = """
 <b>Admins</b>
 /invite [subscriber|operator], /requests, /approve ID, /deny ID

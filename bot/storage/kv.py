@@ -49,3 +49,14 @@ async def raise_int(conn: aiosqlite.Connection, key: str, value: int, now: datet
         " WHERE CAST(excluded.value AS INTEGER) > CAST(state.value AS INTEGER)",
         (key, str(value), to_iso(now)),
     )
+
+
+async def increment(conn: aiosqlite.Connection, key: str, now: datetime) -> int:
+    """Add one to the integer under `key` (0 when missing) and return the new value."""
+    await conn.execute(
+        "INSERT INTO state(key, value, updated_at) VALUES (?, '1', ?)"
+        " ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(state.value AS INTEGER) + 1 AS TEXT),"
+        " updated_at = excluded.updated_at",
+        (key, to_iso(now)),
+    )
+    return int(await read_text(conn, key))

@@ -389,6 +389,37 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0016a_web_login_links",
+        """
+        -- one-time links into the web console (bot/storage/web_sessions.py): only the SHA-256 of
+        -- the token is kept; a link works once (used_at) and until expires_at (10 minutes)
+        CREATE TABLE web_login_links (
+            token_hash TEXT PRIMARY KEY,
+            user_id    INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at    TEXT
+        );
+        """,
+    ),
+    (
+        "0016b_web_alert_indexes",
+        """
+        -- the console's alerts page (bot/storage/web_alerts.py): delivered alerts newest first, and
+        -- "is there an earlier delivery of this post" (one row per post for operators)
+        CREATE INDEX outbox_sent_at ON outbox(sent_at, id) WHERE action = 'send' AND status = 'sent';
+        CREATE INDEX outbox_sent_post ON outbox(post_id, id) WHERE action = 'send' AND status = 'sent';
+        """,
+    ),
+    (
+        "0016c_posts_late_index",
+        """
+        -- the console's "late only" filter (bot/storage/web_alerts.py): the few posts found late
+        CREATE INDEX posts_late ON posts(date) WHERE late = 1;
+        """,
+    ),
+    (
         "0019_telegram_reach",
         """
         -- issue 17 (Telegram): a subscriber may be one topic of a forum group (its top message id;

@@ -1,4 +1,9 @@
-"""The live rule set lives in the `rules` table; config/rules.toml only seeds a new database."""
+"""The live rule set lives in the `rules` table; config/rules.toml only seeds a new database.
+
+Every change (upsert_rule, delete_rule: the console, the bot's /rule, `dozor rules import`)
+bumps the rules version (key 'rules.version' in the state table) in the same transaction;
+running processes poll `rules_version` and reload their set when it moves (bot/app/rules.py).
+"""
 from __future__ import annotations
 
 import json
@@ -8,8 +13,12 @@ from typing import Iterable, Sequence
 import aiosqlite
 
 from bot.models import RuleDef
+from bot.clock import utc_now
+from bot.storage import kv
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, utcnow_iso
+
+RULES_VERSION_KEY = "rules.version"
 
 _LIST_FIELDS = ("tags", "channels_include", "channels_exclude", "langs")
 
@@ -58,6 +67,7 @@ async def upsert_rule(conn: aiosqlite.Connection, rule: RuleDef, actor: str) -> 
     )
     action = "rule.add" if before is None else "rule.edit"
     await record_audit(conn, actor, action, "rule", rule.id, before, rule_to_dict(rule))
+    await kv.increment(conn, RULES_VERSION_KEY, utc_now())
 
 
 async def delete_rule(conn: aiosqlite.Connection, rule_id: str, actor: str) -> bool:
@@ -67,7 +77,19 @@ async def delete_rule(conn: aiosqlite.Connection, rule_id: str, actor: str) -> b
         return False
     await conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,))
     await record_audit(conn, actor, "rule.del", "rule", rule_id, rule_to_dict(rule_from_row(old)), None)
+    await kv.increment(conn, RULES_VERSION_KEY, utc_now())
     return True
+
+
+async def rules_version(store: Store) -> int:
+    """How many times the rules table has changed (0 for a database never changed through upsert/delete)."""
+    return await kv.get_int(store, RULES_VERSION_KEY)
+
+
+async def rule_changes(store: Store) -> dict[str, tuple[str, str | None]]:
+    """rule id -> (updated_at, updated_by) of every rule."""
+    rows = await store.fetchall("SELECT id, updated_at, updated_by FROM rules")
+    return {r["id"]: (r["updated_at"], r["updated_by"]) for r in rows}
 
 
 async def seed_rules_if_empty(store: Store, defs: Iterable[RuleDef], actor: str = "seed") -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -511,3 +512,33 @@ async def test_a_live_run_after_a_replay_does_not_print_alerts_to_the_terminal(t
     await until(lambda: real.bot.sent(functions.messages.SendMessageRequest, READER))
     await real.finish()
     assert "военкомат" not in capsys.readouterr().out
+
+
+async def test_with_dozor_web_the_live_run_serves_the_console_and_reloads_saved_rules(tmp_path, store):
+    """DOZOR_WEB: one process does everything; a rule saved elsewhere (here: straight to the table, as the
+    console's save does) reaches the running pipeline without a restart."""
+    import socket
+
+    import httpx
+
+    from bot.models import RuleDef
+    from bot.storage.rules import upsert_rule
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    await watched_channel(store)
+    await subscribe(store)
+    live = Live(tmp_path, store, DOZOR_WEB=f"127.0.0.1:{port}")
+    live.options = replace(live.options, rules_every=0.01)
+    await live.start()
+    async with httpx.AsyncClient() as client:
+        for _ in range(400):
+            try:
+                response = await client.get(f"http://127.0.0.1:{port}/login")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.01)
+    assert response.status_code == 200
+    await store.write(lambda c: upsert_rule(c, RuleDef(id="weather", query="погода"), "web:1"))
+    await until(lambda: "weather" in [d.id for d in live.app.pipeline.rules.defs], tries=1000)
+    await live.finish()

@@ -48,3 +48,50 @@ async def test_a_changed_rule_is_picked_up_by_the_running_pipeline(tmp_path, sto
     await store.write(lambda c: upsert_rule(c, RuleDef(id="new", query="дезертир"), "test"))
     await rules_reloader(store, pipeline)()
     assert sorted(d.id for d in pipeline.rules.defs) == ["mob", "new"]
+
+
+async def test_every_rule_change_bumps_the_rules_version(store):
+    from bot.storage.rules import delete_rule, rules_version
+    assert await rules_version(store) == 0
+    await store.write(lambda c: upsert_rule(c, RuleDef(id="a", query="x"), "test"))
+    await store.write(lambda c: upsert_rule(c, RuleDef(id="a", query="y"), "test"))
+    await store.write(lambda c: delete_rule(c, "a", "test"))
+    assert await rules_version(store) == 3
+
+
+async def test_a_rule_saved_by_another_process_is_reloaded(tmp_path):
+    """The watcher of one connection sees a change written through another (the console, `dozor rules import`)."""
+    from bot.app.rules import RulesWatcher
+    from bot.storage import Store
+    running = await Store.open(tmp_path / "dozor.db")
+    other = await Store.open(tmp_path / "dozor.db")
+    try:
+        pipeline = Pipeline(running, await load_live_rules(running, settings_with(tmp_path, RULES)))
+        watcher = RulesWatcher(running, pipeline)
+        await watcher.prime()
+        assert not await watcher.check_once()
+        await other.write(lambda c: upsert_rule(c, RuleDef(id="desertion", query="дезертир*"), "web:7"))
+        assert await watcher.check_once()
+        assert [d.id for d in pipeline.rules.defs] == ["desertion", "mob"]
+        assert not await watcher.check_once()
+    finally:
+        await other.close()
+        await running.close()
+
+
+async def test_the_watcher_polls_until_stopped(tmp_path, store):
+    import asyncio
+    from bot.app.rules import RulesWatcher
+    pipeline = Pipeline(store, await load_live_rules(store, settings_with(tmp_path, RULES)))
+    watcher = RulesWatcher(store, pipeline, every=0.01)
+    await watcher.prime()
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    await store.write(lambda c: upsert_rule(c, RuleDef(id="new", query="дезертир*"), "test"))
+    for _ in range(200):
+        if "new" in [d.id for d in pipeline.rules.defs]:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await task
+    assert "new" in [d.id for d in pipeline.rules.defs]

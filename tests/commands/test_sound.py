@@ -43,6 +43,7 @@ COMMANDS: dict[type, str] = {  # one command of each kind, carrying hostile text
     p.ChannelAction: f"/channel pause {CHANNEL}",
     p.ChannelConfirm: f"/channel confirm {CHANNEL}",
     p.Stats: "/stats",
+    p.Console: "/console",
     p.Invite: "/invite operator",
     p.Requests: "/requests",
     p.Decide: "/approve 555",

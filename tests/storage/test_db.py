@@ -52,7 +52,7 @@ async def test_unreadable_database_is_a_storage_error(tmp_path):
 async def test_outbox_actions_migration_keeps_existing_rows_as_sends(tmp_path, monkeypatch):
     """0010_outbox_actions rebuilds the outbox: rows written before it keep every column and become 'send'."""
     path = tmp_path / "old.db"
-    before = [m for m in MIGRATIONS if m[0] != "0010_outbox_actions"]
+    before = MIGRATIONS[:[name for name, _ in MIGRATIONS].index("0010_outbox_actions")]  # the schema it met
     monkeypatch.setattr(db_module, "MIGRATIONS", before)
     old = await Store.open(path)
     await old.write(lambda c: c.execute(
