@@ -19,7 +19,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from bot.errors import SourceError, UsageError
-from bot.rules import RuleSet, load_rule_set, rules_to_toml, validate_change
+from bot.rules import RuleSet, load_rule_set, rule_warnings, rules_to_toml, validate_change
 from bot.rules.rulefile import read_rule_file
 from bot.storage import open_store
 from bot.storage.rules import delete_rule, load_rule_defs, upsert_rule
@@ -39,7 +39,9 @@ def _load(args, settings, own_file: bool = False) -> RuleSet:
 
 def check_rules(args, settings) -> int:
     """Validate a rule file and print each rule's id and a summary."""
-    ruleset = _load(args, settings, own_file=True)
+    path = _rules_path(args, settings, own_file=True)
+    ruleset = load_rule_set(path)
+    _print_warnings(ruleset.defs, path)
     for d in ruleset.defs:
         flags = [d.severity] + ([] if d.enabled else ["disabled"])
         if d.langs:
@@ -49,6 +51,13 @@ def check_rules(args, settings) -> int:
     enabled = sum(d.enabled for d in ruleset.defs)
     print(f"ok: {len(ruleset.defs)} rules ({enabled} enabled) in {_rules_path(args, settings, True)}")
     return 0
+
+
+def _print_warnings(defs, path: Path) -> None:
+    """Slips that still parse (`or` as a word, ANDD, NEAR3), on stderr, pointing into the file."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else None
+    for warning in rule_warnings(defs, text=text, source=str(path)):
+        print(warning, file=sys.stderr)
 
 
 def try_text(args, settings) -> int:
@@ -105,6 +114,7 @@ def import_rules(args, settings) -> int:
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     text, defs = read_rule_file(path)
+    _print_warnings(defs, path)
 
     async def go() -> int:
         async with open_store(settings.db_path) as store:

@@ -131,3 +131,16 @@ def test_check_of_a_rule_that_is_not_a_table_is_one_message_and_exit_2(tmp_path,
     assert main(["rules", "check", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("dozor: ") and "not a table" in err and "Traceback" not in err
+
+
+def test_check_refuses_a_rule_true_through_not_alone(tmp_path):
+    path = write_rules(tmp_path, query="NOT повестка")
+    with pytest.raises(RuleSyntaxError, match="none of its words"):
+        check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x"))
+
+
+def test_check_warns_about_a_misspelt_operator_on_stderr_and_still_passes(tmp_path, capsys):
+    path = write_rules(tmp_path, query="повестка ANDD военкомат")
+    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 0
+    err = capsys.readouterr().err
+    assert "warning: rule 'mob'" in err and "line 3" in err and "did you mean the operator AND?" in err
