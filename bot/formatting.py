@@ -14,6 +14,7 @@ cannot drift apart.
 - `format_time`: a moment in a named zone ("12.04.2022 12:30 MSK"); an
   unknown zone falls back to UTC.
 - `merge_spans`: sorted, clipped, non-overlapping spans.
+- `plural`: "1 line", "2 lines" (every count shown with its noun goes through it).
 """
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _SPACE = re.compile(r"\s+")
 _GLUED_TRIM = " ,.;:—-"  # dropped before an ellipsis glued to the text ("слово…", not "слово,…")
+
+
+def plural(count: int, noun: str, many: str | None = None, *, thousands: bool = False) -> str:
+    """`count` with its noun in the right number: plural(1, "line") -> "1 line", plural(2, "line") -> "2 lines".
+
+    `many` for an irregular plural ("match", "matches"); `thousands` writes 22,099."""
+    shown = f"{count:,}" if thousands else str(count)
+    return f"{shown} {noun if count == 1 else (many or noun + 's')}"
 
 
 def escape(value: object, quote: bool = False) -> str:

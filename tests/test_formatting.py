@@ -60,3 +60,19 @@ def test_a_glued_ellipsis_drops_the_punctuation_before_it():
 def test_an_excerpt_stays_within_its_width(text, spans, limit):
     shown = excerpt(text, spans, limit, mark=("", ""), ellipsis=("", ""))
     assert len(shown) <= limit + limit // 20 + 1  # windows of at least 20 characters, joined by a space
+
+
+def test_plural_puts_the_noun_in_the_number_of_its_count():
+    from bot.formatting import plural
+    assert [plural(n, "line") for n in (0, 1, 2)] == ["0 lines", "1 line", "2 lines"]
+    assert plural(1, "match", "matches") == "1 match" and plural(3, "match", "matches") == "3 matches"
+    assert plural(22099, "post", thousands=True) == "22,099 posts"
+
+
+def test_the_package_license_is_an_spdx_string_so_setuptools_prints_no_deprecation_banner():
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "MIT" and project["project"]["license-files"] == ["LICENSE"]
+    assert "setuptools>=77" in project["build-system"]["requires"] and (root / "LICENSE").is_file()

@@ -73,10 +73,10 @@ async def _send_or_explain(args: argparse.Namespace, settings, day: date, now: d
     from bot.telegram.live import live_is_running  # Telethon: imported only when sending
 
     why = None
-    if not settings.has_telegram:
-        why = "no Telegram credentials are set"
-    elif args.chat is None:
+    if args.chat is None:
         why = "give --chat ID to send one subscriber's digest"
+    elif not settings.has_telegram:
+        why = "no Telegram credentials are set"
     elif live_is_running(settings):
         why = "`dozor run` is running and owns the Telegram session: use /digest in the chat"
     if why:

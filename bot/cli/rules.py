@@ -19,6 +19,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from bot.errors import SourceError, UsageError
+from bot.formatting import plural
 from bot.rules import RuleSet, load_rule_set, rule_warnings, rules_to_toml, validate_change
 from bot.rules.rulefile import read_rule_file
 from bot.storage import open_store
@@ -49,7 +50,7 @@ def check_rules(args, settings) -> int:
         tags = ",".join(d.tags) or "-"
         print(f"{d.id}\t[{' '.join(flags)}]\ttags={tags}\t{d.title}")
     enabled = sum(d.enabled for d in ruleset.defs)
-    print(f"ok: {len(ruleset.defs)} rules ({enabled} enabled) in {_rules_path(args, settings, True)}")
+    print(f"ok: {plural(len(ruleset.defs), 'rule')} ({enabled} enabled) in {_rules_path(args, settings, True)}")
     return 0
 
 
@@ -132,7 +133,7 @@ def import_rules(args, settings) -> int:
 
             await store.write(write)
         changed = sum(1 for d in defs if current.get(d.id) != d)
-        print(f"{len(defs)} rules read from {path}, {changed} added or changed"
+        print(f"{plural(len(defs), 'rule')} read from {path}, {changed} added or changed"
               + (f", {len(set(current) - {d.id for d in defs})} removed" if args.replace else ""))
         return 0
 
@@ -150,7 +151,7 @@ def export_rules(args, settings) -> int:
             text = carry_comments(source.read_text(encoding="utf-8"), text)
         if args.file:
             Path(args.file).write_text(text, encoding="utf-8")
-            print(f"{len(defs)} rules written to {args.file}", file=sys.stderr)
+            print(f"{plural(len(defs), 'rule')} written to {args.file}", file=sys.stderr)
         else:
             sys.stdout.write(text)
         return 0

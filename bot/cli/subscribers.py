@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from bot.clock import utc_now
 from bot.errors import UsageError
+from bot.formatting import plural
 from bot.models import OutboxStatus, SubscriberKind
 from bot.storage import access, open_store
 from bot.storage.outbox import enqueue_missed
@@ -38,7 +39,12 @@ def subscribers(args, settings) -> int:
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             if args.action == "list":
-                for sub in await active_subscribers(store):
+                subs = await active_subscribers(store)
+                if not subs:
+                    print("no subscribers yet: add one with `dozor subscribers add CHAT_ID`, or /start in the bot")
+                    return 0
+                print("CHAT_ID\tKIND\tROLE\tTIME ZONE\tTITLE")
+                for sub in subs:
                     print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{sub.title}")
                 return 0
             if args.chat_id is None:
@@ -84,7 +90,7 @@ async def _add_subscriber(store, args, settings, now) -> int:
         print(f"it gets alerts for new matches; to also get stored ones, run again with --since {now:%Y-%m-%d}"
               " (or an earlier day)")
     elif queued:
-        print(f"{queued} alerts for stored matches since {args.since} queued for it; "
+        print(f"{plural(queued, 'alert')} for stored matches since {args.since} queued for it; "
               "`dozor run` with the bot (TG_BOT_TOKEN) sends them, within seconds if it is running")
     else:
         print(f"no stored matches since {args.since} for it: nothing queued")

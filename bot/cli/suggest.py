@@ -23,6 +23,7 @@ from bot.rules import suggest as sg
 from bot.storage import open_store
 from bot.storage import rule_feedback as rf
 from bot.storage.rules import get_rule, load_rule_defs, upsert_rule
+from bot.formatting import plural
 
 ACTOR = "cli"
 SCAN_LIMIT = 3_000  # newest posts checked when a rule has no indexable word
@@ -102,8 +103,8 @@ def _effect_line(plan: Plan, effect: sg.Effect) -> str:
 def plan_lines(plan: Plan) -> list[str]:
     good = sum(v for i, v in plan.labels.items() if i in plan.hits)
     bad = sum(not v for i, v in plan.labels.items() if i in plan.hits)
-    lines = [f"rule {plan.rule.id}: {len(plan.hits)} stored hits, {good} marked relevant, {bad} marked not "
-             f"relevant; {plan.missed} posts marked relevant that it misses"]
+    lines = [f"rule {plan.rule.id}: {plural(len(plan.hits), 'stored hit')}, {good} marked relevant, {bad} marked not "
+             f"relevant; {plural(plan.missed, 'post')} marked relevant that it misses"]
     for n, (suggestion, effect) in enumerate(plan.items, start=1):
         lines += [f"{n}. {suggestion.describe()}", _effect_line(plan, effect)]
     if not plan.items:

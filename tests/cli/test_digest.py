@@ -49,8 +49,22 @@ def test_print_shows_the_text_and_writes_the_chart(settings, capsys):
     assert (settings.data_dir / "digest-2024-05-10.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_without_print_and_telegram_it_prints_and_says_it_did_not_send(settings, capsys):
+def test_without_chat_it_prints_and_asks_for_chat_without_mentioning_credentials(settings, capsys):
     assert handle_digest(parse("--date", "2024-05-10"), settings, NOW) == 0
+    out = capsys.readouterr().out
+    assert "Not sent: give --chat ID" in out and "credentials" not in out
+
+
+def test_with_chat_but_no_telegram_it_prints_and_says_it_did_not_send(settings, capsys):
+    async def seed():
+        store = await Store.open(settings.db_path)
+        try:
+            await factories.add_subscriber(store, chat_id=42)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    assert handle_digest(parse("--date", "2024-05-10", "--chat", "42"), settings, NOW) == 0
     assert "Not sent: no Telegram credentials" in capsys.readouterr().out
 
 

@@ -56,7 +56,7 @@ def test_check_prints_ids_and_summary(tmp_path, capsys):
     path = write_rules(tmp_path)
     assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 0
     out = capsys.readouterr().out
-    assert out.startswith("mob\t") and "ok: 1 rules" in out
+    assert out.startswith("mob\t") and "ok: 1 rule (1 enabled)" in out
 
 
 def test_bad_rule_file_is_one_message_and_exit_2(tmp_path, capsys, monkeypatch):
