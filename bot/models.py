@@ -101,6 +101,7 @@ class RuleDef:
     langs: tuple[str, ...] = ()  # "ru", "uk", "en"; empty = any
     severity: str = "high"  # "high" alerts loudly, "low" silently
     enabled: bool = True
+    comment: str = ""  # the rule file's comment lines about it, without "# " (kept by import and export)
 
 
 @dataclass(frozen=True, slots=True)

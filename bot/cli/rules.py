@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
-import re
 import sys
 from contextlib import nullcontext
 from pathlib import Path
 
 from bot.errors import SourceError, UsageError
 from bot.formatting import plural
-from bot.rules import RuleSet, load_rule_set, rule_warnings, rules_to_toml, validate_change
+from bot.rules import (RuleSet, RuleSyntaxError, load_rule_set, parse_rules_toml, rule_warnings, rules_to_toml,
+                       validate_change)
 from bot.rules.rulefile import read_rule_file
 from bot.storage import open_store
 from bot.storage.rules import delete_rule, load_rule_defs, upsert_rule
@@ -141,14 +142,14 @@ def import_rules(args, settings) -> int:
 
 
 def export_rules(args, settings) -> int:
-    """Write the live rule set as TOML (stdout or FILE), keeping comments of the old file."""
+    """Write the live rule set as TOML (stdout or FILE): each rule's comment, multi-line queries as
+    '''…''' blocks, and the old file's header comment; importing it back changes nothing."""
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             defs = await load_rule_defs(store)
-        text = rules_to_toml(defs)
         source = Path(args.file) if args.file and Path(args.file).is_file() else Path(settings.rules)
-        if source.is_file():
-            text = carry_comments(source.read_text(encoding="utf-8"), text)
+        old = source.read_text(encoding="utf-8") if source.is_file() else ""
+        text = carry_comments(old, rules_to_toml(with_old_comments(defs, old)))
         if args.file:
             Path(args.file).write_text(text, encoding="utf-8")
             print(f"{plural(len(defs), 'rule')} written to {args.file}", file=sys.stderr)
@@ -159,48 +160,27 @@ def export_rules(args, settings) -> int:
     return asyncio.run(go())
 
 
-_ID = re.compile(r'^\s*id\s*=\s*["\']([^"\']+)["\']', re.MULTILINE)
+def with_old_comments(defs, old: str) -> list:
+    """Rules stored before comments were kept (an empty comment) take their comment from the old file."""
+    if not old or all(d.comment for d in defs):
+        return list(defs)
+    try:
+        by_id = {d.id: d.comment for d in parse_rules_toml(old)}
+    except RuleSyntaxError:
+        return list(defs)
+    return [d if d.comment else dataclasses.replace(d, comment=by_id.get(d.id, "")) for d in defs]
 
 
 def carry_comments(old: str, new: str) -> str:
-    """Put the old file's header comment and each rule's leading comment lines into `new`."""
-    header, by_id = _comment_blocks(old)
-    blocks = new.split("[[rule]]")
-    out = [header] if header else []
-    for block in blocks[1:]:
-        found = _ID.search(block)
-        comment = by_id.get(found[1]) if found else None
-        out.append((comment + "\n" if comment else "") + "[[rule]]" + block.rstrip("\n") + "\n")
-    return "\n".join(part.rstrip("\n") + "\n" for part in out) if out else new
-
-
-def _comment_blocks(text: str) -> tuple[str, dict[str, str]]:
-    """The file's header comment, and rule id -> the comment lines right above its [[rule]]."""
-    parts = re.split(r"^\[\[rule\]\][^\n]*\n", text, flags=re.MULTILINE)
-    if len(parts) < 2:
-        return "", {}
-    by_id: dict[str, str] = {}
-    for previous, body in zip(parts[:-1], parts[1:]):
-        found = _ID.search(body)
-        comment = _trailing_comments(previous)
-        if found and comment:
-            by_id[found[1]] = comment
-    top = parts[0].rstrip("\n")
-    first_comment = _trailing_comments(parts[0])
-    header = top[: len(top) - len(first_comment)].strip("\n") if first_comment else top.strip("\n")
-    if any(line.strip() and not line.strip().startswith("#") for line in header.split("\n")):
-        header = ""
-    return header, by_id
-
-
-def _trailing_comments(chunk: str) -> str:
-    """The comment lines directly above a [[rule]] (no blank line between)."""
-    kept: list[str] = []
-    for line in reversed(chunk.rstrip("\n").split("\n")):
+    """`new` under the old file's header comment (the comment lines before the first blank line)."""
+    header = []
+    for line in old.splitlines():
         if not line.strip().startswith("#"):
             break
-        kept.append(line)
-    return "\n".join(reversed(kept))
+        header.append(line)
+    if not header or len(header) == len(old.splitlines()) or old.splitlines()[len(header)].strip():
+        return new  # no header, or the comment sits right on the first [[rule]] (it is that rule's)
+    return "\n".join(header) + "\n\n" + new
 
 
 def register(subparsers) -> argparse._SubParsersAction:

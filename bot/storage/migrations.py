@@ -380,4 +380,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE channels ADD COLUMN confirmed_by TEXT;
         """,
     ),
+    (
+        "0015a_rule_comments",
+        """
+        -- the comment lines a rule file has about a rule, so `rules export` writes them back
+        ALTER TABLE rules ADD COLUMN comment TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
