@@ -15,6 +15,10 @@ cannot drift apart.
   unknown zone falls back to UTC.
 - `merge_spans`: sorted, clipped, non-overlapping spans.
 - `plural`: "1 line", "2 lines" (every count shown with its noun goes through it).
+- `strip_markdown`: the source's own formatting (Telegram markdown: `**bold**`,
+  `__italic__`, `~~strike~~`, `||spoiler||`, backticks, `[text](url)`) taken
+  out of a post's text, match spans moved with it; `excerpt` calls it first, so
+  every sink shows the words without the markers, highlighted by Dozor alone.
 """
 from __future__ import annotations
 
@@ -122,6 +126,43 @@ def matched_spans(matches: Iterable[Match], length: int | None = None) -> list[S
     return merge_spans((span for m in matches for span in m.spans), length)
 
 
+# --- source markdown ----------------------------------------------------------------------
+
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?|tg)://[^)\s]+)\)")
+_MD_FENCE = re.compile(r"```(?:[A-Za-z0-9_+-]*\n)?(.+?)```", re.S)
+_MD_CODE = re.compile(r"`([^`\n]+)`")
+_MD_PAIRS = [re.compile(edge + re.escape(m) + r"(?=\S)(.+?)(?<=\S)" + re.escape(m) + tail, re.S)
+             for m, edge, tail in (("**", "", ""), ("__", r"(?<!\w)", r"(?!\w)"), ("~~", "", ""), ("||", "", ""))]
+# (__ only at word edges: snake_case and __init__ are words, not italics)
+
+
+def strip_markdown(text: str, spans: Sequence[Span] = ()) -> tuple[str, list[Span]]:
+    """The text without the source's markdown markers (a link keeps its text), and `spans`
+    (given in `text`) moved to the same words in the result."""
+    if not any(marker in text for marker in ("**", "__", "~~", "||", "`", "](")):
+        return text, list(spans)
+    drop = bytearray(len(text))
+    for pattern in (_MD_FENCE, _MD_CODE, _MD_LINK, *_MD_PAIRS):
+        for m in pattern.finditer(text):
+            if drop[m.start()] or drop[m.end() - 1]:
+                continue  # inside code or a link's address, or its markers already taken
+            drop[m.start():m.start(1)] = b"\1" * (m.start(1) - m.start())
+            drop[m.end(1):m.end()] = b"\1" * (m.end() - m.end(1))
+            if pattern in (_MD_FENCE, _MD_CODE):  # nothing inside code is markdown
+                drop[m.start(1):m.end(1)] = b"\2" * (m.end(1) - m.start(1))
+    kept = [i for i in range(len(text)) if drop[i] != 1]
+    if len(kept) == len(text):
+        return text, list(spans)
+    before = [0] * (len(text) + 1)  # original offset -> offset in the result
+    count = 0
+    for i in range(len(text)):
+        before[i] = count
+        count += drop[i] != 1
+    before[len(text)] = count
+    moved = [(before[a], before[b]) for a, b in spans if 0 <= a <= b <= len(text)]
+    return "".join(text[i] for i in kept), [(a, b) for a, b in moved if b > a]
+
+
 # --- excerpt -------------------------------------------------------------------------------
 
 def excerpt(
@@ -142,7 +183,7 @@ def excerpt(
     whitespace and drops control and invisible characters (a terminal, a list
     line); otherwise paragraphs stay, with runs of blank lines cut to one.
     """
-    text = text or ""
+    text, spans = strip_markdown(text or "", spans)
     spans = merge_spans(spans, len(text))
     if limit <= 0 or not text.strip():
         return ""
