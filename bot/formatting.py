@@ -14,6 +14,7 @@ cannot drift apart.
 - `format_time`: a moment in a named zone ("12.04.2022 12:30 MSK"); an
   unknown zone falls back to UTC.
 - `merge_spans`: sorted, clipped, non-overlapping spans.
+- `parse_day`: a day as a person types it (today, yesterday, DD.MM.YYYY, YYYY-MM-DD).
 - `plural`: "1 line", "2 lines" (every count shown with its noun goes through it).
 - `strip_markdown`: the source's own formatting (Telegram markdown: `**bold**`,
   `__italic__`, `~~strike~~`, `||spoiler||`, backticks, `[text](url)`) taken
@@ -25,7 +26,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from datetime import datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,6 +43,23 @@ _SENTENCE_END = re.compile(r"[.!?…](?=\s)|\n")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 _SPACE = re.compile(r"\s+")
 _GLUED_TRIM = " ,.;:—-"  # dropped before an ellipsis glued to the text ("слово…", not "слово,…")
+
+
+DAY_FORMATS = "today, yesterday, DD.MM.YYYY or YYYY-MM-DD"
+
+
+def parse_day(text: str, today: date | None = None) -> date:
+    """A day typed as today, yesterday (these need `today`), DD.MM.YYYY or YYYY-MM-DD; ValueError naming
+    the accepted forms otherwise."""
+    word = text.strip().lower()
+    if word in ("today", "yesterday") and today is not None:
+        return today - timedelta(days=word == "yesterday")
+    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(word, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{text.strip()[:30]!r} is not a day: write {DAY_FORMATS}")
 
 
 def plural(count: int, noun: str, many: str | None = None, *, thousands: bool = False) -> str:

@@ -126,6 +126,7 @@ class Subscriber:
     digest_time: str = "09:00"
     active: bool = True
     role: str = "subscriber"  # admin | operator | subscriber
+    digest_calendar_day: bool = False  # digest of the last calendar day (00:00-24:00), not the 24 h to digest_time
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,8 @@
-"""`dozor subscribers list|add|remove|role` and `dozor status`, against the database.
+"""`dozor subscribers list|add|remove|role|set` and `dozor status`, against the database.
+
+`subscribers set CHAT_ID --calendar-day on|off`: the chat's daily digest covers the
+last calendar day (00:00 to 24:00 in its zone) instead of the 24 hours up to its
+digest time; it still arrives at the digest time.
 
 Changes are audited with actor "cli". A handler raises UsageError for what the
 user got wrong; bot/__main__.py prints it as one line and exits 2.
@@ -15,17 +19,19 @@ from bot.formatting import plural
 from bot.models import OutboxStatus, SubscriberKind
 from bot.storage import access, open_store
 from bot.storage.outbox import enqueue_missed
-from bot.storage.subscribers import active_subscribers
+from bot.storage.subscribers import active_subscribers, subscriber_by_chat
 
 ACTOR = "cli"
 
 
 def register(subparsers) -> None:
     subs = subparsers.add_parser("subscribers", help="list, add, remove subscribers or set their role")
-    subs.add_argument("action", choices=("list", "add", "remove", "role"))
+    subs.add_argument("action", choices=("list", "add", "remove", "role", "set"))
     subs.add_argument("chat_id", type=int, nargs="?", metavar="CHAT_ID")
     subs.add_argument("--role", choices=("subscriber", "operator"))
     subs.add_argument("--title", default="")
+    subs.add_argument("--calendar-day", choices=("on", "off"),
+                      help="set: digests of the last calendar day (on) or of the 24 hours to the digest time (off)")
     subs.add_argument("--since", type=_day, metavar="DAY",
                       help="add: also queue the stored matches of posts since DAY (YYYY-MM-DD, UTC)")
     subs.set_defaults(handler=subscribers)
@@ -58,6 +64,8 @@ async def _change_subscriber(store, args, settings, now) -> int:
     chat_id = args.chat_id
     if args.action == "add":
         return await _add_subscriber(store, args, settings, now)
+    if args.action == "set":
+        return await _set_subscriber(store, args, now)
     if args.action == "remove":
         done = await store.write(lambda c: access.remove_subscriber(c, chat_id, ACTOR, now))
     else:
@@ -69,6 +77,20 @@ async def _change_subscriber(store, args, settings, now) -> int:
     if not done:
         raise UsageError(f"{chat_id} is not an active subscriber")
     print(f"{chat_id}: {args.action} done")
+    return 0
+
+
+async def _set_subscriber(store, args, now) -> int:
+    """`subscribers set CHAT_ID --calendar-day on|off` (audited)."""
+    if args.calendar_day is None:
+        raise UsageError("subscribers set needs --calendar-day on|off")
+    on = args.calendar_day == "on"
+    if await subscriber_by_chat(store, args.chat_id, active_only=True) is None:
+        raise UsageError(f"{args.chat_id} is not an active subscriber")
+    await store.write(lambda c: access.update_subscriber(c, args.chat_id, ACTOR, now, "subscriber.digest_calendar_day",
+                                                         digest_calendar_day=int(on)))
+    print(f"{args.chat_id}: digests cover " + ("the last calendar day, 00:00 to 24:00" if on
+                                               else "the 24 hours up to the digest time"))
     return 0
 
 

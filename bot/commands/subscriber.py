@@ -201,6 +201,8 @@ async def handle_digest(ctx: Ctx, cmd: p.Digest) -> Reply:
     if isinstance(sub, Reply):
         return sub
     day = cmd.day or ctx.now.astimezone(ZoneInfo(sub.tz)).date() - timedelta(days=cmd.days_back)
+    if sub.digest_calendar_day:  # the day named is the calendar day covered; its digest is due the next day
+        day += timedelta(days=1)
     return await digest_reply(ctx, sub, day)
 
 
@@ -209,7 +211,7 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
     if ctx.digest is not None:
         return Reply(await ctx.digest(sub, day))
     digest = await build_day_digest(ctx.store, day, ctx.now, sub.tz, sub.digest_time, sub.id,
-                                    ctx.settings.dedup_threshold)
+                                    ctx.settings.dedup_threshold, sub.digest_calendar_day)
     messages = digest_messages(digest, sub.chat_id)
     if not messages:
         return Reply(f"No digest for {day.isoformat()}.")

@@ -387,4 +387,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE rules ADD COLUMN comment TEXT NOT NULL DEFAULT '';
         """,
     ),
+    (
+        "0015b_subscriber_calendar_day_digest",
+        """
+        -- 1: the subscriber's digest covers the last calendar day (00:00 to 24:00 in its zone)
+        -- instead of the 24 hours up to its digest time (`dozor subscribers set CHAT_ID --calendar-day on`)
+        ALTER TABLE subscribers ADD COLUMN digest_calendar_day INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]

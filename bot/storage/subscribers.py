@@ -33,6 +33,7 @@ def subscriber_from_row(row) -> Subscriber:
     return Subscriber(
         id=row["id"], chat_id=row["chat_id"], kind=SubscriberKind(row["kind"]), title=row["title"], tz=row["tz"],
         digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
+        digest_calendar_day=bool(row["digest_calendar_day"]) if "digest_calendar_day" in row.keys() else False,
     )
 
 

@@ -75,9 +75,9 @@ def test_default_date_is_the_latest_digest_due(settings, capsys):
 
 def test_bad_date_is_a_one_line_error_with_exit_2(settings, capsys, monkeypatch):
     monkeypatch.setenv("DOZOR_DATA_DIR", str(settings.data_dir))
-    assert main(["digest", "--date", "10.05.2024"]) == 2
+    assert main(["digest", "--date", "10/05/2024"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "YYYY-MM-DD" in err
+    assert "\n" not in err and "today, yesterday, DD.MM.YYYY or YYYY-MM-DD" in err
 
 
 def test_unknown_chat_is_an_error_with_exit_2(settings, capsys, monkeypatch):
@@ -117,3 +117,38 @@ def test_with_credentials_and_a_chat_the_digest_is_sent_once(tmp_path, capsys, m
     assert handle_digest(parse("--date", "2024-05-10", "--chat", "777"), settings, NOW) == 0
     assert "already sent" in capsys.readouterr().out
     assert len(fake.sent) == sent_before
+
+
+@pytest.mark.parametrize("typed, title", [
+    ("today", "09.05.2024 09:00 – 10.05.2024 09:00"),
+    ("yesterday", "08.05.2024 09:00 – 09.05.2024 09:00"),
+    ("09.05.2024", "08.05.2024 09:00 – 09.05.2024 09:00"),
+    ("2024-05-09", "08.05.2024 09:00 – 09.05.2024 09:00"),
+])
+def test_date_takes_today_yesterday_and_dd_mm_yyyy_as_the_bot_does(settings, capsys, typed, title):
+    assert handle_digest(parse("--date", typed, "--print"), settings, NOW) == 0
+    assert title in capsys.readouterr().out
+
+
+def test_calendar_day_covers_the_day_named_from_midnight_to_midnight(settings, capsys):
+    seed_matched_post(settings, "Повестки днём 9 мая")  # 15:00 in Moscow on the 9th
+    assert handle_digest(parse("--date", "09.05.2024", "--calendar-day", "--print"), settings, NOW) == 0
+    out = capsys.readouterr().out
+    assert "09.05.2024 00:00 – 10.05.2024 00:00" in out and "Повестки днём 9 мая" in out
+    assert (settings.data_dir / "digest-2024-05-09.png").is_file()
+
+
+def test_calendar_day_without_a_date_is_yesterday(settings, capsys):
+    assert handle_digest(parse("--calendar-day", "--print"), settings, NOW) == 0
+    assert "09.05.2024 00:00 – 10.05.2024 00:00" in capsys.readouterr().out
+
+
+def test_a_subscriber_set_to_calendar_days_gets_them_from_the_cli(settings, capsys, monkeypatch):
+    monkeypatch.setenv("DOZOR_DATA_DIR", str(settings.data_dir))
+    assert main(["subscribers", "add", "42"]) == 0
+    assert main(["subscribers", "set", "42", "--calendar-day", "on"]) == 0
+    assert "the last calendar day" in capsys.readouterr().out
+    assert handle_digest(parse("--date", "09.05.2024", "--chat", "42", "--print"), settings, NOW) == 0
+    assert "09.05.2024 00:00 – 10.05.2024 00:00" in capsys.readouterr().out
+    assert main(["subscribers", "set", "42"]) == 2
+    assert "--calendar-day on|off" in capsys.readouterr().err
