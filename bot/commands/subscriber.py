@@ -11,7 +11,7 @@ from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, may_change_chat, user_role
 from bot.delivery.buttons import decision_buttons, page_buttons
 from bot.digest.jobs import build_day_digest, digest_messages
-from bot.formatting import escape as esc
+from bot.formatting import escape as esc, plural
 from bot.history.backtest import query_target
 from bot.history.export import alerts_csv
 from bot.history.search import search_posts
@@ -253,7 +253,7 @@ async def handle_export(ctx: Ctx, cmd: p.Export) -> Reply:
 
     rows = await access.alerts_for_export(ctx.store, sub.id, ctx.now - timedelta(days=cmd.days))
     name = f"dozor-alerts-{ctx.now.date().isoformat()}-{cmd.days}d.csv"
-    return Reply(f"{len(rows)} alerts from the last {cmd.days} days.", file=(name, alerts_csv(rows)))
+    return Reply(f"{plural(len(rows), 'alert')} from the last {plural(cmd.days, 'day')}.", file=(name, alerts_csv(rows)))
 
 
 def new_invite_code() -> str:

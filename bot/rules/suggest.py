@@ -31,6 +31,7 @@ from bot.rules.nodes import Prefix, Word, iter_words
 from bot.rules.query import parse_query
 from bot.rules.ruleset import compile_rules
 from bot.text import Doc, analyze, first_lemma
+from bot.formatting import plural
 
 COMMON_SHARE = 0.02  # a word in more stored posts than this is no one's veto
 RARE_SHARE = 0.01  # an alternative must be rarer than this among stored posts, or it would flood alerts
@@ -70,9 +71,9 @@ class Suggestion:
 
     def describe(self) -> str:
         if self.kind == "veto":
-            return (f'veto {self.term}: in {self.support} hits marked not relevant, '
+            return (f'veto {self.term}: in {plural(self.support, "hit")} marked not relevant, '
                     f'{self.against} marked relevant')
-        return (f'add {self.term}: in {self.support} posts marked relevant that the rule misses, '
+        return (f'add {self.term}: in {plural(self.support, "post")} marked relevant that the rule misses, '
                 f'{self.against} marked not relevant')
 
 

@@ -135,7 +135,7 @@ async def test_export_gives_a_csv_of_the_chats_alerts(store, make_ctx, people):
     reply = await dispatch(make_ctx(), "/export 3")
     name, data = reply.file
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert name.endswith(".csv") and len(rows) == 2 and "1 alerts" in reply.html
+    assert name.endswith(".csv") and len(rows) == 2 and "1 alert from" in reply.html
     assert rows[1][4] == "'@pskovgubernia" and rows[1][5] == "mobilization" and "\"кавычки\"" in rows[1][7]
 
 
