@@ -161,12 +161,15 @@ def test_sigterm_during_a_replay_stops_cleanly_and_exits_0(workdir):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOZOR_", "TG_"))}
     env.update(PYTHONUNBUFFERED="1", DOZOR_DATA_DIR=str(workdir / "data"), DOZOR_RULES=str(RULES))
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--replay", "big.jsonl"], cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in proc.stdout:  # the first alert: the first batch is stored, the replay goes on
-        if line.startswith("● "):
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)  # nothing read ahead
+    head = b""
+    while line := proc.stdout.readline():  # the first alert: the first batch is stored, the replay goes on
+        head += line
+        if line.startswith("● ".encode()):
             break
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=120)
+    rest, err = proc.communicate(timeout=120)
+    out, err = (head + rest).decode("utf-8"), err.decode("utf-8", "replace")
     assert proc.returncode == 0, err
     assert out.rstrip().endswith("stopped; run again to continue") and "Traceback" not in err
     read = int(out.split("Replayed big.jsonl: ")[1].split(" post")[0].replace(",", ""))
