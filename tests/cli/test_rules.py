@@ -180,3 +180,11 @@ def test_import_export_import_of_the_default_rules_changes_nothing(cli_env, caps
     assert all(d.comment for d in defs)
     assert main(["rules", "export", "again.toml"]) == 0
     assert (cli_env / "again.toml").read_text(encoding="utf-8") == (cli_env / "exported.toml").read_text(encoding="utf-8")
+
+
+def test_import_refuses_a_rule_true_through_not_alone_and_writes_nothing(cli_env, capsys):
+    (cli_env / "wide.toml").write_text('[[rule]]\nid = "wide"\nquery = "повестка OR NOT военкомат"\n', encoding="utf-8")
+    assert main(["rules", "import", "wide.toml"]) == 2
+    assert "none of its words" in capsys.readouterr().err
+    assert main(["rules", "export"]) == 0
+    assert "wide" not in capsys.readouterr().out
