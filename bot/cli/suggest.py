@@ -15,15 +15,17 @@ import asyncio
 import sys
 from dataclasses import dataclass, field
 
+from bot.cli.progress import progress_bar
 from bot.clock import utc_now
 from bot.errors import UsageError
+from bot.formatting import plural
 from bot.models import RuleDef
 from bot.rules import compile_query, validate_change
 from bot.rules import suggest as sg
 from bot.storage import open_store
 from bot.storage import rule_feedback as rf
+from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.rules import get_rule, load_rule_defs, upsert_rule
-from bot.formatting import plural
 
 ACTOR = "cli"
 SCAN_LIMIT = 3_000  # newest posts checked when a rule has no indexable word
@@ -154,7 +156,10 @@ def suggest_rule(args, settings) -> int:
 
     async def go() -> int:
         async with open_store(settings.db_path) as store:
-            plan = await build_plan(store, await _known_rule(store, args.rule), args.limit)
+            rule = await _known_rule(store, args.rule)
+            with progress_bar("indexing word forms") as update:  # only posts ingest did not index
+                await refresh_lemma_index(store, progress=update)
+            plan = await build_plan(store, rule, args.limit)
             print("\n".join(plan_lines(plan)))
             return await _apply(store, plan, args) if args.apply else 0
 
