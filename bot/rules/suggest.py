@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Iterable
 
+from bot.formatting import plural
 from bot.models import RuleDef
 from bot.rules.nodes import Prefix, Word, iter_words
 from bot.rules.query import parse_query
 from bot.rules.ruleset import compile_rules
 from bot.text import Doc, analyze, first_lemma
-from bot.formatting import plural
 
 COMMON_SHARE = 0.02  # a word in more stored posts than this is no one's veto
 RARE_SHARE = 0.01  # an alternative must be rarer than this among stored posts, or it would flood alerts
