@@ -18,13 +18,19 @@ cannot drift apart.
   other channels (Telegram alerts, the terminal, the JSONL file).
 - `compact_count`: a view or forward count as people read it ("950", "12.3k", "1.2M").
 - `author_label`: who wrote a group member's message: "a member" unless a name may be shown.
+- `parse_day`: a day as a person types it (today, yesterday, DD.MM.YYYY, YYYY-MM-DD).
+- `plural`: "1 line", "2 lines" (every count shown with its noun goes through it).
+- `strip_markdown`: the source's own formatting (Telegram markdown: `**bold**`,
+  `__italic__`, `~~strike~~`, `||spoiler||`, backticks, `[text](url)`) taken
+  out of a post's text, match spans moved with it; `excerpt` calls it first, so
+  every sink shows the words without the markers, highlighted by Dozor alone.
 """
 from __future__ import annotations
 
 import html
 import re
 import unicodedata
-from datetime import datetime, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,9 +50,29 @@ MAX_ALSO_IN = 10  # channels named in "also in"; the rest are counted
 _GLUED_TRIM = " ,.;:—-"  # dropped before an ellipsis glued to the text ("слово…", not "слово,…")
 
 
-def plural(count: int, noun: str) -> str:
-    """'1 channel', '2 channels'."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+DAY_FORMATS = "today, yesterday, DD.MM.YYYY or YYYY-MM-DD"
+
+
+def parse_day(text: str, today: date | None = None) -> date:
+    """A day typed as today, yesterday (these need `today`), DD.MM.YYYY or YYYY-MM-DD; ValueError naming
+    the accepted forms otherwise."""
+    word = text.strip().lower()
+    if word in ("today", "yesterday") and today is not None:
+        return today - timedelta(days=word == "yesterday")
+    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(word, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{text.strip()[:30]!r} is not a day: write {DAY_FORMATS}")
+
+
+def plural(count: int, noun: str, many: str | None = None, *, thousands: bool = False) -> str:
+    """`count` with its noun in the right number: plural(1, "line") -> "1 line", plural(2, "line") -> "2 lines".
+
+    `many` for an irregular plural ("match", "matches"); `thousands` writes 22,099."""
+    shown = f"{count:,}" if thousands else str(count)
+    return f"{shown} {noun if count == 1 else (many or noun + 's')}"
 
 
 def also_in_text(names: Sequence[str], limit: int = MAX_ALSO_IN) -> str:
@@ -156,6 +182,43 @@ def matched_spans(matches: Iterable[Match], length: int | None = None) -> list[S
     return merge_spans((span for m in matches for span in m.spans), length)
 
 
+# --- source markdown ----------------------------------------------------------------------
+
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?|tg)://[^)\s]+)\)")
+_MD_FENCE = re.compile(r"```(?:[A-Za-z0-9_+-]*\n)?(.+?)```", re.S)
+_MD_CODE = re.compile(r"`([^`\n]+)`")
+_MD_PAIRS = [re.compile(edge + re.escape(m) + r"(?=\S)(.+?)(?<=\S)" + re.escape(m) + tail, re.S)
+             for m, edge, tail in (("**", "", ""), ("__", r"(?<!\w)", r"(?!\w)"), ("~~", "", ""), ("||", "", ""))]
+# (__ only at word edges: snake_case and __init__ are words, not italics)
+
+
+def strip_markdown(text: str, spans: Sequence[Span] = ()) -> tuple[str, list[Span]]:
+    """The text without the source's markdown markers (a link keeps its text), and `spans`
+    (given in `text`) moved to the same words in the result."""
+    if not any(marker in text for marker in ("**", "__", "~~", "||", "`", "](")):
+        return text, list(spans)
+    drop = bytearray(len(text))
+    for pattern in (_MD_FENCE, _MD_CODE, _MD_LINK, *_MD_PAIRS):
+        for m in pattern.finditer(text):
+            if drop[m.start()] or drop[m.end() - 1]:
+                continue  # inside code or a link's address, or its markers already taken
+            drop[m.start():m.start(1)] = b"\1" * (m.start(1) - m.start())
+            drop[m.end(1):m.end()] = b"\1" * (m.end() - m.end(1))
+            if pattern in (_MD_FENCE, _MD_CODE):  # nothing inside code is markdown
+                drop[m.start(1):m.end(1)] = b"\2" * (m.end(1) - m.start(1))
+    kept = [i for i in range(len(text)) if drop[i] != 1]
+    if len(kept) == len(text):
+        return text, list(spans)
+    before = [0] * (len(text) + 1)  # original offset -> offset in the result
+    count = 0
+    for i in range(len(text)):
+        before[i] = count
+        count += drop[i] != 1
+    before[len(text)] = count
+    moved = [(before[a], before[b]) for a, b in spans if 0 <= a <= b <= len(text)]
+    return "".join(text[i] for i in kept), [(a, b) for a, b in moved if b > a]
+
+
 # --- excerpt -------------------------------------------------------------------------------
 
 def excerpt(
@@ -176,7 +239,7 @@ def excerpt(
     whitespace and drops control and invisible characters (a terminal, a list
     line); otherwise paragraphs stay, with runs of blank lines cut to one.
     """
-    text = text or ""
+    text, spans = strip_markdown(text or "", spans)
     spans = merge_spans(spans, len(text))
     if limit <= 0 or not text.strip():
         return ""

@@ -110,6 +110,7 @@ class RuleDef:
     langs: tuple[str, ...] = ()  # "ru", "uk", "en"; empty = any
     severity: str = "high"  # "high" alerts loudly, "low" silently
     enabled: bool = True
+    comment: str = ""  # the rule file's comment lines about it, without "# " (kept by import and export)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class Subscriber:
     role: str = "subscriber"  # admin | operator | subscriber
     topic_id: int | None = None  # a forum group's topic (its top message id) alerts and digests go to
     style: AlertStyle = AlertStyle.FULL
+    digest_calendar_day: bool = False  # digest of the last calendar day (00:00-24:00), not the 24 h to digest_time
 
 
 @dataclass(frozen=True, slots=True)

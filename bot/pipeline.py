@@ -7,6 +7,9 @@ transaction (replay uses it; per-post work stays the same). An edit or a
 deletion of an alerted post updates the alert log and adds follow-up outbox
 rows (edit / mark_deleted) in the same transaction as the change, so the
 alerts already sent say so even if Telegram is unreachable at that moment.
+A new post's lemmas go into the lemma index (bot/storage/lemma_index.py) in
+the same transaction, from the analysis matching made, so backtests and
+searches never wait for indexing.
 """
 from __future__ import annotations
 
@@ -31,7 +34,9 @@ from bot.storage.posts import (
     replace_matches,
     stored_keys,
 )
+from bot.storage.lemma_index import index_new_posts
 from bot.storage.subscribers import recipients
+from bot.text import analyze, doc_lemma_text, lemma_text
 
 log = logging.getLogger(__name__)
 
@@ -84,21 +89,25 @@ class Pipeline:
         rules = self.rules
         posts = list(posts)
         stored = await stored_keys(self.store, posts)  # a replayed post is not matched again
-        matched = [(post, self._match(rules, post)) for post in posts if (post.channel_id, post.message_id) not in stored]
+        matched = [(post, *self._match_and_lemmas(rules, post)) for post in posts
+                   if (post.channel_id, post.message_id) not in stored]
         now = self.clock()
 
         async def store_all(conn: aiosqlite.Connection) -> tuple[int, int, int]:
             new = hits = rows = 0
-            for post, matches in matched:
+            indexed = []
+            for post, matches, lemmas in matched:
                 post_id = await self._store_one(conn, post, now)
                 if post_id is None:
                     continue
                 new += 1
+                indexed.append((post_id, lemmas))
                 if matches:
                     hits += 1
                     await replace_matches(conn, post_id, matches, now)
                     if alert:
                         rows += await self._enqueue(conn, post_id, matches, now)
+            await index_new_posts(conn, indexed)
             return new, hits, rows
 
         try:
@@ -180,6 +189,26 @@ class Pipeline:
                        edited: bool = False) -> int:
         wanting = await recipients(conn, matches, now, self.recipient_kinds, self.recipient_chats)
         return await enqueue(conn, post_id, wanting, now, edited=edited)
+
+    def _match_and_lemmas(self, rules: Matcher, post: Post) -> tuple[list[Match], str]:
+        """The post's matches and its lemma text, from one analysis when the matcher takes a Doc."""
+        if not hasattr(rules, "match_doc"):
+            return self._match(rules, post), self._lemmas(lambda: lemma_text(post.text))
+        try:
+            doc = analyze(post.text)
+            matches = list(rules.match_doc(doc, post.channel, post.channel_id, post.lang))
+        except Exception:  # one bad rule or odd post never stops the stream
+            log.exception("matching failed for post %s/%s", post.channel_id, post.message_id)
+            return [], self._lemmas(lambda: lemma_text(post.text))
+        return matches, self._lemmas(lambda: doc_lemma_text(doc))
+
+    @staticmethod
+    def _lemmas(make: Callable[[], str]) -> str:
+        try:
+            return make()
+        except Exception:  # an odd post is stored unindexed rather than lost
+            log.exception("lemmatizing failed")
+            return ""
 
     def _match(self, rules: Matcher, post: Post) -> list[Match]:
         try:

@@ -159,6 +159,10 @@ class Setting:
     parse: Callable[[str], Any]
     help: str
     secret: bool = False
+    low: float | None = None  # smallest value accepted (numbers)
+    high: float | None = None  # largest value accepted (numbers)
+    choices: tuple[str, ...] = ()  # the only values accepted (text; compared in capitals)
+    above_low: bool = False  # True: the value must be greater than `low`, not equal
 
     @property
     def key(self) -> str:
@@ -172,9 +176,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOZOR_DATA_DIR", Path("./data"), _path, "Folder for the database, Telegram sessions and charts."),
     Setting("DOZOR_DB", None, _path, "Database file; default <DOZOR_DATA_DIR>/dozor.db (the built-in sample: demo.db)."),
     Setting("DOZOR_RULES", Path("config/rules.toml"), _path, "Rule file that seeds a new database; if missing, the default rules packaged with Dozor."),
-    Setting("DOZOR_LOG_LEVEL", "INFO", _str, "Logging level: DEBUG, INFO, WARNING or ERROR."),
+    Setting("DOZOR_LOG_LEVEL", "INFO", _str, "Logging level: DEBUG, INFO, WARNING or ERROR.",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     # Telegram credentials (secrets: keep them in .env)
-    Setting("TG_API_ID", None, _int, "api_id from my.telegram.org (live mode)."),
+    Setting("TG_API_ID", None, _int, "api_id from my.telegram.org (live mode).",
+            low=1),
     Setting("TG_API_HASH", None, _str, "api_hash from my.telegram.org (live mode).", secret=True),
     Setting("TG_BOT_TOKEN", None, _str, "Bot token from @BotFather; without it the user account sends alerts.", secret=True),
     Setting("TG_SESSION", "dozor", _str, "Name of the user-account session file in the data folder."),
@@ -182,34 +188,51 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOZOR_ADMINS", (), _int_list, "Telegram user ids of the admins, comma-separated."),
     Setting("TG_PROXY", None, _proxy, "Proxy for every Telegram connection: socks5://user:pass@host:port, "
             "http://host:port or mtproxy://SECRET@host:port.", secret=True),
-    Setting("DOZOR_INVITE_DAYS", 7, _days, "Days an invite code stays valid (1–365); /invite shows when it expires."),
+    Setting("DOZOR_INVITE_DAYS", 7, _days, "Days an invite code stays valid (1–365); /invite shows when it expires.",
+            low=1, high=365),
     # Watching channels
     Setting("DOZOR_JOIN_CHANNELS", True, _bool, "Join watched channels (pushed updates); false polls their history instead."),
-    Setting("DOZOR_SWEEP_INTERVAL", 300, _int, "Seconds between history sweeps that close gaps; the longest poll interval."),
-    Setting("DOZOR_POLL_FLOOR", 30.0, _float, "Shortest poll interval (seconds) of a busy channel that is not joined."),
-    Setting("DOZOR_LATE_AFTER", 120, _int, "A post found this many seconds after it was posted is alerted as late."),
-    Setting("DOZOR_RECHECK_HOURS", 24, _int, "Sweeps re-read posts of the last N hours for edits and deletions."),
-    Setting("DOZOR_OFFLINE_NOTICE_AFTER", 300, _int, "Tell admins when an account has been offline this many seconds."),
-    Setting("DOZOR_BACKFILL_LIMIT", 50, _int, "Posts read from a newly added channel to seed the database."),
-    Setting("DOZOR_SILENCE_FACTOR", 8.0, _float, "Warn when a channel is silent this many times its usual gap between posts."),
+    Setting("DOZOR_SWEEP_INTERVAL", 300, _int, "Seconds between history sweeps that close gaps; the longest poll interval.",
+            low=5, high=86_400),
+    Setting("DOZOR_POLL_FLOOR", 30.0, _float, "Shortest poll interval (seconds) of a busy channel that is not joined.",
+            low=1, high=3600),
+    Setting("DOZOR_LATE_AFTER", 120, _int, "A post found this many seconds after it was posted is alerted as late.",
+            low=0, high=86_400),
+    Setting("DOZOR_RECHECK_HOURS", 24, _int, "Sweeps re-read posts of the last N hours for edits and deletions.",
+            low=0, high=720),
+    Setting("DOZOR_OFFLINE_NOTICE_AFTER", 300, _int, "Tell admins when an account has been offline this many seconds.",
+            low=0, high=86_400),
+    Setting("DOZOR_BACKFILL_LIMIT", 50, _int, "Posts read from a newly added channel to seed the database.",
+            low=0, high=10_000),
+    Setting("DOZOR_SILENCE_FACTOR", 8.0, _float, "Warn when a channel is silent this many times its usual gap between posts.",
+            low=1, high=1000),
     # Matching and search
-    Setting("DOZOR_REGEX_BUDGET", 0.1, _float, "Seconds all /regex/ terms of all rules may take on one post; past it they count as false (logged)."),
-    Setting("DOZOR_SEARCH_BUDGET", 3.0, _float, "Seconds one /search may spend checking posts; it then answers with what it found."),
+    Setting("DOZOR_REGEX_BUDGET", 0.1, _float, "Seconds all /regex/ terms of all rules may take on one post; past it they count as false (logged).",
+            low=0, high=10, above_low=True),
+    Setting("DOZOR_SEARCH_BUDGET", 3.0, _float, "Seconds one /search may spend checking posts; it then answers with what it found.",
+            low=0, high=600, above_low=True),
     # Web console
     Setting("DOZOR_WEB", None, _str, "host:port where `dozor run` also serves the web console (unset: it does not; `dozor web` serves it on its own)."),
     Setting("DOZOR_WEB_URL", None, _str, "Address people open the console at, for login links (default http://<host>:<port>)."),
     # Alerts
     Setting("DOZOR_ALERT_CHAT", "me", _str, "Chat the user account sends alerts to when there is no bot token."),
-    Setting("DOZOR_RATE_PER_CHAT", 1.0, _float, "Messages per second to one chat."),
-    Setting("DOZOR_RATE_PER_GROUP", 20, _int, "Messages per minute to one group."),
-    Setting("DOZOR_RATE_GLOBAL", 30, _int, "Messages per second in all."),
-    Setting("DOZOR_MAX_ATTEMPTS", 8, _int, "Failed sends before an alert is parked for operators."),
-    Setting("DOZOR_DEDUP_THRESHOLD", DEFAULT_THRESHOLD, _float, "Similarity (0..1) above which two posts are one story."),
-    Setting("DOZOR_DEDUP_WINDOW_HOURS", 24, _int, "How far back a repost is grouped with its first alert."),
+    Setting("DOZOR_RATE_PER_CHAT", 1.0, _float, "Messages per second to one chat.",
+            low=0, high=1000, above_low=True),
+    Setting("DOZOR_RATE_PER_GROUP", 20, _int, "Messages per minute to one group.",
+            low=1, high=1000),
+    Setting("DOZOR_RATE_GLOBAL", 30, _int, "Messages per second in all.",
+            low=1, high=1000),
+    Setting("DOZOR_MAX_ATTEMPTS", 8, _int, "Failed sends before an alert is parked for operators.",
+            low=1, high=1000),
+    Setting("DOZOR_DEDUP_THRESHOLD", DEFAULT_THRESHOLD, _float, "Similarity (0..1) above which two posts are one story.",
+            low=0, high=1),
+    Setting("DOZOR_DEDUP_WINDOW_HOURS", 24, _int, "How far back a repost is grouped with its first alert.",
+            low=0, high=720),
     # Digest
     Setting("DOZOR_TZ", "Europe/Moscow", _tz, "Default time zone of new subscribers."),
     Setting("DOZOR_DIGEST_TIME", "09:00", _hhmm, "Default local time of the daily digest."),
-    Setting("DOZOR_DIGEST_GRACE_HOURS", 6, _int, "A digest missed while down is sent on start if this recent."),
+    Setting("DOZOR_DIGEST_GRACE_HOURS", 6, _int, "A digest missed while down is sent on start if this recent.",
+            low=0, high=168),
 )
 
 REQUIRED = object()
@@ -268,12 +291,38 @@ def load_settings(
             values[setting.name] = setting.default
             continue
         try:
-            values[setting.name] = setting.parse(raw if not isinstance(raw, (int, float, bool)) else str(raw))
+            values[setting.name] = check_range(setting, setting.parse(
+                raw if not isinstance(raw, (int, float, bool)) else str(raw)))
         except (ValueError, TypeError) as exc:
             kind = _TYPE_NAMES.get(setting.parse, "value")
             shown = "***" if setting.secret else repr(raw)
             raise ConfigError(f"{setting.name} (from {where}) is not a valid {kind}: {shown}: {exc}") from None
     return Settings(values)
+
+
+def check_range(setting: Setting, value: Any) -> Any:
+    """The value if it lies in the setting's range or choices (choices come back in capitals); else ValueError."""
+    if setting.choices:
+        value = str(value).upper()
+        if value not in setting.choices:
+            raise ValueError(f"expected one of {', '.join(setting.choices)}")
+        return value
+    low, high = setting.low, setting.high
+    too_low = low is not None and (value <= low if setting.above_low else value < low)
+    if too_low or (high is not None and value > high):
+        raise ValueError(f"expected {describe_range(setting)}")
+    return value
+
+
+def describe_range(setting: Setting) -> str:
+    """The accepted values in words, e.g. "from 0 to 1" or "more than 0, at most 1000"."""
+    if setting.choices:
+        return "one of " + ", ".join(setting.choices)
+    low, high = (f"{v:g}" if v is not None else None for v in (setting.low, setting.high))
+    first = (f"more than {low}" if setting.above_low else f"at least {low}") if low is not None else ""
+    if low is not None and high is not None and not setting.above_low:
+        return f"from {low} to {high}"
+    return ", ".join(part for part in (first, f"at most {high}" if high is not None else "") if part)
 
 
 def _find_raw(setting: Setting, env: dict, dotenv: dict, toml: dict) -> tuple[Any, str]:

@@ -84,23 +84,27 @@ def int64(value: Any, name: str) -> int:
     return number
 
 
+DATE_FORMAT = ("write ISO 8601, e.g. 2022-04-12T09:30:00+00:00 (no zone: UTC), "
+               "or a Unix time in seconds, e.g. 1649755800")
+
+
 def parse_date(value: Any, default: datetime) -> datetime:
     """ISO 8601 text or a Unix time; naive times are UTC. ValueError if it is neither or out of range."""
     if value is None or value == "":
         return default
     if isinstance(value, bool):
-        raise ValueError(f"date must be ISO 8601 text or a Unix time, not {_shown(value)}")
+        raise ValueError(f"date must be text or a number, not {_shown(value)}: {DATE_FORMAT}")
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
         try:
             return datetime.fromtimestamp(int(value), tz=timezone.utc)
         except (ValueError, OverflowError, OSError):
             raise ValueError(f"date {_shown(value)} is out of range") from None
     if not isinstance(value, str):
-        raise ValueError(f"date must be ISO 8601 text or a Unix time, not {_shown(value)}")
+        raise ValueError(f"date must be text or a number, not {_shown(value)}: {DATE_FORMAT}")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"date {_shown(value)} is not ISO 8601 text or a Unix time") from None
+        raise ValueError(f"date {_shown(value)} is not a date: {DATE_FORMAT}") from None
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 

@@ -6,9 +6,11 @@ folded inside mixed-script words and in all-look-alike words beside Cyrillic
 ones), its tokens with lemmas, and a map from
 normalized offsets back to the original text, so spans highlight what the
 reader sees. Russian and Ukrainian words get pymorphy3 lemmas (the analyzer
-is chosen by letters: і ї є ґ mean Ukrainian); Latin words get a light English
-lemma that strips inflection only (so "deserters" never meets "desert" and
-"mobile" never meets "mobilization"). Every lemma is cached per word.
+is chosen by letters: і ї є ґ mean Ukrainian); Latin words get every lemma
+lemminflect knows for them (inflection only, so "deserters" never meets
+"desert" and "mobile" never meets "mobilization"; chosen over simplemma by
+bench/english_lemmas.py, figures in docs/BENCHMARKS.md). Every lemma is cached
+per word.
 """
 from __future__ import annotations
 
@@ -199,37 +201,48 @@ def _morph(lang: str):
     return pymorphy3.MorphAnalyzer(lang=lang)
 
 
-_IRREGULAR = {
-    "fled": "flee", "went": "go", "gone": "go", "ran": "run", "fought": "fight",
-    "men": "man", "women": "woman", "sent": "send", "left": "leave", "taken": "take",
-    "took": "take", "sought": "seek", "held": "hold", "children": "child",
-}
+LEMMA_VERSION = 2  # changes when a word's lemmas change (the lemma index is rebuilt); 2: lemminflect
 _BRITISH = re.compile(r"(il|al|an|og|or|en|ar|ial|iz)is(e|ed|es|ing|ation|ations)$")
-_VOWEL = re.compile(r"[aeiouy]")
+_POS_ORDER = ("VERB", "NOUN", "ADJ", "ADV", "PROPN", "AUX")  # which lemma comes first when there are several
+
+
+@lru_cache(maxsize=1)
+def _lemminflect():
+    import lemminflect
+
+    return lemminflect
+
+
+@lru_cache(maxsize=CACHE_WORDS)
+def english_lemmas(word: str) -> tuple[str, ...]:
+    """Every lemma lemminflect knows for an English word, of any part of speech, verbs first
+    ("left" -> leave, left; "summonses" -> summons); an unknown word is its own lemma, or its
+    regular singular. Inflection only, never derivation: "deserters" stays apart from "desert",
+    "mobilization" from "mobile". -ise spellings become -ize (mobilised -> mobilize)."""
+    w = word.lower().replace("'", "")
+    if word.lower().endswith("'s"):
+        w = w[:-1]
+    if len(w) < 3 or not w.isalpha():  # "a", "of", URL pieces and codes with digits: as written
+        return (w,)
+    lemminflect = _lemminflect()
+    found = lemminflect.getAllLemmas(w)
+    ordered = [lemma for pos in sorted(found, key=lambda p: _POS_ORDER.index(p) if p in _POS_ORDER else 99)
+               for lemma in found[pos]]
+    if not ordered:  # a name or a new word: its regular singular too ("Wagnerites" -> wagnerite)
+        plural = len(w) > 3 and w.endswith("s") and not w.endswith("ss")
+        ordered = [w] + ([x for x in lemminflect.getAllLemmasOOV(w, "NOUN").get("NOUN", ()) if x != w]
+                         if plural else [])
+    out: list[str] = []
+    for lemma in ordered:
+        lemma = _BRITISH.sub(lambda m: m.group(1) + "iz" + m.group(2), lemma.lower())
+        if lemma not in out:
+            out.append(lemma)
+    return tuple(out)
 
 
 def english_lemma(word: str) -> str:
-    """Strip English inflection (not derivation); -ise spellings become -ize."""
-    w = word.lower().replace("'", "")
-    if w.endswith("s") and word.lower().endswith("'s"):
-        w = w[:-1]
-    w = _IRREGULAR.get(w, w)
-    w = _BRITISH.sub(lambda m: m.group(1) + "iz" + m.group(2), w)
-    if len(w) > 4 and w.endswith(("ies", "ied")):
-        w = w[:-3] + "y"
-    elif len(w) > 4 and w.endswith(("sses", "xes", "ches", "shes", "zes")):
-        w = w[:-2]
-    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ous")):
-        w = w[:-1]
-    elif len(w) > 4 and w.endswith(("ing", "ed")):
-        stem = w[:-3] if w.endswith("ing") else w[:-2]
-        if _VOWEL.search(stem) and len(stem) >= 3:
-            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-                stem = stem[:-1]
-            w = stem
-    if len(w) > 3 and w.endswith("e") and not w.endswith("ee"):
-        w = w[:-1]
-    return w
+    """The first of `english_lemmas` (the one the lemma index lists first)."""
+    return english_lemmas(word)[0]
 
 
 @lru_cache(maxsize=CACHE_WORDS)
@@ -243,7 +256,7 @@ def word_keys(lower: str, lang: str) -> frozenset[str]:
         for parse in _morph(lang).parse(lower):
             keys.add(parse.normal_form.replace("ё", "е"))
     elif lang == "en":
-        keys.add("~" + english_lemma(lower))
+        keys.update("~" + lemma for lemma in english_lemmas(lower))
     return frozenset(keys)
 
 
@@ -363,14 +376,20 @@ def _mark_hashtags(norm: str, tokens: list[Token]) -> list[str]:
 
 def clear_caches() -> None:
     """Forget every cached word analysis (benchmarks measure a cold start with it)."""
-    for cached in (_word_info, _token_info, word_keys, _first_lemma, _known_word):
+    for cached in (_word_info, _token_info, word_keys, _first_lemma, _known_word, english_lemmas):
         cached.cache_clear()
 
 
 def lemma_text(text: str) -> str:
-    """The text's lemmas, one per token, space-joined in order (for an FTS5 index)."""
-    doc = analyze(text)
-    return " ".join(_first_lemma(tok.lower, tok.lang) for tok in doc.tokens)
+    """The text's lemmas, space-joined in order (for an FTS5 index): one per Russian or Ukrainian
+    token, every lemma of an English one (so a query word sharing any of them is found)."""
+    return doc_lemma_text(analyze(text))
+
+
+def doc_lemma_text(doc: Doc) -> str:
+    """`lemma_text` of a text already analyzed (the pipeline indexes the Doc it matched)."""
+    return " ".join(" ".join(english_lemmas(tok.lower)) if tok.lang == "en" else _first_lemma(tok.lower, tok.lang)
+                    for tok in doc.tokens)
 
 
 def utf16_offset(text: str, index: int) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
 from hypothesis import given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -60,3 +61,59 @@ def test_a_glued_ellipsis_drops_the_punctuation_before_it():
 def test_an_excerpt_stays_within_its_width(text, spans, limit):
     shown = excerpt(text, spans, limit, mark=("", ""), ellipsis=("", ""))
     assert len(shown) <= limit + limit // 20 + 1  # windows of at least 20 characters, joined by a space
+
+
+def test_plural_puts_the_noun_in_the_number_of_its_count():
+    from bot.formatting import plural
+    assert [plural(n, "line") for n in (0, 1, 2)] == ["0 lines", "1 line", "2 lines"]
+    assert plural(1, "match", "matches") == "1 match" and plural(3, "match", "matches") == "3 matches"
+    assert plural(22099, "post", thousands=True) == "22,099 posts"
+
+
+def test_the_package_license_is_an_spdx_string_so_setuptools_prints_no_deprecation_banner():
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "MIT" and project["project"]["license-files"] == ["LICENSE"]
+    assert "setuptools>=77" in project["build-system"]["requires"] and (root / "LICENSE").is_file()
+
+
+MARKDOWN_POST = "**Повестки** раздают у [метро](https://t.me/x/1): __срочно__, `код` и ~~старое~~"
+
+
+def spans_of(text, *words):
+    return [(text.index(w), text.index(w) + len(w)) for w in words]
+
+
+def test_strip_markdown_drops_the_markers_and_moves_the_spans_with_the_words():
+    from bot.formatting import strip_markdown
+    plain, spans = strip_markdown(MARKDOWN_POST, spans_of(MARKDOWN_POST, "Повестки", "метро", "срочно"))
+    assert plain == "Повестки раздают у метро: срочно, код и старое"
+    assert [plain[a:b] for a, b in spans] == ["Повестки", "метро", "срочно"]
+
+
+@pytest.mark.parametrize("text", ["a * b ** c", "snake_case my__var__name", "2*3*4", "price: $5 | $6"])
+def test_text_without_markdown_pairs_is_left_alone(text):
+    from bot.formatting import strip_markdown
+    assert strip_markdown(text, [(0, 1)]) == (text, [(0, 1)])
+
+
+def test_a_link_inside_bold_keeps_its_text_and_loses_its_address():
+    from bot.formatting import strip_markdown
+    assert strip_markdown("**[ссылка](https://a.b/c__d__e)**", [(3, 9)]) == ("ссылка", [(0, 6)])
+
+
+def test_markers_inside_code_are_text():
+    from bot.formatting import strip_markdown
+    assert strip_markdown("`x **y**` z", [])[0] == "x **y** z"
+
+
+def test_every_sink_shows_source_markdown_as_plain_words_with_only_dozors_highlight():
+    from bot.delivery.alert_html import format_excerpt
+    from bot.digest.render import story_excerpt
+    spans = spans_of(MARKDOWN_POST, "Повестки", "метро")
+    html = format_excerpt(MARKDOWN_POST, spans)
+    assert html.startswith("<b>Повестки</b> раздают у <b>метро</b>: срочно") and "**" not in html and "](" not in html
+    assert excerpt(MARKDOWN_POST, spans) == "**Повестки** раздают у **метро**: срочно, код и старое"
+    assert story_excerpt(MARKDOWN_POST) == "Повестки раздают у метро: срочно, код и старое"

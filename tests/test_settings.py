@@ -71,3 +71,42 @@ def test_every_secret_setting_is_refused_in_the_config_file(tmp_path):
         (tmp_path / "dozor.toml").write_text(f'{setting.key} = "x"\n', encoding="utf-8")
         with pytest.raises(ConfigError, match=setting.name):
             load_settings(env={}, env_file=None, config_file=tmp_path / "dozor.toml")
+
+
+@pytest.mark.parametrize("name, raw, expected", [
+    ("DOZOR_DEDUP_THRESHOLD", "70", "from 0 to 1"),
+    ("DOZOR_DEDUP_THRESHOLD", "-0.1", "from 0 to 1"),
+    ("DOZOR_RATE_PER_CHAT", "-1", "more than 0"),
+    ("DOZOR_RATE_PER_CHAT", "0", "more than 0"),
+    ("DOZOR_LOG_LEVEL", "verbose", "one of DEBUG, INFO, WARNING, ERROR"),
+    ("DOZOR_SWEEP_INTERVAL", "0", "from 5 to 86400"),
+    ("DOZOR_MAX_ATTEMPTS", "0", "from 1 to 1000"),
+    ("DOZOR_RATE_GLOBAL", "5000", "from 1 to 1000"),
+    ("DOZOR_REGEX_BUDGET", "0", "more than 0"),
+    ("DOZOR_BACKFILL_LIMIT", "-5", "from 0 to 10000"),
+    ("DOZOR_INVITE_DAYS", "400", "1 to 365"),
+    ("TG_API_ID", "-3", "at least 1"),
+])
+def test_a_value_out_of_range_is_refused_naming_the_setting_and_the_range(name, raw, expected):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env={name: raw}, env_file=None, config_file=None)
+    assert name in str(info.value) and expected in str(info.value)
+
+
+@pytest.mark.parametrize("name, raw, value", [
+    ("DOZOR_DEDUP_THRESHOLD", "1", 1.0), ("DOZOR_DEDUP_THRESHOLD", "0", 0.0),
+    ("DOZOR_RATE_PER_CHAT", "0.5", 0.5), ("DOZOR_LOG_LEVEL", "warning", "WARNING"),
+    ("DOZOR_LATE_AFTER", "0", 0),
+])
+def test_a_value_at_the_edge_of_its_range_is_accepted(name, raw, value):
+    settings = load_settings(env={name: raw}, env_file=None, config_file=None)
+    assert getattr(settings, name.lower().removeprefix("dozor_")) == value
+
+
+def test_every_number_setting_has_a_range_and_every_default_lies_in_it():
+    from bot.settings import _float, _int, check_range
+    numbers = [s for s in SETTINGS if s.parse in (_int, _float)]
+    assert numbers and all(s.low is not None for s in numbers), [s.name for s in numbers if s.low is None]
+    for setting in SETTINGS:
+        if setting.default is not None and (setting.low is not None or setting.choices):
+            assert check_range(setting, setting.default) == setting.default

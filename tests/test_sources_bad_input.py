@@ -87,7 +87,7 @@ def test_replay_of_a_bad_jsonl_line_exits_0_and_stores_the_others(workdir, capsy
     if "views" in bad_line:
         assert "3 posts read, 3 new" in out
         return
-    assert "2 posts read, 2 new" in out and "1 lines skipped" in out and "p.jsonl line 2 skipped" in caplog.text
+    assert "2 posts read, 2 new" in out and "1 line skipped" in out and "p.jsonl line 2 skipped" in caplog.text
 
 
 @pytest.mark.parametrize("bad_message", list(BAD_MESSAGES.values()) + [None],

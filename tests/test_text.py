@@ -1,4 +1,6 @@
 """Normalization, tokens and lemmas: the measured pitfalls from FACTS.md."""
+import pytest
+
 from bot.text import analyze, english_lemma, lemma_text, normalize, utf16_offset
 
 
@@ -115,3 +117,22 @@ def test_zero_for_o_inside_a_cyrillic_word_is_folded():
 
 def test_zero_in_numbers_with_units_is_kept():
     assert words("100км 2024г") == ["100км", "2024г"]
+
+
+@pytest.mark.parametrize("query, post", [
+    ("summons", "Summonses"), ("refuse", "refused"), ("refuse", "refusing"), ("mobilize", "mobilized"),
+    ("mobilize", "mobilised"), ("soldier", "soldiers"), ("go", "went"), ("go", "gone"), ("man", "men"),
+    ("leave", "left"), ("catch", "caught"), ("crisis", "crises"),
+])
+def test_english_word_forms_share_a_lemma(query, post):
+    from bot.text import english_lemmas
+    assert set(english_lemmas(query.lower())) & set(english_lemmas(post.lower()))
+
+
+def test_a_summons_rule_matches_summonses():
+    from bot.rules import compile_query
+    assert compile_query("summons").matches_text("Summonses were handed out at the metro.")
+
+
+def test_english_lemma_text_lists_every_lemma_so_the_index_finds_any_of_them():
+    assert lemma_text("Men left") == "man leave left"

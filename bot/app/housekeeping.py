@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from bot.errors import Forbidden
-from bot.formatting import escape as esc
+from bot.formatting import escape as esc, plural
 from bot.models import Outgoing, Subscriber, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.accounts import AccountNotice, mark_account_notices_sent, pending_account_notices
@@ -69,7 +69,7 @@ def notice_html(warnings: Sequence[ChannelWarning], parked: Sequence, parked_tot
         lines = [parked_line(r) for r in parked[:MAX_LISTED]]
         if parked_total > len(lines):
             lines.append(f"… and {parked_total - len(lines)} more (/stats)")
-        parts.append(f"📭 <b>{parked_total} alert(s) could not be delivered</b> (parked)\n" + "\n".join(lines))
+        parts.append(f"📭 <b>{plural(parked_total, 'alert')} could not be delivered</b> (parked)\n" + "\n".join(lines))
     return "\n\n".join(parts)
 
 

@@ -12,13 +12,17 @@ reposts of a story by the alert sinks' rule (bot/delivery/local_stories.py):
 the terminal prints each story of a batch once, with the "also in N channels"
 line a Telegram alert gets; each JSONL record names its story and "also in". A killed replay
 loses nothing: its pending outbox rows are delivered first on the next run,
-and posts already stored are not stored (or alerted) again.
+and posts already stored are not stored (or alerted) again. SIGTERM stops it
+cleanly: reading ends after the current post, what was read is stored and its
+alerts delivered, then "stopped; run again to continue" and exit 0.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gzip
 import logging
+import signal
 import sys
 import time
 from datetime import datetime, timedelta
@@ -36,6 +40,7 @@ from bot.delivery.telegram_sink import TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.digest.jobs import digest_text_for_period
 from bot.errors import SourceError
+from bot.formatting import plural
 from bot.models import LOCAL_CHAT_ID, ChannelStatus, OutboxStatus, Post, SubscriberKind
 from bot.pipeline import Pipeline
 from bot.settings import Settings
@@ -96,10 +101,14 @@ async def run_replay(args: argparse.Namespace, settings: Settings) -> int:
 
         await drain()  # what a killed run left pending goes first
         report = ReadReport()
-        first, last = await replay_posts(path, report, pipeline, drain, clock(), rules_watcher)
+        with stop_on_sigterm() as stop:
+            first, last = await replay_posts(path, report, pipeline, drain, clock(), rules_watcher, stop)
         await drain()
-        await print_digest(store, first, last, settings.tz, settings.dedup_threshold)
+        if not stop.is_set():
+            await print_digest(store, first, last, settings.tz, settings.dedup_threshold)
         await print_summary(store, settings, path, report, pipeline, worker)
+        if stop.is_set():
+            print("stopped; run again to continue")
     finally:
         flush_sink(sink)  # an interrupted replay still prints the alerts it delivered
         if jsonl:
@@ -116,15 +125,35 @@ def replay_sink(args: argparse.Namespace, store: Store, settings: Settings, cloc
     return TelegramAlertSink(store, DryRunSender(), settings, clock)
 
 
+class stop_on_sigterm:
+    """`with stop_on_sigterm() as stop:` an asyncio.Event that SIGTERM sets (the handler is removed after)."""
+
+    def __enter__(self) -> asyncio.Event:
+        self.stop = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_signal_handler(signal.SIGTERM, self.stop.set)
+        return self.stop
+
+    def __exit__(self, *exc) -> None:
+        self.loop.remove_signal_handler(signal.SIGTERM)
+
+
+def until_stopped(posts: Iterable[Post], stop: asyncio.Event | None) -> Iterator[Post]:
+    for post in posts:
+        if stop is not None and stop.is_set():
+            return
+        yield post
+
+
 async def replay_posts(path: Path, report: ReadReport, pipeline: Pipeline, drain: Callable[[], Awaitable[None]],
-                       now: datetime, rules_watcher: RulesWatcher | None = None,
+                       now: datetime, rules_watcher: RulesWatcher | None = None, stop: asyncio.Event | None = None,
                        ) -> tuple[datetime | None, datetime | None]:
-    """Feed the file through the pipeline in batches, delivering after each (`drain`), each batch after a
-    look at the rules version, so a rule saved meanwhile applies to the next; returns the first and last
-    post dates."""
+    """Feed the file through the pipeline in batches until it ends or `stop` is set, delivering after each
+    (`drain`), each batch after a look at the rules version, so a rule saved meanwhile applies to the next;
+    returns the first and last post dates."""
     first = last = None
     progress = Progress(path)
-    for batch in batched(read_posts(path, report, now), BATCH):
+    for batch in batched(until_stopped(read_posts(path, report, now), stop), BATCH):
         if rules_watcher is not None:
             await rules_watcher.check_once()
         await pipeline.on_posts(batch)
@@ -151,10 +180,10 @@ async def print_summary(store: Store, settings: Settings, path: Path, report: Re
                         worker: OutboxWorker) -> None:
     counts = pipeline.counts
     pending = (await count_by_status(store)).get(OutboxStatus.PENDING, 0)
-    skipped = f", {len(report.skipped)} lines skipped" if report.skipped else ""
+    skipped = f", {plural(len(report.skipped), 'line')} skipped" if report.skipped else ""
     print(
-        f"Replayed {path.name}: {report.posts} posts read, {counts.stored} new, {counts.matched} matched, "
-        f"{worker.delivered} alerts{skipped}; {pending} pending; database {settings.db_path}"
+        f"Replayed {path.name}: {plural(report.posts, 'post')} read, {counts.stored} new, {counts.matched} matched, "
+        f"{plural(worker.delivered, 'alert')}{skipped}; {pending} pending; database {settings.db_path}"
     )
     if not settings.has_telegram:
         print("To go live: put TG_API_ID and TG_API_HASH (from https://my.telegram.org) in .env, "

@@ -20,8 +20,17 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 
 from bot.cli import browse, channels, digest, history, rematch, rules, run, subscribers, suggest, web
+
+
+def dozor_version() -> str:
+    """The installed package's version (pyproject.toml), or "unknown" when run from a bare checkout."""
+    try:
+        return metadata.version("dozor")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                "`dozor COMMAND --help` explains each command.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"dozor {dozor_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     run.register(subparsers)
     rules_subparsers = rules.register(subparsers)

@@ -14,7 +14,9 @@ import asyncio
 from bot.cli.dates import add_window_options, empty_window_note, window_from_args
 from bot.clock import utc_now
 from bot.history.backtest import backtest_lines, resolve_target, run_backtest
+from bot.cli.progress import progress_bar
 from bot.storage import open_store
+from bot.storage.lemma_index import refresh_lemma_index
 
 
 def register(subparsers) -> None:
@@ -39,6 +41,8 @@ def backtest(args, settings) -> int:
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             target = await resolve_target(store, args.target, as_query=args.query, query_option="--query")
+            with progress_bar("indexing word forms") as update:  # only posts ingest did not index
+                await refresh_lemma_index(store, progress=update)
             span = (window.start, window.end, window.label()) if window else None
             result = await run_backtest(store, target, now, args.days, tz=settings.tz, window=span)
             label = result.window or f"in the last {args.days} days"

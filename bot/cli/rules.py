@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +24,10 @@ from pathlib import Path
 from bot.app.rules import load_live_rules, seed_file
 from bot.clock import utc_now
 from bot.errors import SourceError, UsageError
+from bot.formatting import plural
 from bot.models import Post
-from bot.rules import RuleSet, load_rule_set, rules_to_toml, validate_change
+from bot.rules import (RuleSet, RuleSyntaxError, load_rule_set, parse_rules_toml, rule_warnings, rules_to_toml,
+                       validate_change)
 from bot.rules.rulefile import read_rule_file
 from bot.sources import ReadReport, read_posts, read_stream
 from bot.storage import open_store
@@ -59,6 +61,7 @@ def check_rules(args, settings) -> int:
     """Validate a rule file and print each rule's id and a summary."""
     path = _check_path(args, settings)
     ruleset = load_rule_set(path)
+    _print_warnings(ruleset.defs, path)
     for d in ruleset.defs:
         flags = [d.severity] + ([] if d.enabled else ["disabled"])
         if d.langs:
@@ -66,8 +69,15 @@ def check_rules(args, settings) -> int:
         tags = ",".join(d.tags) or "-"
         print(f"{d.id}\t[{' '.join(flags)}]\ttags={tags}\t{d.title}")
     enabled = sum(d.enabled for d in ruleset.defs)
-    print(f"ok: {len(ruleset.defs)} rules ({enabled} enabled) in {path}")
+    print(f"ok: {plural(len(ruleset.defs), 'rule')} ({enabled} enabled) in {path}")
     return 0
+
+
+def _print_warnings(defs, path: Path) -> None:
+    """Slips that still parse (`or` as a word, ANDD, NEAR3), on stderr, pointing into the file."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else None
+    for warning in rule_warnings(defs, text=text, source=str(path)):
+        print(warning, file=sys.stderr)
 
 
 def try_text(args, settings) -> int:
@@ -132,6 +142,7 @@ def import_rules(args, settings) -> int:
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     text, defs = read_rule_file(path)
+    _print_warnings(defs, path)
 
     async def go() -> int:
         async with open_store(settings.db_path) as store:
@@ -150,7 +161,7 @@ def import_rules(args, settings) -> int:
                     await delete_rule(conn, rule_id, ACTOR)
 
             await store.write(write)
-        print(f"{len(defs)} rules read from {path}, {len(diff.added) + len(diff.changed)} added or changed"
+        print(f"{plural(len(defs), 'rule')} read from {path}, {len(diff.added) + len(diff.changed)} added or changed"
               + (f", {len(diff.removed)} removed" if args.replace else ""))
         return 0
 
@@ -197,17 +208,17 @@ def _confirm_replace(args, path: Path, diff: RuleDiff, live: int) -> None:
 
 
 def export_rules(args, settings) -> int:
-    """Write the live rule set as TOML (stdout or FILE), keeping comments of the old file."""
+    """Write the live rule set as TOML (stdout or FILE): each rule's comment, multi-line queries as
+    '''…''' blocks, and the old file's header comment; importing it back changes nothing."""
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             defs = await load_rule_defs(store)
-        text = rules_to_toml(defs)
         source = Path(args.file) if args.file and Path(args.file).is_file() else Path(settings.rules)
-        if source.is_file():
-            text = carry_comments(source.read_text(encoding="utf-8"), text)
+        old = source.read_text(encoding="utf-8") if source.is_file() else ""
+        text = carry_comments(old, rules_to_toml(with_old_comments(defs, old)))
         if args.file:
             Path(args.file).write_text(text, encoding="utf-8")
-            print(f"{len(defs)} rules written to {args.file}", file=sys.stderr)
+            print(f"{plural(len(defs), 'rule')} written to {args.file}", file=sys.stderr)
         else:
             sys.stdout.write(text)
         return 0
@@ -215,48 +226,27 @@ def export_rules(args, settings) -> int:
     return asyncio.run(go())
 
 
-_ID = re.compile(r'^\s*id\s*=\s*["\']([^"\']+)["\']', re.MULTILINE)
+def with_old_comments(defs, old: str) -> list:
+    """Rules stored before comments were kept (an empty comment) take their comment from the old file."""
+    if not old or all(d.comment for d in defs):
+        return list(defs)
+    try:
+        by_id = {d.id: d.comment for d in parse_rules_toml(old)}
+    except RuleSyntaxError:
+        return list(defs)
+    return [d if d.comment else dataclasses.replace(d, comment=by_id.get(d.id, "")) for d in defs]
 
 
 def carry_comments(old: str, new: str) -> str:
-    """Put the old file's header comment and each rule's leading comment lines into `new`."""
-    header, by_id = _comment_blocks(old)
-    blocks = new.split("[[rule]]")
-    out = [header] if header else []
-    for block in blocks[1:]:
-        found = _ID.search(block)
-        comment = by_id.get(found[1]) if found else None
-        out.append((comment + "\n" if comment else "") + "[[rule]]" + block.rstrip("\n") + "\n")
-    return "\n".join(part.rstrip("\n") + "\n" for part in out) if out else new
-
-
-def _comment_blocks(text: str) -> tuple[str, dict[str, str]]:
-    """The file's header comment, and rule id -> the comment lines right above its [[rule]]."""
-    parts = re.split(r"^\[\[rule\]\][^\n]*\n", text, flags=re.MULTILINE)
-    if len(parts) < 2:
-        return "", {}
-    by_id: dict[str, str] = {}
-    for previous, body in zip(parts[:-1], parts[1:]):
-        found = _ID.search(body)
-        comment = _trailing_comments(previous)
-        if found and comment:
-            by_id[found[1]] = comment
-    top = parts[0].rstrip("\n")
-    first_comment = _trailing_comments(parts[0])
-    header = top[: len(top) - len(first_comment)].strip("\n") if first_comment else top.strip("\n")
-    if any(line.strip() and not line.strip().startswith("#") for line in header.split("\n")):
-        header = ""
-    return header, by_id
-
-
-def _trailing_comments(chunk: str) -> str:
-    """The comment lines directly above a [[rule]] (no blank line between)."""
-    kept: list[str] = []
-    for line in reversed(chunk.rstrip("\n").split("\n")):
+    """`new` under the old file's header comment (the comment lines before the first blank line)."""
+    header = []
+    for line in old.splitlines():
         if not line.strip().startswith("#"):
             break
-        kept.append(line)
-    return "\n".join(reversed(kept))
+        header.append(line)
+    if not header or len(header) == len(old.splitlines()) or old.splitlines()[len(header)].strip():
+        return new  # no header, or the comment sits right on the first [[rule]] (it is that rule's)
+    return "\n".join(header) + "\n\n" + new
 
 
 def register(subparsers) -> argparse._SubParsersAction:

@@ -38,7 +38,7 @@ async def set_options(store, args, now) -> int:
     """`subscribers set`: change the style and/or topic of an active subscriber; prints what it is now."""
     chat_id = args.chat_id
     if args.style is None and args.topic is None and not args.no_topic:
-        raise UsageError("subscribers set needs --style full|compact, --topic ID or --no-topic")
+        raise UsageError("subscribers set needs --style full|compact, --topic ID, --no-topic or --calendar-day on|off")
     if args.topic is not None and args.no_topic:
         raise UsageError("--topic and --no-topic contradict each other; give one")
     check_topic(chat_id, args.topic)

@@ -2,6 +2,10 @@
 
 `set` and the `--style`/`--topic` options live in bot/cli/subscriber_options.py.
 
+`subscribers set CHAT_ID --calendar-day on|off`: the chat's daily digest covers the
+last calendar day (00:00 to 24:00 in its zone) instead of the 24 hours up to its
+digest time; it still arrives at the digest time.
+
 Changes are audited with actor "cli". A handler raises UsageError for what the
 user got wrong; bot/__main__.py prints it as one line and exits 2.
 """
@@ -13,13 +17,13 @@ from datetime import datetime, timezone
 
 from bot.clock import utc_now
 from bot.errors import UsageError
-from bot.formatting import format_time
+from bot.formatting import format_time, plural
 from bot.models import OutboxStatus, SubscriberKind
 from bot.cli import subscriber_options
 from bot.storage import access, open_store
 from bot.storage.db import from_iso
 from bot.storage.outbox import enqueue_missed
-from bot.storage.subscribers import active_subscribers
+from bot.storage.subscribers import active_subscribers, subscriber_by_chat
 
 ACTOR = "cli"
 
@@ -30,6 +34,8 @@ def register(subparsers) -> None:
     subs.add_argument("chat_id", type=int, nargs="?", metavar="CHAT_ID")
     subs.add_argument("--role", choices=("subscriber", "operator"))
     subs.add_argument("--title", default="")
+    subs.add_argument("--calendar-day", choices=("on", "off"),
+                      help="set: digests of the last calendar day (on) or of the 24 hours to the digest time (off)")
     subs.add_argument("--since", type=_day, metavar="DAY",
                       help="add: also queue the stored matches of posts since DAY (YYYY-MM-DD, UTC)")
     subscriber_options.add_arguments(subs)
@@ -44,7 +50,12 @@ def subscribers(args, settings) -> int:
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             if args.action == "list":
-                for sub in await active_subscribers(store):
+                subs = await active_subscribers(store)
+                if not subs:
+                    print("no subscribers yet: add one with `dozor subscribers add CHAT_ID`, or /start in the bot")
+                    return 0
+                print("CHAT_ID\tKIND\tROLE\tTIME ZONE\tSTYLE\tTOPIC\tTITLE")
+                for sub in subs:
                     print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{sub.style}"
                           f"\t{subscriber_options.describe_topic(sub.topic_id)}\t{sub.title}")
                 return 0
@@ -60,6 +71,10 @@ async def _change_subscriber(store, args, settings, now) -> int:
     if args.action == "add":
         return await _add_subscriber(store, args, settings, now)
     if args.action == "set":
+        if args.calendar_day is not None:
+            await _set_calendar_day(store, args, now)
+            if args.style is None and args.topic is None and not args.no_topic:
+                return 0
         return await subscriber_options.set_options(store, args, now)
     if args.action == "remove":
         done = await store.write(lambda c: access.remove_subscriber(c, chat_id, ACTOR, now))
@@ -73,6 +88,17 @@ async def _change_subscriber(store, args, settings, now) -> int:
         raise UsageError(f"{chat_id} is not an active subscriber")
     print(f"{chat_id}: {args.action} done")
     return 0
+
+
+async def _set_calendar_day(store, args, now) -> None:
+    """`subscribers set CHAT_ID --calendar-day on|off` (audited)."""
+    on = args.calendar_day == "on"
+    if await subscriber_by_chat(store, args.chat_id, active_only=True) is None:
+        raise UsageError(f"{args.chat_id} is not an active subscriber")
+    await store.write(lambda c: access.update_subscriber(c, args.chat_id, ACTOR, now, "subscriber.digest_calendar_day",
+                                                         digest_calendar_day=int(on)))
+    print(f"{args.chat_id}: digests cover " + ("the last calendar day, 00:00 to 24:00" if on
+                                               else "the 24 hours up to the digest time"))
 
 
 async def _add_subscriber(store, args, settings, now) -> int:
@@ -96,7 +122,7 @@ async def _add_subscriber(store, args, settings, now) -> int:
         print(f"it gets alerts for new matches; to also get stored ones, run again with --since {now:%Y-%m-%d}"
               " (or an earlier day)")
     elif queued:
-        print(f"{queued} alerts for stored matches since {args.since} queued for it; "
+        print(f"{plural(queued, 'alert')} for stored matches since {args.since} queued for it; "
               "`dozor run` with the bot (TG_BOT_TOKEN) sends them, within seconds if it is running")
     else:
         print(f"no stored matches since {args.since} for it: nothing queued")

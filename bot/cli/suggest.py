@@ -15,13 +15,16 @@ import asyncio
 import sys
 from dataclasses import dataclass, field
 
+from bot.cli.progress import progress_bar
 from bot.clock import utc_now
 from bot.errors import UsageError
+from bot.formatting import plural
 from bot.models import RuleDef
 from bot.rules import compile_query, validate_change
 from bot.rules import suggest as sg
 from bot.storage import open_store
 from bot.storage import rule_feedback as rf
+from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.rules import get_rule, load_rule_defs, upsert_rule
 
 ACTOR = "cli"
@@ -102,8 +105,8 @@ def _effect_line(plan: Plan, effect: sg.Effect) -> str:
 def plan_lines(plan: Plan) -> list[str]:
     good = sum(v for i, v in plan.labels.items() if i in plan.hits)
     bad = sum(not v for i, v in plan.labels.items() if i in plan.hits)
-    lines = [f"rule {plan.rule.id}: {len(plan.hits)} stored hits, {good} marked relevant, {bad} marked not "
-             f"relevant; {plan.missed} posts marked relevant that it misses"]
+    lines = [f"rule {plan.rule.id}: {plural(len(plan.hits), 'stored hit')}, {good} marked relevant, {bad} marked not "
+             f"relevant; {plural(plan.missed, 'post')} marked relevant that it misses"]
     for n, (suggestion, effect) in enumerate(plan.items, start=1):
         lines += [f"{n}. {suggestion.describe()}", _effect_line(plan, effect)]
     if not plan.items:
@@ -153,7 +156,10 @@ def suggest_rule(args, settings) -> int:
 
     async def go() -> int:
         async with open_store(settings.db_path) as store:
-            plan = await build_plan(store, await _known_rule(store, args.rule), args.limit)
+            rule = await _known_rule(store, args.rule)
+            with progress_bar("indexing word forms") as update:  # only posts ingest did not index
+                await refresh_lemma_index(store, progress=update)
+            plan = await build_plan(store, rule, args.limit)
             print("\n".join(plan_lines(plan)))
             return await _apply(store, plan, args) if args.apply else 0
 

@@ -9,7 +9,7 @@ from bot.commands.context import Ctx, Reply, join_lines
 from bot.formatting import escape as esc
 from bot.history.backtest import backtest_lines, resolve_target, run_backtest
 from bot.models import ChannelStatus, RuleDef
-from bot.rules import validate_change
+from bot.rules import rule_warnings, validate_change
 from bot.storage import access, channels
 from bot.storage.channels import list_channels, list_requests
 from bot.storage.rules import delete_rule, get_rule, load_rule_defs, upsert_rule
@@ -52,11 +52,15 @@ def _no_rule(rule_id: str) -> str:
     return f"There is no rule <code>{esc(rule_id)}</code>. /rules lists them."
 
 
-async def save_rule(ctx: Ctx, rule: RuleDef) -> None:
-    """Validate the whole set with the change (RuleSyntaxError: nothing is written), write, reload."""
+async def save_rule(ctx: Ctx, rule: RuleDef) -> str:
+    """Validate the whole set with the change (RuleSyntaxError: nothing is written), write, reload.
+
+    Returns the rule's warnings (`or` written as a word, ANDD, NEAR3) as HTML lines, or ""."""
     validate_change(await load_rule_defs(ctx.store), [rule])
     await ctx.store.write(lambda c: upsert_rule(c, rule, ctx.actor))
     await _rules_changed(ctx)
+    warnings = rule_warnings([rule])
+    return "".join(f"\n⚠️ <code>{esc(w.removeprefix('warning: '))}</code>" for w in warnings)
 
 
 async def _rules_changed(ctx: Ctx) -> None:
@@ -68,8 +72,8 @@ async def handle_rule_add(ctx: Ctx, cmd: p.RuleAdd) -> Reply:
     if await get_rule(ctx.store, cmd.rule_id) is not None:
         return Reply(f"Rule <code>{esc(cmd.rule_id)}</code> exists already; use /rule edit.")
     rule = RuleDef(id=cmd.rule_id, query=cmd.query)
-    await save_rule(ctx, rule)
-    return Reply("Added and live:\n" + rule_html(rule))
+    warnings = await save_rule(ctx, rule)
+    return Reply("Added and live:\n" + rule_html(rule) + warnings)
 
 
 async def handle_rule_edit(ctx: Ctx, cmd: p.RuleEdit) -> Reply:
@@ -77,8 +81,8 @@ async def handle_rule_edit(ctx: Ctx, cmd: p.RuleEdit) -> Reply:
     if old is None:
         return Reply(_no_rule(cmd.rule_id))
     rule = dataclasses.replace(old, query=cmd.query)
-    await save_rule(ctx, rule)
-    return Reply("Changed and live:\n" + rule_html(rule))
+    warnings = await save_rule(ctx, rule)
+    return Reply("Changed and live:\n" + rule_html(rule) + warnings)
 
 
 async def handle_rule_toggle(ctx: Ctx, cmd: p.RuleToggle) -> Reply:

@@ -40,6 +40,7 @@ from bot.commands.args import (  # noqa: F401  (re-exported: handlers write p.St
     Audit,
 )
 from bot.errors import UsageError
+from bot.formatting import DAY_FORMATS, parse_day
 
 MAX_QUERY = 1000
 MAX_TEXT = 3500
@@ -61,7 +62,7 @@ USAGE: dict[str, str] = {
     "mute": "/mute 30m | 2h | 1d | off",
     "tz": "/tz Europe/Moscow",
     "style": "/style full | compact",
-    "digest": "/digest [YYYY-MM-DD | today | yesterday]",
+    "digest": "/digest [today | yesterday | DD.MM.YYYY | YYYY-MM-DD]",
     "search": "/search QUERY  (e.g. /search мобилизация AND повестка)",
     "export": "/export [DAYS]  (1–365, default 7)",
     "rules": "/rules",
@@ -198,9 +199,9 @@ def _parse_digest(rest: str) -> Digest:
     if word == "yesterday":
         return Digest(days_back=1)
     try:
-        day = date.fromisoformat(rest)
+        day = parse_day(rest)
     except ValueError:
-        raise usage_error("digest", f"{shorten(rest, 30)!r} is not a date") from None
+        raise usage_error("digest", f"{shorten(rest, 30)!r} is not a date: write {DAY_FORMATS}") from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise usage_error("digest", f"{rest} is out of range ({FIRST_DAY} to {LAST_DAY})")
     return Digest(day=day)

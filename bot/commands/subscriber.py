@@ -11,7 +11,7 @@ from bot.commands.context import Ctx, Reply, join_lines
 from bot.commands.roles import ACCESS_MESSAGE, Role, chat_subscriber, may_change_chat, user_role
 from bot.delivery.buttons import decision_buttons, page_buttons
 from bot.digest.jobs import build_day_digest, digest_messages
-from bot.formatting import escape as esc
+from bot.formatting import escape as esc, plural
 from bot.history.backtest import query_target
 from bot.history.export import alerts_csv
 from bot.history.search import search_posts
@@ -227,6 +227,8 @@ async def handle_digest(ctx: Ctx, cmd: p.Digest) -> Reply:
     if isinstance(sub, Reply):
         return sub
     day = cmd.day or ctx.now.astimezone(ZoneInfo(sub.tz)).date() - timedelta(days=cmd.days_back)
+    if sub.digest_calendar_day:  # the day named is the calendar day covered; its digest is due the next day
+        day += timedelta(days=1)
     return await digest_reply(ctx, sub, day)
 
 
@@ -235,7 +237,7 @@ async def digest_reply(ctx: Ctx, sub: Subscriber, day: date) -> Reply:
     if ctx.digest is not None:
         return Reply(await ctx.digest(sub, day))
     digest = await build_day_digest(ctx.store, day, ctx.now, sub.tz, sub.digest_time, sub.id,
-                                    ctx.settings.dedup_threshold)
+                                    ctx.settings.dedup_threshold, sub.digest_calendar_day)
     messages = digest_messages(digest, sub.chat_id, ctx.topic_id)
     if not messages:
         return Reply(f"No digest for {day.isoformat()}.")
@@ -277,7 +279,7 @@ async def handle_export(ctx: Ctx, cmd: p.Export) -> Reply:
 
     rows = await access.alerts_for_export(ctx.store, sub.id, ctx.now - timedelta(days=cmd.days))
     name = f"dozor-alerts-{ctx.now.date().isoformat()}-{cmd.days}d.csv"
-    return Reply(f"{len(rows)} alerts from the last {cmd.days} days.", file=(name, alerts_csv(rows)))
+    return Reply(f"{plural(len(rows), 'alert')} from the last {plural(cmd.days, 'day')}.", file=(name, alerts_csv(rows)))
 
 
 def new_invite_code() -> str:

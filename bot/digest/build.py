@@ -71,7 +71,7 @@ class Digest:
     story_count: int
     deleted: tuple[PostRow, ...]
     days: tuple[tuple[date, int], ...]  # matched posts per local day (multi-day periods)
-    chart_days: tuple[date, ...]  # local end dates of the 14 windows, oldest first
+    chart_windows: tuple[tuple[datetime, datetime], ...]  # the 14 windows [start, end) in tz, oldest first
     chart_series: dict[str, tuple[int, ...]]  # topic -> matched posts per window
 
     @property
@@ -101,7 +101,8 @@ def build_digest(data: DigestData, now: datetime, tz: str, threshold: float = DE
     channels = Counter(p.channel_name for p in posts).most_common(TOP_CHANNELS)
     stories = group_stories(posts, data.matches, data.rule_titles, threshold)
     days = Counter(p.date.astimezone(zone).date() for p in posts)
-    chart_days = tuple((data.end - k * DAY).astimezone(zone).date() for k in range(HISTORY_DAYS - 1, -1, -1))
+    chart_windows = tuple(((data.end - (k + 1) * DAY).astimezone(zone), (data.end - k * DAY).astimezone(zone))
+                          for k in range(HISTORY_DAYS - 1, -1, -1))
     series = {t: tuple(windows["topic"][t].get(k, 0) for k in range(HISTORY_DAYS - 1, -1, -1))
               for t in sorted(windows["topic"])}
     return Digest(
@@ -110,7 +111,7 @@ def build_digest(data: DigestData, now: datetime, tz: str, threshold: float = DE
         stories=tuple(stories[:TOP_STORIES]), story_count=len(stories),
         deleted=tuple(sorted(data.deleted, key=lambda p: p.deleted_at or p.date)),
         days=tuple(sorted(days.items())) if data.end - data.start > DAY and len(days) > 1 else (),
-        chart_days=chart_days, chart_series=series,
+        chart_windows=chart_windows, chart_series=series,
     )
 
 

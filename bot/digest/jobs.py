@@ -10,9 +10,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
-from bot.digest.chart import render_chart
+from bot.digest.chart import render_chart, windows_label
 from bot.digest.build import Digest, build_digest
 from bot.digest.render import render_html, render_text
+from bot.formatting import escape
 from bot.models import Outgoing, Subscriber
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
@@ -20,16 +21,26 @@ from bot.storage.digests import claim_digest, load_digest_data, release_digest
 from bot.stories import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
-CHART_CAPTION = "Matched posts per topic, last 14 days"
+CHART_TITLE = "Matched posts per topic"
 
 
-def digest_period(day: date, digest_time: str, tz: str) -> tuple[datetime, datetime]:
-    """The 24 hours that end at `digest_time` on `day` in `tz`, as aware datetimes."""
+def digest_period(day: date, digest_time: str, tz: str, calendar_day: bool = False) -> tuple[datetime, datetime]:
+    """The period of the digest due at `digest_time` on `day` in `tz`, as aware datetimes: the 24 hours
+    ending then, or with `calendar_day` the day before it, 00:00 to 24:00."""
     zone = ZoneInfo(tz)
-    hours, minutes = (int(part) for part in digest_time.split(":"))
+    hours, minutes = (0, 0) if calendar_day else (int(part) for part in digest_time.split(":"))
     end = datetime.combine(day, time(hours, minutes), tzinfo=zone)
     start = datetime.combine(day - timedelta(days=1), time(hours, minutes), tzinfo=zone)
     return start, end
+
+
+def chart_png(digest: Digest) -> bytes:
+    """The digest's chart: stacked bars per window, the title naming the period, year and zone."""
+    return render_chart(digest.chart_windows, digest.chart_series, CHART_TITLE, digest.tz)
+
+
+def chart_caption(digest: Digest) -> str:
+    return f"{CHART_TITLE}, {windows_label(digest.chart_windows)} ({digest.tz})"
 
 
 def last_due_day(now: datetime, digest_time: str, tz: str) -> date:
@@ -48,9 +59,10 @@ async def digest_text_for_period(store: Store, start: datetime, end: datetime, t
 
 
 async def build_day_digest(store: Store, day: date, now: datetime, tz: str, digest_time: str,
-                           subscriber_id: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> Digest:
-    """The digest of the 24 hours ending at `digest_time` on `day`; all rules unless a subscriber is given."""
-    start, end = digest_period(day, digest_time, tz)
+                           subscriber_id: int | None = None, threshold: float = DEFAULT_THRESHOLD,
+                           calendar_day: bool = False) -> Digest:
+    """The digest due on `day` (bot.digest.jobs.digest_period); all rules unless a subscriber is given."""
+    start, end = digest_period(day, digest_time, tz, calendar_day)
     data = await load_digest_data(store, start, end, subscriber_id)
     return build_digest(data, now, tz, threshold)
 
@@ -60,8 +72,8 @@ def digest_messages(digest: Digest, chat_id: int, topic_id: int | None = None) -
     forum topic `topic_id` when the subscriber is bound to one."""
     messages = [Outgoing(chat_id, part, silent=False, topic_id=topic_id) for part in render_html(digest)]
     if any(sum(values) for values in digest.chart_series.values()):
-        png = render_chart(digest.chart_days, digest.chart_series)
-        messages.append(Outgoing(chat_id, CHART_CAPTION, silent=True, photo=png, topic_id=topic_id))
+        messages.append(Outgoing(chat_id, escape(chart_caption(digest)), silent=True, photo=chart_png(digest),
+                                 topic_id=topic_id))
     return messages
 
 
@@ -79,7 +91,7 @@ async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day:
     sent = 0
     try:
         digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id,
-                                        threshold)
+                                        threshold, subscriber.digest_calendar_day)
         for message in digest_messages(digest, subscriber.chat_id, subscriber.topic_id):
             await sender.send(message)
             sent += 1
@@ -94,10 +106,11 @@ async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day:
 
 
 async def digest_for_day(store: Store, day: date, now: datetime, tz: str, digest_time: str,
-                         subscriber_id: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> tuple[str, bytes]:
+                         subscriber_id: int | None = None, threshold: float = DEFAULT_THRESHOLD,
+                         calendar_day: bool = False) -> tuple[str, bytes]:
     """Plain text and chart PNG of one day's digest, without sending or recording (CLI)."""
-    digest = await build_day_digest(store, day, now, tz, digest_time, subscriber_id, threshold)
-    return render_text(digest), render_chart(digest.chart_days, digest.chart_series)
+    digest = await build_day_digest(store, day, now, tz, digest_time, subscriber_id, threshold, calendar_day)
+    return render_text(digest), chart_png(digest)
 
 
 async def digest_for_period(store: Store, start: datetime, end: datetime, now: datetime, tz: str,
@@ -113,7 +126,7 @@ async def digest_html_parts(store: Store, subscriber: Subscriber, day: date, now
                             threshold: float = DEFAULT_THRESHOLD) -> list[str]:
     """The subscriber's digest for `day` as HTML messages, without sending or recording (/digest)."""
     digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id,
-                                    threshold)
+                                    threshold, subscriber.digest_calendar_day)
     return render_html(digest)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from bot.digest.build import CountLine, Digest
-from bot.formatting import compact_count, escape, excerpt, format_time
+from bot.formatting import compact_count, escape, excerpt, format_time, plural
 
 MESSAGE_LIMIT = 4096
 SAFE_LIMIT = 4000  # leave room under Telegram's 4,096 for entities and our own slack
@@ -150,7 +150,7 @@ def _period_label(digest: Digest) -> str:
 def _lines(digest: Digest, fmt) -> list[str]:
     title = f"Dozor digest, {_period_label(digest)}"
     if digest.empty:
-        return [fmt.bold(title) + fmt.text(f": no matches among {digest.posts_read} posts read.")]
+        return [fmt.bold(title) + fmt.text(f": no matches among {plural(digest.posts_read, 'post')} read.")]
     lines = [fmt.bold(title),
              fmt.text(f"Posts read: {digest.posts_read}; matched: {digest.posts_matched}.")]
     lines += _count_section("By topic", digest.topics, fmt)

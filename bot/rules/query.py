@@ -16,6 +16,8 @@ from bot.text import _fold_lookalikes, analyze, normalize
 
 _WORD = re.compile(r"[^\W_](?:[\w'’ʼ\-]*[^\W_])?\*?")
 _NEAR = re.compile(r"(O?NEAR)/(\d+)")
+_SLASH_OPERATOR = re.compile(r"([A-Za-z]+)/(\d+)")  # near/3, NAER/3: a word with /n is meant as NEAR
+_OPERATORS = ("AND", "OR", "NOT", "NEAR", "ONEAR")
 _TAG = re.compile(r"#(\w[\w']*)")
 MAX_DEPTH = 100
 
@@ -83,6 +85,9 @@ def lex(query: str) -> list[Lexeme]:
         elif (m := _NEAR.match(query, i)) and not _is_wordchar(query, m.end()):
             out.append(Lexeme("NEAR", m.group(1), i, int(m.group(2))))
             i = m.end()
+        elif ((m := _SLASH_OPERATOR.match(query, i)) and not _is_wordchar(query, m.end())
+              and (reason := _slash_operator_reason(m.group(1), m.group(2)))):
+            raise _error(query, i, reason)
         elif m := _WORD.match(query, i):
             out.append(_word_lexeme(query, m.group(), i))
             i = m.end()
@@ -98,6 +103,73 @@ def _word_lexeme(query: str, word: str, i: int) -> Lexeme:
     if word.endswith("*"):
         return Lexeme("PREFIX", word, i)
     return Lexeme({"AND": "AND", "OR": "OR", "NOT": "NOT"}.get(word, "WORD"), word, i)
+
+
+def _slash_operator_reason(word: str, distance: str) -> str | None:
+    """Why `near/3` or `NAER/3` is wrong, or None for a word that is not meant as NEAR."""
+    meant = word.upper() if word.upper() in ("NEAR", "ONEAR") else near_miss(word.upper())
+    if meant in ("NEAR", "ONEAR"):
+        if word.upper() == meant:
+            return f"operators are written in capitals: {meant}/{distance}"
+        return f"{word}/{distance} is not an operator; did you mean {meant}/{distance}?"
+    return None
+
+
+def near_miss(word: str) -> str | None:
+    """The operator that a capitalised word misspells by one letter (ANDD, NAER, NTO), or None."""
+    for op in _OPERATORS:
+        if word != op and len(op) >= 3 and _one_edit_apart(word, op):
+            return op
+    return "OR" if word in ("ORR", "RO") else None
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One letter added, dropped, changed, or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
+
+
+_NEAR_NO_SLASH = re.compile(r"^(O?NEAR)(\d+)$")
+
+
+def query_warnings(query: str) -> list[RuleSyntaxError]:
+    """What parses but is probably not meant: `or` read as a word, ANDD, NEAR3 (the query must lex)."""
+    found = []
+    lexemes = lex(query)
+    for k, lexeme in enumerate(lexemes):
+        if lexeme.kind != "WORD":
+            continue
+        word = lexeme.value
+        if word in ("and", "or", "not") and _between_terms(lexemes, k):
+            reason = (f"{word!r} is searched as a word; operators are written in capitals: "
+                      f"{word.upper()}")
+        elif m := _NEAR_NO_SLASH.match(word):
+            reason = f"{word} is searched as a word; did you mean {m.group(1)}/{m.group(2)}?"
+        elif word.isascii() and word.isupper() and (meant := near_miss(word)):
+            reason = f"{word} is searched as a word; did you mean the operator {meant}?"
+        else:
+            continue
+        error = _error(query, lexeme.pos, reason)
+        found.append(error)
+    return found
+
+
+_TERM_END = ("WORD", "PREFIX", "PHRASE", "TAG", "REGEX", "RP")
+_TERM_START = ("WORD", "PREFIX", "PHRASE", "TAG", "REGEX", "LP", "EQ", "NOT")
+
+
+def _between_terms(lexemes: list[Lexeme], k: int) -> bool:
+    """A lower-case operator word standing where an operator would (`a or b`, not `x OR not`)."""
+    before = lexemes[k - 1].kind if k else ""
+    after = lexemes[k + 1].kind
+    return (before in _TERM_END and after in _TERM_START) or (not k and lexemes[k].value == "not"
+                                                            and after in _TERM_START)
 
 
 def _is_wordchar(query: str, i: int) -> bool:

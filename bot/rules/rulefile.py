@@ -10,9 +10,16 @@
     langs = ["ru", "uk"]
     severity = "high"                              # or "low"
     enabled = true
+
+A rule's comment is the full-line `#` comments right above its [[rule]] (no
+blank line between) and those inside its table before its last key; comments
+after a table's last key belong to what follows. It is kept in RuleDef.comment,
+stored with the rule, and written back above [[rule]] by `rules_to_toml`, with
+multi-line queries as '''...''' blocks, so an export imports back unchanged.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tomllib
@@ -97,6 +104,9 @@ def parse_rules_toml(text: str, source: str = "rules.toml") -> list[RuleDef]:
     if not isinstance(raws, list):
         raise RuleSyntaxError("rules must be [[rule]] tables", text=text, where=source)
     rules, seen = [], set()
+    comments = rule_comments(text)
+    if len(comments) != len(raws):  # tables written some other way (inline, nested): no comments
+        comments = [""] * len(raws)
     for index, raw in enumerate(raws):
         if not isinstance(raw, dict):
             raise _fail(f"rule number {index + 1} is {_toml_kind(raw)}, not a table: write each rule "
@@ -109,8 +119,59 @@ def parse_rules_toml(text: str, source: str = "rules.toml") -> list[RuleDef]:
         if rule.id in seen:
             raise _fail("duplicate id: another rule already uses it", text, index, rule.id, source)
         seen.add(rule.id)
-        rules.append(rule)
+        rules.append(dataclasses.replace(rule, comment=comments[index]) if comments[index] else rule)
     return rules
+
+
+_HEADER = re.compile(r"^\[\[\s*rule\s*\]\]\s*(#.*)?$")
+_MULTILINE_QUOTES = ("'''", '"""')
+
+
+def _line_kinds(text: str) -> list[tuple[str, str]]:
+    """(kind, line) per line: "header", "comment", "blank" or "key" (a key line or inside a string)."""
+    kinds, open_quote = [], None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if open_quote:
+            if line.count(open_quote) % 2:
+                open_quote = None
+            kinds.append(("key", line))
+        elif not stripped:
+            kinds.append(("blank", line))
+        elif stripped.startswith("#"):
+            kinds.append(("comment", line))
+        elif _HEADER.match(stripped):
+            kinds.append(("header", line))
+        else:
+            for quote in _MULTILINE_QUOTES:
+                if quote in line:
+                    open_quote = quote if line.count(quote) % 2 else None
+                    break
+            kinds.append(("key", line))
+    return kinds
+
+
+def _uncomment(line: str) -> str:
+    body = line.strip()[1:]
+    return body[1:] if body.startswith(" ") else body
+
+
+def rule_comments(text: str) -> list[str]:
+    """Each [[rule]] table's comment (see the module docstring), in file order."""
+    kinds = _line_kinds(text)
+    headers = [i for i, (kind, _) in enumerate(kinds) if kind == "header"]
+    out = []
+    for n, start in enumerate(headers):
+        above = []
+        j = start - 1
+        while j >= 0 and kinds[j][0] == "comment":
+            above.insert(0, kinds[j][1])
+            j -= 1
+        end = headers[n + 1] if n + 1 < len(headers) else len(kinds)
+        keys = [i for i in range(start + 1, end) if kinds[i][0] == "key"]
+        inside = [line for kind, line in kinds[start + 1:keys[-1]] if kind == "comment"] if keys else []
+        out.append("\n".join(_uncomment(line) for line in above + inside))
+    return out
 
 
 def _toml_kind(value) -> str:
@@ -145,16 +206,26 @@ def _toml_list(values) -> str:
     return "[" + ", ".join(_toml_str(v) for v in values) + "]"
 
 
+def _toml_query(value: str) -> str:
+    """A query as TOML: a '''...''' block when it spans lines (read back exactly), else one string."""
+    literal_ok = "'''" not in value and not value.endswith("'") and all(
+        ch in "\n\t" or (ch >= " " and ch != "\x7f") for ch in value)
+    if "\n" in value and literal_ok:
+        return "'''\n" + value + "'''"  # TOML drops the newline right after the opening quotes
+    return _toml_str(value)
+
+
 def rules_to_toml(defs) -> str:
-    """TOML that parse_rules_toml reads back to the same RuleDefs."""
+    """TOML that parse_rules_toml reads back to the same RuleDefs, comments included."""
     blocks = []
     for d in defs:
-        lines = ["[[rule]]", f"id = {_toml_str(d.id)}"]
+        lines = [("# " + line).rstrip() for line in d.comment.split("\n")] if d.comment else []
+        lines += ["[[rule]]", f"id = {_toml_str(d.id)}"]
         if d.title:
             lines.append(f"title = {_toml_str(d.title)}")
-        lines.append(f"query = {_toml_str(d.query)}")
+        lines.append(f"query = {_toml_query(d.query)}")
         if d.exclude:
-            lines.append(f"exclude = {_toml_str(d.exclude)}")
+            lines.append(f"exclude = {_toml_query(d.exclude)}")
         if d.tags:
             lines.append(f"tags = {_toml_list(d.tags)}")
         channels = list(d.channels_include) + ["-" + c for c in d.channels_exclude]

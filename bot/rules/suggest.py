@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Iterable
 
+from bot.formatting import plural
 from bot.models import RuleDef
 from bot.rules.nodes import Prefix, Word, iter_words
 from bot.rules.query import parse_query
@@ -70,9 +71,9 @@ class Suggestion:
 
     def describe(self) -> str:
         if self.kind == "veto":
-            return (f'veto {self.term}: in {self.support} hits marked not relevant, '
+            return (f'veto {self.term}: in {plural(self.support, "hit")} marked not relevant, '
                     f'{self.against} marked relevant')
-        return (f'add {self.term}: in {self.support} posts marked relevant that the rule misses, '
+        return (f'add {self.term}: in {plural(self.support, "post")} marked relevant that the rule misses, '
                 f'{self.against} marked not relevant')
 
 

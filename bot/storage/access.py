@@ -83,8 +83,9 @@ async def set_role(conn: aiosqlite.Connection, chat_id: int, role: str, actor: s
 
 
 async def update_subscriber(conn, chat_id: int, actor: str, now: datetime, action: str, **fields) -> None:
-    """Set tz / muted_until / digest_time / title / topic_id / alert_style on one subscriber, audited as `action`."""
-    allowed = {"tz", "muted_until", "digest_time", "title", "topic_id", "alert_style"}
+    """Set tz / muted_until / digest_time / title / topic_id / alert_style / digest_calendar_day on one
+    subscriber, audited as `action`."""
+    allowed = {"tz", "muted_until", "digest_time", "title", "topic_id", "alert_style", "digest_calendar_day"}
     assert set(fields) <= allowed, fields
     old = await _row(conn, chat_id)
     sets = ", ".join(f"{k} = ?" for k in fields)

@@ -389,6 +389,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0015a_rule_comments",
+        """
+        -- the comment lines a rule file has about a rule, so `rules export` writes them back
+        ALTER TABLE rules ADD COLUMN comment TEXT NOT NULL DEFAULT '';
+        """,
+    ),
+    (
+        "0015b_subscriber_calendar_day_digest",
+        """
+        -- 1: the subscriber's digest covers the last calendar day (00:00 to 24:00 in its zone)
+        -- instead of the 24 hours up to its digest time (`dozor subscribers set CHAT_ID --calendar-day on`)
+        ALTER TABLE subscribers ADD COLUMN digest_calendar_day INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
+    (
         "0016a_web_login_links",
         """
         -- one-time links into the web console (bot/storage/web_sessions.py): only the SHA-256 of

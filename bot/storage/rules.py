@@ -30,6 +30,7 @@ def rule_from_row(row) -> RuleDef:
         channels_include=tuple(json.loads(row["channels_include"])),
         channels_exclude=tuple(json.loads(row["channels_exclude"])),
         langs=tuple(json.loads(row["langs"])), severity=row["severity"], enabled=bool(row["enabled"]),
+        comment=row["comment"] or "",
     )
 
 
@@ -57,12 +58,12 @@ async def upsert_rule(conn: aiosqlite.Connection, rule: RuleDef, actor: str) -> 
     before = None if old is None else rule_to_dict(rule_from_row(old))
     await conn.execute(
         "INSERT OR REPLACE INTO rules(id, title, query, exclude, tags, channels_include,"
-        " channels_exclude, langs, severity, enabled, updated_at, updated_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " channels_exclude, langs, severity, enabled, updated_at, updated_by, comment)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             rule.id, rule.title, rule.query, rule.exclude,
             *(json.dumps(list(getattr(rule, k)), ensure_ascii=False) for k in _LIST_FIELDS),
-            rule.severity, int(rule.enabled), utcnow_iso(), actor,
+            rule.severity, int(rule.enabled), utcnow_iso(), actor, rule.comment,
         ),
     )
     action = "rule.add" if before is None else "rule.edit"

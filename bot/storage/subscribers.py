@@ -35,6 +35,7 @@ def subscriber_from_row(row) -> Subscriber:
         digest_time=row["digest_time"], active=bool(row["active"]), role=row["role"],
         topic_id=row["topic_id"],
         style=AlertStyle(row["alert_style"]) if row["alert_style"] in _STYLES else AlertStyle.FULL,
+        digest_calendar_day=bool(row["digest_calendar_day"]) if "digest_calendar_day" in row.keys() else False,
     )
 
 

@@ -49,8 +49,22 @@ def test_print_shows_the_text_and_writes_the_chart(settings, capsys):
     assert (settings.data_dir / "digest-2024-05-10.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_without_print_and_telegram_it_prints_and_says_it_did_not_send(settings, capsys):
+def test_without_chat_it_prints_and_asks_for_chat_without_mentioning_credentials(settings, capsys):
     assert handle_digest(parse("--date", "2024-05-10"), settings, NOW) == 0
+    out = capsys.readouterr().out
+    assert "Not sent: give --chat ID" in out and "credentials" not in out
+
+
+def test_with_chat_but_no_telegram_it_prints_and_says_it_did_not_send(settings, capsys):
+    async def seed():
+        store = await Store.open(settings.db_path)
+        try:
+            await factories.add_subscriber(store, chat_id=42)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    assert handle_digest(parse("--date", "2024-05-10", "--chat", "42"), settings, NOW) == 0
     assert "Not sent: no Telegram credentials" in capsys.readouterr().out
 
 
@@ -61,9 +75,9 @@ def test_default_date_is_the_latest_digest_due(settings, capsys):
 
 def test_bad_date_is_a_one_line_error_with_exit_2(settings, capsys, monkeypatch):
     monkeypatch.setenv("DOZOR_DATA_DIR", str(settings.data_dir))
-    assert main(["digest", "--date", "10.05.2024"]) == 2
+    assert main(["digest", "--date", "10/05/2024"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "YYYY-MM-DD" in err
+    assert "\n" not in err and "today, yesterday, DD.MM.YYYY or YYYY-MM-DD" in err
 
 
 def test_unknown_chat_is_an_error_with_exit_2(settings, capsys, monkeypatch):
@@ -125,3 +139,36 @@ def test_from_to_without_stored_posts_says_which_dates_the_database_holds(settin
 def test_date_and_a_window_together_are_an_error(settings):
     with pytest.raises(UsageError, match="either --date or --from/--to"):
         handle_digest(parse("--date", "2024-05-10", "--from", "2024-05-01"), settings, NOW)
+@pytest.mark.parametrize("typed, title", [
+    ("today", "09.05.2024 09:00 – 10.05.2024 09:00"),
+    ("yesterday", "08.05.2024 09:00 – 09.05.2024 09:00"),
+    ("09.05.2024", "08.05.2024 09:00 – 09.05.2024 09:00"),
+    ("2024-05-09", "08.05.2024 09:00 – 09.05.2024 09:00"),
+])
+def test_date_takes_today_yesterday_and_dd_mm_yyyy_as_the_bot_does(settings, capsys, typed, title):
+    assert handle_digest(parse("--date", typed, "--print"), settings, NOW) == 0
+    assert title in capsys.readouterr().out
+
+
+def test_calendar_day_covers_the_day_named_from_midnight_to_midnight(settings, capsys):
+    seed_matched_post(settings, "Повестки днём 9 мая")  # 15:00 in Moscow on the 9th
+    assert handle_digest(parse("--date", "09.05.2024", "--calendar-day", "--print"), settings, NOW) == 0
+    out = capsys.readouterr().out
+    assert "09.05.2024 00:00 – 10.05.2024 00:00" in out and "Повестки днём 9 мая" in out
+    assert (settings.data_dir / "digest-2024-05-09.png").is_file()
+
+
+def test_calendar_day_without_a_date_is_yesterday(settings, capsys):
+    assert handle_digest(parse("--calendar-day", "--print"), settings, NOW) == 0
+    assert "09.05.2024 00:00 – 10.05.2024 00:00" in capsys.readouterr().out
+
+
+def test_a_subscriber_set_to_calendar_days_gets_them_from_the_cli(settings, capsys, monkeypatch):
+    monkeypatch.setenv("DOZOR_DATA_DIR", str(settings.data_dir))
+    assert main(["subscribers", "add", "42"]) == 0
+    assert main(["subscribers", "set", "42", "--calendar-day", "on"]) == 0
+    assert "the last calendar day" in capsys.readouterr().out
+    assert handle_digest(parse("--date", "09.05.2024", "--chat", "42", "--print"), settings, NOW) == 0
+    assert "09.05.2024 00:00 – 10.05.2024 00:00" in capsys.readouterr().out
+    assert main(["subscribers", "set", "42"]) == 2
+    assert "--calendar-day on|off" in capsys.readouterr().err

@@ -122,3 +122,55 @@ def test_seeding_from_a_rule_file_whose_item_is_not_a_table_exits_2_with_one_mes
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert "not a table" in err and "[[rule]]" in err and "Traceback" not in err
+
+
+def test_version_prints_the_package_version(capsys):
+    from importlib import metadata
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"dozor {metadata.version('dozor')}"
+
+
+def test_one_bad_line_is_counted_in_the_singular(workdir, capsys):
+    path = workdir / "p.jsonl"
+    path.write_text('{"text": "one", "id": 1}\nnot json\n', encoding="utf-8")
+    assert main(["run", "--replay", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 post read" in out and "1 line skipped" in out and "1 lines" not in out
+
+
+def test_a_bad_date_in_jsonl_names_the_expected_format(workdir, caplog):
+    path = workdir / "p.jsonl"
+    path.write_text('{"text": "one", "id": 1, "date": "12/04/2022"}\n', encoding="utf-8")
+    assert main(["run", "--replay", str(path)]) == 0
+    assert "ISO 8601, e.g. 2022-04-12T09:30:00+00:00" in caplog.text and "Unix time" in caplog.text
+
+
+def test_sigterm_during_a_replay_stops_cleanly_and_exits_0(workdir):
+    import os
+    import signal
+    import subprocess
+    import sys
+    sample = (REPO / "bot" / "sample" / "posts.jsonl").read_text(encoding="utf-8").splitlines()
+    posts = []
+    for n in range(6000):
+        post = json.loads(sample[n % len(sample)])
+        post["id"] = 100_000 + n
+        posts.append(json.dumps(post, ensure_ascii=False))
+    (workdir / "big.jsonl").write_text("\n".join(posts) + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOZOR_", "TG_"))}
+    env.update(PYTHONUNBUFFERED="1", DOZOR_DATA_DIR=str(workdir / "data"), DOZOR_RULES=str(RULES))
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--replay", "big.jsonl"], cwd=workdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)  # nothing read ahead
+    head = b""
+    while line := proc.stdout.readline():  # the first alert: the first batch is stored, the replay goes on
+        head += line
+        if line.startswith("● ".encode()):
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=120)
+    out, err = (head + rest).decode("utf-8"), err.decode("utf-8", "replace")
+    assert proc.returncode == 0, err
+    assert out.rstrip().endswith("stopped; run again to continue") and "Traceback" not in err
+    read = int(out.split("Replayed big.jsonl: ")[1].split(" post")[0].replace(",", ""))
+    assert 0 < read < 6000

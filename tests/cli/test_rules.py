@@ -11,6 +11,8 @@ from bot.errors import SourceError
 from bot.rules import RuleSyntaxError
 from tests.cli.cli_helpers import RULES
 
+DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "rules.toml"
+
 
 class FakeSettings:
     def __init__(self, rules):
@@ -59,7 +61,7 @@ def test_check_prints_ids_and_summary(tmp_path, capsys):
     path = write_rules(tmp_path)
     assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 0
     out = capsys.readouterr().out
-    assert out.startswith("mob\t") and "ok: 1 rules" in out
+    assert out.startswith("mob\t") and "ok: 1 rule (1 enabled)" in out
 
 
 def test_bad_rule_file_is_one_message_and_exit_2(tmp_path, capsys, monkeypatch):
@@ -166,3 +168,56 @@ def test_rules_file_option_tests_that_file_and_says_so(cli_env, capsys):
     assert "testing the rule file rules.toml, not the live rules" in captured.err
     assert main(["rules", "explain", "region_moscow", "Москва", "--rules", "rules.toml"]) == 2
     assert "region_moscow" in capsys.readouterr().err
+def test_check_refuses_a_rule_true_through_not_alone(tmp_path):
+    path = write_rules(tmp_path, query="NOT повестка")
+    with pytest.raises(RuleSyntaxError, match="none of its words"):
+        check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x"))
+
+
+def test_check_warns_about_a_misspelt_operator_on_stderr_and_still_passes(tmp_path, capsys):
+    path = write_rules(tmp_path, query="повестка ANDD военкомат")
+    assert check_rules(argparse.Namespace(file=str(path), rules=None), FakeSettings("x")) == 0
+    err = capsys.readouterr().err
+    assert "warning: rule 'mob'" in err and "line 3" in err and "did you mean the operator AND?" in err
+
+
+def test_export_writes_multi_line_queries_as_blocks_and_keeps_every_rules_comment(cli_env, capsys):
+    (cli_env / "rules.toml").write_text(
+        "# header\n\n[[rule]]\nid = \"mob\"\n# call-ups, with\n#  an indented line\n"
+        "query = '''\n  повестка\n  OR военкомат\n'''\n", encoding="utf-8")
+    assert main(["rules", "import", "rules.toml"]) == 0
+    assert main(["rules", "export"]) == 0
+    out = capsys.readouterr().out
+    assert "# call-ups, with\n#  an indented line\n[[rule]]\nid = 'mob'" in out
+    assert "query = '''\n  повестка\n  OR военкомат\n'''" in out and "\\n" not in out
+
+
+def test_import_export_import_of_the_default_rules_changes_nothing(cli_env, capsys):
+    from bot.storage.audit import audit_entries
+    import asyncio
+    from bot.storage import open_store
+    from bot.storage.rules import load_rule_defs
+    (cli_env / "rules.toml").write_text(DEFAULT_RULES.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["rules", "import", "rules.toml"]) == 0
+    assert main(["rules", "export", "exported.toml"]) == 0
+    capsys.readouterr()
+    assert main(["rules", "import", "exported.toml"]) == 0
+    assert "0 added or changed" in capsys.readouterr().out
+
+    async def state():
+        async with open_store("dozor.db") as store:
+            return await load_rule_defs(store), len(await audit_entries(store, action="rule.edit"))
+
+    defs, edits = asyncio.run(state())
+    assert edits == 0 and len(defs) == DEFAULT_RULES.read_text(encoding="utf-8").count("[[rule]]")
+    assert all(d.comment for d in defs)
+    assert main(["rules", "export", "again.toml"]) == 0
+    assert (cli_env / "again.toml").read_text(encoding="utf-8") == (cli_env / "exported.toml").read_text(encoding="utf-8")
+
+
+def test_import_refuses_a_rule_true_through_not_alone_and_writes_nothing(cli_env, capsys):
+    (cli_env / "wide.toml").write_text('[[rule]]\nid = "wide"\nquery = "повестка OR NOT военкомат"\n', encoding="utf-8")
+    assert main(["rules", "import", "wide.toml"]) == 2
+    assert "none of its words" in capsys.readouterr().err
+    assert main(["rules", "export"]) == 0
+    assert "wide" not in capsys.readouterr().out

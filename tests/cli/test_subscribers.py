@@ -8,7 +8,9 @@ def test_subscribers_add_role_list_remove(cli_env, capsys):
     assert main(["subscribers", "role", "42", "--role", "operator"]) == 0
     capsys.readouterr()
     assert main(["subscribers", "list"]) == 0
-    assert capsys.readouterr().out.split("\t")[:3] == ["42", "user", "operator"]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split("\t") == ["CHAT_ID", "KIND", "ROLE", "TIME ZONE", "TITLE"]
+    assert out[1].split("\t")[:3] == ["42", "user", "operator"]
     assert main(["subscribers", "remove", "42"]) == 0
     assert main(["subscribers", "remove", "42"]) == 2
 
@@ -18,7 +20,7 @@ def test_a_subscriber_added_later_gets_the_stored_matches_it_asks_for_with_since
     stored_match("2024-05-03T10:00:00", 2)
     assert main(["subscribers", "add", "42", "--since", "2024-05-02"]) == 0
     out = capsys.readouterr().out
-    assert "1 alerts for stored matches since 2024-05-02 queued" in out
+    assert "1 alert for stored matches since 2024-05-02 queued" in out
     assert main(["status"]) == 0
     assert "outbox: 1 pending" in capsys.readouterr().out
 
@@ -46,3 +48,8 @@ def test_a_group_can_never_be_made_an_operator_from_the_cli(cli_env, capsys):
     assert "only a person can be an operator" in capsys.readouterr().err
     assert main(["subscribers", "list"]) == 0
     assert "operator" not in capsys.readouterr().out
+
+
+def test_subscribers_list_without_subscribers_says_how_to_add_one(cli_env, capsys):
+    assert main(["subscribers", "list"]) == 0
+    assert "no subscribers yet" in capsys.readouterr().out

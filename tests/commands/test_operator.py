@@ -143,3 +143,18 @@ async def test_stats_counts_active_subscribers_and_warns_loudly_when_there_are_n
         await store.write(lambda c, chat=chat: access.remove_subscriber(c, chat, "test", NOW))
     reply = await dispatch(make_ctx(ADMIN), "/stats")
     assert "subscribers active: 0" in reply.html and "nobody is alerted" in reply.html
+
+
+async def test_rule_true_through_not_alone_is_refused_and_nothing_is_written(store, make_ctx, people):
+    reply = await dispatch(make_ctx(OPERATOR), "/rule add wide NOT погода")
+    assert "none of its words" in reply.html and await get_rule(store, "wide") is None
+
+
+async def test_rule_with_a_lower_case_near_gets_the_capitals_hint(store, make_ctx, people):
+    reply = await dispatch(make_ctx(OPERATOR), "/rule add mob повестка near/3 военкомат")
+    assert "operators are written in capitals: NEAR/3" in reply.html and await get_rule(store, "mob") is None
+
+
+async def test_rule_with_a_misspelt_operator_is_saved_with_a_warning(store, make_ctx, people):
+    reply = await dispatch(make_ctx(OPERATOR), "/rule add mob повестка ANDD военкомат")
+    assert "Added and live" in reply.html and "did you mean the operator AND?" in reply.html

@@ -130,3 +130,9 @@ def test_role_needs_a_numeric_chat_and_a_known_role():
 
 def test_commands_without_arguments_refuse_extra_words():
     assert "takes no arguments" in error_of("/rules please")
+
+
+def test_digest_takes_a_day_as_a_person_types_it():
+    assert p.parse_command("/digest 01.05.2024") == p.Digest(day=date(2024, 5, 1))
+    assert p.parse_command("/digest today") == p.Digest()
+    assert "DD.MM.YYYY" in error_of("/digest 1 May")

@@ -135,7 +135,7 @@ async def test_export_gives_a_csv_of_the_chats_alerts(store, make_ctx, people):
     reply = await dispatch(make_ctx(), "/export 3")
     name, data = reply.file
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert name.endswith(".csv") and len(rows) == 2 and "1 alerts" in reply.html
+    assert name.endswith(".csv") and len(rows) == 2 and "1 alert from" in reply.html
     assert rows[1][4] == "'@pskovgubernia" and rows[1][5] == "mobilization" and "\"кавычки\"" in rows[1][7]
 
 
@@ -172,3 +172,17 @@ async def test_export_neutralises_formulas_in_post_text_and_channel_titles(store
     _, data = (await dispatch(make_ctx(), "/export 3")).file
     [_, row] = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert row[7] == "'" + '=HYPERLINK("http://evil.example","Мобилизация")' and row[4] == "'@SUM(1+1)"
+
+
+async def test_digest_of_a_calendar_day_subscriber_asks_for_the_day_named_whole(store, make_ctx, people):
+    from tests.commands.cmd_helpers import NOW
+    await store.write(lambda c: access.update_subscriber(c, SUBSCRIBER, "test", NOW, "subscriber.digest_calendar_day",
+                                                         digest_calendar_day=1))
+    asked = []
+
+    async def digest(sub, day):
+        asked.append((sub.digest_calendar_day, day))
+        return "digest text"
+
+    await dispatch(make_ctx(digest=digest), "/digest 08.05.2024")
+    assert asked == [(True, date(2024, 5, 9))]  # due the day after the calendar day it covers

@@ -126,7 +126,7 @@ async def test_empty_day_says_so_in_one_line(store, rows):
     digest = await digest_of(store)
     parts = render_html(digest)
     assert len(parts) == 1 and "\n" not in parts[0]
-    assert "no matches among 1 posts read" in parts[0]
+    assert "no matches among 1 post read" in parts[0]
 
 
 async def test_html_escapes_post_text(store, rows):

@@ -87,3 +87,32 @@ async def test_digest_command_returns_html_without_recording_the_day(store, rows
     text = await digest_command(store, lambda: NOW)(sub, DAY)
     assert "Повестки &amp; ТЦК" in text
     assert not await digest_was_sent(store, sub.id, DAY)
+
+
+def test_a_calendar_day_digest_covers_the_day_before_it_is_due_from_midnight_to_midnight():
+    start, end = digest_period(DAY, "09:00", "Europe/Moscow", calendar_day=True)
+    assert (start.isoformat(), end.isoformat()) == ("2024-05-09T00:00:00+03:00", "2024-05-10T00:00:00+03:00")
+
+
+async def test_a_subscriber_set_to_calendar_days_gets_the_whole_day_before(store, rows, sender):
+    from bot.storage import access
+    from bot.storage.subscribers import subscriber_by_id
+    sub = await rows.subscriber()
+    await store.write(lambda c: access.update_subscriber(c, sub.chat_id, "test", NOW, "subscriber.digest_calendar_day",
+                                                         digest_calendar_day=1))
+    sub = await subscriber_by_id(store, sub.id)
+    await rows.matched_post(utc(2024, 5, 8, 22), text="позавчера")  # 01:00 on the 9th in Moscow
+    await rows.matched_post(utc(2024, 5, 9, 20, 30), text="вечером")  # 23:30 on the 9th
+    await rows.matched_post(utc(2024, 5, 9, 21, 30), text="после полуночи")  # 00:30 on the 10th
+    assert sub.digest_calendar_day and await send_digest(store, sender, sub, DAY, NOW)
+    html = sender.sent[0].html
+    assert "09.05.2024 00:00 – 10.05.2024 00:00" in html
+    assert "позавчера" in html and "вечером" in html and "после полуночи" not in html
+
+
+async def test_the_chart_caption_names_the_period_with_its_year_and_zone(store, rows, sender):
+    sub = await rows.subscriber()
+    await rows.matched_post(utc(2024, 5, 9, 12), text="Повестки у метро")
+    await send_digest(store, sender, sub, DAY, NOW)
+    photo = [m for m in sender.sent if m.photo is not None][0]
+    assert photo.html == "Matched posts per topic, 26.04 09:00 – 10.05.2024 09:00 (Europe/Moscow)"

@@ -207,7 +207,7 @@ def test_dozor_run_on_an_immutable_database_fails_in_one_line_then_runs_once_wri
     assert len(lines) == 1 and "readonly" in lines[0] and str(db.name) in lines[0]
     again = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
-    assert "1 new, 1 matched, 1 alerts" in again.stdout
+    assert "1 new, 1 matched, 1 alert" in again.stdout
 
 
 async def test_post_matches_and_outbox_rows_commit_together_or_not_at_all(store):

@@ -63,3 +63,23 @@ def test_refusing_to_comment_is_still_no_refusal(rules, text):
 ])
 def test_refusing_to_go_back_to_a_country_is_a_refusal_only_for_servicemen(rules, text, refusal):
     assert ("refusals" in topics(rules, text)) is refusal
+
+
+@pytest.mark.parametrize("text", [
+    "Soldiers refused to fight; the ministry refused to comment.",
+    "Контрактники отказались продолжать службу, в военкомате отказались комментировать ситуацию.",
+    "Мобилизованные отказались возвращаться на фронт. В Минобороны от комментариев отказались.",
+    "Десантники отказались воевать, сообщили родственники. В части отказались от комментариев.",
+])
+def test_a_refusal_verb_right_before_what_is_refused_is_not_vetoed_by_a_no_comment_line(rules, text):
+    assert "refusals" in {m.rule_id for m in rules.match_text(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "В Минобороны отказались от комментариев по поводу ситуации на фронте.",
+    "Губернатор отказался от комментариев о боевых действиях.",
+    "The Kremlin refused to comment on the front line situation.",
+    "Командир части отказался от комментариев. Солдаты продолжают службу.",
+])
+def test_no_comment_news_stays_quiet(rules, text):
+    assert "refusals" not in topics(rules, text)
