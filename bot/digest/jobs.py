@@ -119,7 +119,7 @@ async def digest_for_period(store: Store, start: datetime, end: datetime, now: d
     """Plain text and chart PNG of the digest of [start, end) (`dozor digest --from --to`), nothing sent."""
     data = await load_digest_data(store, start, end, subscriber_id)
     digest = build_digest(data, min(now, end), tz, threshold)
-    return render_text(digest), render_chart(digest.chart_days, digest.chart_series)
+    return render_text(digest), chart_png(digest)
 
 
 async def digest_html_parts(store: Store, subscriber: Subscriber, day: date, now: datetime,

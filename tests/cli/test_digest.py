@@ -137,7 +137,7 @@ def test_from_to_without_stored_posts_says_which_dates_the_database_holds(settin
 
 
 def test_date_and_a_window_together_are_an_error(settings):
-    with pytest.raises(UsageError, match="either --date or --from/--to"):
+    with pytest.raises(UsageError, match="either --date/--calendar-day or --from/--to"):
         handle_digest(parse("--date", "2024-05-10", "--from", "2024-05-01"), settings, NOW)
 @pytest.mark.parametrize("typed, title", [
     ("today", "09.05.2024 09:00 – 10.05.2024 09:00"),
