@@ -11,8 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.commands.roles import Role
-from bot.digest.chart import render_chart
-from bot.digest.jobs import build_day_digest, last_due_day
+from bot.digest.jobs import build_day_digest, chart_png, last_due_day
 from bot.digest.render import render_text
 from bot.storage.subscribers import subscriber_by_chat
 from bot.web.present import parse_day
@@ -43,7 +42,7 @@ def routes(console) -> list[Route]:
 
     async def chart(request: Request, viewer) -> Response:
         _, digest, _, _ = await build(request, viewer)
-        return Response(render_chart(digest.chart_days, digest.chart_series), media_type="image/png",
+        return Response(chart_png(digest), media_type="image/png",
                         headers={"Cache-Control": "private, max-age=300"})
 
     return [Route("/digest", guard(page)), Route("/digest/chart.png", guard(chart))]

@@ -54,7 +54,7 @@ def test_a_replay_leaves_the_index_current(workdir):
     assert main(["run"]) == 0
 
     async def counts():
-        async with open_store(workdir / "data" / "dozor.db") as store:
+        async with open_store(workdir / "data" / "demo.db") as store:  # the built-in sample's own database
             return (await indexed_count(store), await store.fetchval("SELECT count(*) FROM posts", (), 0),
                     await unindexed_count(store))
 
