@@ -10,7 +10,9 @@ index key its tokens offer (lemmas, forms, prefix keys: `Doc.keyset()`). A
 clause can be true on a post only if the post holds one key of each word it
 needs (the `keys()` contract the rule index relies on), so `possible(sig)`
 false is a sure "no" without analyzing the text again; true may be wrong
-(about 2% of the time) and then the text is checked. Pure: no I/O.
+(about 2% of the time) and then the text is checked. A clause that needs no
+word positions (`by_words`) is decided exactly from the post's distinct token
+forms and key sets, without the text. Pure: no I/O.
 """
 from __future__ import annotations
 
@@ -104,6 +106,33 @@ def possible(node) -> Callable[[int], bool] | None:
     return None  # Not, Regex: true without any given word; Hashtag: checked on the text
 
 
+def by_words(node) -> Callable[[tuple, tuple], bool] | None:
+    """For a clause that needs no word positions (words, prefixes, =words in lower case, with AND,
+    OR, NOT): its exact verdict from a post's distinct token forms and key sets. None for the rest."""
+    if isinstance(node, Word):
+        if node.case:
+            return None
+        if node.exact:
+            lower = node.lower
+            return lambda lowers, keysets: lower in lowers
+        wanted = node.keyset
+        return lambda lowers, keysets: any(not keys.isdisjoint(wanted) for keys in keysets)
+    if isinstance(node, Prefix):
+        stem = node.lower
+        return lambda lowers, keysets: any(low.startswith(stem) for low in lowers)
+    children = [node.child] if isinstance(node, Not) else list(getattr(node, "children", None) or ())
+    if not isinstance(node, (Not, And, Or)) or not children:
+        return None
+    tests = [by_words(c) for c in children]
+    if any(t is None for t in tests):
+        return None
+    if isinstance(node, Not):
+        return lambda lowers, keysets: not tests[0](lowers, keysets)
+    if isinstance(node, And):
+        return lambda lowers, keysets: all(t(lowers, keysets) for t in tests)
+    return lambda lowers, keysets: any(t(lowers, keysets) for t in tests)
+
+
 class Clause:
     """A clause (or a rule's whole exclude) with its FTS5 prefilter, signature test and word keys."""
 
@@ -112,6 +141,7 @@ class Clause:
         self.name = canonical(node)
         self.fts = node.fts()
         self.possible = possible(node)
+        self.by_words = by_words(node)
         self.word_keys = frozenset(k for w in iter_words(node) for k in w.keyset)
         self.keys = node.keys()  # one of these is in every post the clause is true on (None: no such set)
 

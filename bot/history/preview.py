@@ -36,7 +36,7 @@ from bot.text import analyze
 
 LISTED = 20  # new and lost hits listed with their excerpts
 MAX_CLAUSES = 4_000  # clauses remembered per store before the memory starts over
-MAX_POSTS = 300_000  # posts remembered per store (about 0.7 KiB each) before it starts over
+MAX_POSTS = 200_000  # posts remembered per store (about 1.7 KiB each once checked) before it starts over
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Preview:
 class _Post:
     """What the preview knows of one post: bit i of `checked`/`true` is clause i's verdict."""
 
-    __slots__ = ("date", "sig", "checked", "true", "lang", "channel", "channel_id")
+    __slots__ = ("date", "sig", "lowers", "keysets", "checked", "true", "lang", "channel", "channel_id")
 
     def __init__(self, date: str):
         self.date = date
@@ -75,6 +75,8 @@ class _Post:
 
     def forget(self) -> None:
         self.sig: int | None = None
+        self.lowers: tuple[str, ...] = ()  # its distinct token forms (lower case) and their key sets
+        self.keysets: tuple[frozenset[str], ...] = ()
         self.checked = self.true = 0
         self.lang, self.channel, self.channel_id = "", None, None
 
@@ -231,9 +233,15 @@ def _open_bits(index: PreviewIndex, post: _Post, bits: list[int]) -> int:
     for b in bits:
         if post.checked >> b & 1:
             continue
-        test = index.clauses[b].possible
-        if post.sig is not None and test is not None and not test(post.sig):
+        clause = index.clauses[b]
+        if post.sig is None:
+            unknown |= 1 << b
+        elif clause.possible is not None and not clause.possible(post.sig):
             post.checked |= 1 << b  # a sure "no": the post lacks a word the clause needs
+        elif clause.by_words is not None:
+            post.checked |= 1 << b
+            if clause.by_words(post.lowers, post.keysets):
+                post.true |= 1 << b
         else:
             unknown |= 1 << b
     return unknown
@@ -244,7 +252,7 @@ def _unknown_query(index: PreviewIndex, subject: _Subject, ids: list[int]):
         post = index.posts[p]
         if not post.true & subject.mask and (subject.mask & ~post.checked):
             unknown = _open_bits(index, post, subject.bits)
-            if unknown:
+            if unknown and not post.true & subject.mask:
                 yield p, unknown
 
 
@@ -276,6 +284,8 @@ def _check_rows(index: PreviewIndex, rows, wanted: dict[int, int]) -> None:
         doc = analyze(row["text"])
         if post.sig is None:
             post.sig = signature(doc)
+            post.lowers = tuple({tok.lower for tok in doc.tokens})
+            post.keysets = tuple({tok.keys for tok in doc.tokens})
             post.lang, post.channel, post.channel_id = doc.lang, row["channel"], row["channel_id"]
         present = doc.keyset()
         scoped = False
