@@ -133,6 +133,18 @@ def by_words(node) -> Callable[[tuple, tuple], bool] | None:
     return lambda lowers, keysets: any(t(lowers, keysets) for t in tests)
 
 
+def needs_hash_sign(node) -> bool:
+    """Whether `node` can be true only on a text with a '#' in it (a hashtag it cannot do without)."""
+    if isinstance(node, Hashtag):
+        return True
+    if isinstance(node, (And, Near)):
+        parts = node.children if isinstance(node, And) else [node.left, node.right]
+        return any(needs_hash_sign(c) for c in parts)
+    if isinstance(node, Or):
+        return all(needs_hash_sign(c) for c in node.children)
+    return False
+
+
 class Clause:
     """A clause (or a rule's whole exclude) with its FTS5 prefilter, signature test and word keys."""
 

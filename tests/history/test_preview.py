@@ -143,3 +143,15 @@ def test_clauses_are_named_by_their_parsed_form_not_their_spelling():
     assert [canonical(n) for n in one] == [canonical(n) for n in two]
     assert canonical(compile_query("=ТЦК").node) != canonical(compile_query("ТЦК").node)
     assert canonical(compile_query("a ONEAR/2 b").node) != canonical(compile_query("a NEAR/2 b").node)
+
+
+def test_hashtag_queries_skip_texts_without_a_hash_sign_and_find_the_same_posts():
+    texts = [p.text for p in generated_posts(600)] + ["мобилизация_2024", "#МОБИЛИЗАЦИЯ_2024 в Пскове"]
+    for query, needs in [("#повестки OR #мобилизация_2024", True), ("#повестки NEAR/3 военкомат", True),
+                         ("#повестки OR повестка", False), ("NOT #повестки", False)]:
+        target = query_target(query)
+        rows = [{"text": t, "channel": None, "channel_id": 1, "date": "2024-05-01", "id": n}
+                for n, t in enumerate(texts)]
+        assert target.needs_hash is needs
+        expected = {n for n, t in enumerate(texts) if compile_query(query).matches_text(t)}
+        assert {row["id"] for _, _, row, _ in check_rows(target, rows)} == expected
