@@ -167,8 +167,12 @@ def _days(draft: HitSet, saved: HitSet) -> list[tuple[str, int, int]]:
 async def _summaries(store: Store, target: Target, post_ids: set[int], hits: HitSet, listed: int) -> list[dict]:
     newest = sorted(post_ids, key=lambda i: (hits.posts[i], i), reverse=True)[:listed]
     rows = await history_posts(store, newest) if newest else {}
-    return [post_summary(rows[i], target.spans(rows[i]["text"], rows[i]["channel"], rows[i]["channel_id"]))
-            for i in newest if i in rows]
+
+    def summarize() -> list[dict]:  # the spans analyze each text: off the event loop
+        return [post_summary(rows[i], target.spans(rows[i]["text"], rows[i]["channel"], rows[i]["channel_id"]))
+                for i in newest if i in rows]
+
+    return await asyncio.to_thread(summarize)
 
 
 async def _hit_sets(store: Store, subjects: list[_Subject], start: datetime, end: datetime | None) -> list[HitSet]:
