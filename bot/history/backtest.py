@@ -22,6 +22,7 @@ from typing import Callable
 
 from bot.errors import UsageError
 from bot.formatting import excerpt, format_time, post_link, zone
+from bot.history.clauses import needs_hash_sign
 from bot.models import Span
 from bot.rules import compile_query, compile_rules
 from bot.rules.nodes import MAX_RULE_REGEXES
@@ -42,6 +43,7 @@ class Target:
     label: str
     fts: str | None  # FTS5 query over posts_lemmas selecting a superset, or None
     spans: Callable[[str, str | None, int | None], list[Span]]  # (text, channel, channel_id)
+    needs_hash: bool = False  # true only on texts with a '#' (a hashtag query): others are skipped unread
 
 
 class UnknownRule(UsageError):
@@ -90,19 +92,21 @@ def query_target(query: str, max_regex: int | None = None, who: str = "a query")
     """Compile an ad-hoc query (at most `max_regex` /regex/ terms, default a rule's cap);
     raises bot.rules.RuleSyntaxError."""
     compiled = compile_query(query, MAX_RULE_REGEXES if max_regex is None else max_regex, who)
-    return Target(query, compiled.fts_query(), lambda text, channel, cid: compiled.matches_text(text))
+    return Target(query, compiled.fts_query(), lambda text, channel, cid: compiled.matches_text(text),
+                  needs_hash_sign(compiled.node))
 
 
 def rule_target(rule) -> Target:
     """A stored rule with its exclude and channel filters, even when it is disabled."""
     ruleset = compile_rules([dataclasses.replace(rule, enabled=True)])
-    fts = compile_query(rule.query).fts_query()
+    query = compile_query(rule.query)
+    fts = query.fts_query()
 
     def spans(text: str, channel: str | None, channel_id: int | None) -> list[Span]:
         found = ruleset.match_text(text, channel=channel, channel_id=channel_id)
         return [span for match in found for span in (match.spans or ((0, 0),))]
 
-    return Target(f"rule {rule.id}", fts, spans)
+    return Target(f"rule {rule.id}", fts, spans, needs_hash_sign(query.node))
 
 
 async def resolve_target(store: Store, target: str, as_query: bool = False,
@@ -166,6 +170,8 @@ def check_rows(target: Target, rows) -> list[tuple[str, int, object, list[Span]]
     """(date, id, row, spans) of the rows the target really matches."""
     hits = []
     for row in rows:
+        if target.needs_hash and "#" not in row["text"]:
+            continue
         spans = target.spans(row["text"], row["channel"], row["channel_id"])
         if spans:
             hits.append((row["date"], row["id"], row, spans))

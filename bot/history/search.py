@@ -61,6 +61,8 @@ def check_until(target: Target, rows, wanted: int, deadline: float | None,
     for row in rows:
         if deadline is not None and clock() >= deadline:
             return hits, True
+        if target.needs_hash and "#" not in row["text"]:
+            continue  # a hashtag query cannot be true on a text without '#'
         spans = target.spans(row["text"], row["channel"], row["channel_id"])
         if spans:
             hits.append((row, spans))
