@@ -18,12 +18,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.commands.roles import Role
-from bot.history.backtest import candidate_rows, check_rows, post_summary, rule_target
+from bot.history.preview import preview as preview_rule
 from bot.models import RuleDef
 from bot.rules import RuleSyntaxError, compile_rules, rules_to_toml, validate_change
 from bot.storage import web_overview
 from bot.storage.access import rule_precision
-from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.rules import get_rule, load_rule_defs, rule_changes, upsert_rule
 from bot.web.charts import bar_chart, day_keys, sparkline
 from bot.web.present import day_start, parse_day
@@ -125,16 +124,15 @@ def routes(console) -> list[Route]:
         first, last = _range(form, console.clock().date())
         saved = await get_rule(console.store, draft.id)
         since, until = day_start(first, "UTC"), day_start(last + timedelta(days=1), "UTC")
-        new_hits = await _hits(console.store, rule_target(draft), since, until)
-        old_hits = await _hits(console.store, rule_target(saved), since, until) if saved else {}
+        result = await preview_rule(console.store, draft, saved, since, until, listed=LISTED_HITS)
+        drafted = {day: n for day, n, _ in result.days}
+        kept = {day: n for day, _, n in result.days}
         days = (last - first).days + 1
-        gained = [new_hits[k] for k in sorted(set(new_hits) - set(old_hits), reverse=True)][:LISTED_HITS]
-        lost = [old_hits[k] for k in sorted(set(old_hits) - set(new_hits), reverse=True)][:LISTED_HITS]
         return console.render(
-            request, viewer, "_preview.html", first=first, last=last, total_new=len(new_hits),
-            total_old=len(old_hits), has_saved=saved is not None, gained=gained, lost=lost,
-            gained_count=len(set(new_hits) - set(old_hits)), lost_count=len(set(old_hits) - set(new_hits)),
-            svg=bar_chart(_per_day(new_hits), last, days, compare=_per_day(old_hits) if saved else None,
+            request, viewer, "_preview.html", first=first, last=last, total_new=len(result.draft.posts),
+            total_old=len(result.saved.posts), has_saved=saved is not None, gained=result.added, lost=result.lost,
+            gained_count=result.added_total, lost_count=result.lost_total,
+            svg=bar_chart(drafted, last, days, compare=kept if saved else None,
                           names=("draft", "saved") if saved else ("draft", "")))
 
     async def save(request: Request, viewer) -> Response:
@@ -169,20 +167,3 @@ def _range(form, today):
     if first > last:
         first, last = last, first
     return max(first, last - timedelta(days=PREVIEW_MAX_DAYS - 1)), last
-
-
-async def _hits(store, target, since, until) -> dict[tuple[str, int], dict]:
-    """(date, id) -> summary of every post in [since, until) the target matches."""
-    await refresh_lemma_index(store)
-    rows, _ = await candidate_rows(store, target, since)
-    limit = until.isoformat()
-    rows = [row for row in rows if row["date"] < limit]
-    hits = await asyncio.to_thread(check_rows, target, rows)
-    return {(date, post_id): post_summary(row, spans) for date, post_id, row, spans in hits}
-
-
-def _per_day(hits: dict[tuple[str, int], dict]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for date, _ in hits:
-        counts[date[:10]] = counts.get(date[:10], 0) + 1
-    return counts
