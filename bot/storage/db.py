@@ -55,7 +55,10 @@ def from_iso(text: str | None) -> datetime | None:
 
 
 class Store:
-    """An open database. Use `await Store.open(path)` and `await store.close()`."""
+    """An open database. Use `await Store.open(path)` and `await store.close()`.
+
+    A `postgresql://` target opens PostgreSQL instead (bot/storage/pg_store.py, same API)."""
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: str):
         self.conn = conn
@@ -66,6 +69,9 @@ class Store:
     async def open(cls, path: Path | str) -> "Store":
         """Open (creating if needed) and migrate. ':memory:' gives a private in-memory database."""
         target = str(path)
+        if target.startswith(("postgresql://", "postgres://")):
+            from bot.storage.pg_store import PgStore  # psycopg is loaded only for PostgreSQL
+            return await PgStore.open(target)
         if target != ":memory:":
             make_private_dir(Path(target).parent)
             create_private_file(target)

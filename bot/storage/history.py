@@ -13,18 +13,17 @@ from typing import Sequence
 import aiosqlite
 
 from bot.storage.db import Store, to_iso
+from bot.storage.lemma_index import lemma_filter
 
 HISTORY_COLUMNS = (
     "p.id, p.date, p.channel_id, p.message_id, p.text, p.link, c.username AS channel, c.title AS channel_title"
 )
 _FROM = "FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
-_IN_LEMMAS = "p.id IN (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?)"
-
-
 async def indexed_posts_since(store: Store, fts: str, since: datetime) -> list[aiosqlite.Row]:
     """Posts dated `since` or later whose lemmas match the FTS5 query `fts`."""
+    in_lemmas, param = lemma_filter(store, fts)
     return await store.fetchall(
-        f"SELECT {HISTORY_COLUMNS} {_FROM} WHERE {_IN_LEMMAS} AND p.date >= ?", (fts, to_iso(since)),
+        f"SELECT {HISTORY_COLUMNS} {_FROM} WHERE {in_lemmas} AND p.date >= ?", (param, to_iso(since)),
     )
 
 
@@ -37,8 +36,9 @@ async def newest_posts_since(store: Store, since: datetime, limit: int) -> list[
 
 async def indexed_post_ids(store: Store, fts: str) -> list[int]:
     """Ids of the posts whose lemmas match the FTS5 query `fts`, newest first."""
+    in_lemmas, param = lemma_filter(store, fts)
     rows = await store.fetchall(
-        f"SELECT p.id FROM posts p WHERE {_IN_LEMMAS} ORDER BY p.date DESC, p.id DESC", (fts,),
+        f"SELECT p.id FROM posts p WHERE {in_lemmas} ORDER BY p.date DESC, p.id DESC", (param,),
     )
     return [r[0] for r in rows]
 
