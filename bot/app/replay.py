@@ -125,7 +125,7 @@ async def print_summary(store: Store, settings: Settings, path: Path, report: Re
     skipped = f", {len(report.skipped)} lines skipped" if report.skipped else ""
     print(
         f"Replayed {path.name}: {report.posts} posts read, {counts.stored} new, {counts.matched} matched, "
-        f"{worker.delivered} alerts{skipped}; {pending} pending; database {settings.db_path}"
+        f"{worker.delivered} alerts{skipped}; {pending} pending; database {settings.db_label}"
     )
     if not settings.has_telegram:
         print("To go live: put TG_API_ID and TG_API_HASH (from https://my.telegram.org) in .env, "

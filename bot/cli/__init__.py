@@ -12,12 +12,13 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
     channels.py     dozor login, dozor channels …
     history.py      dozor backtest
     subscribers.py  dozor subscribers …, dozor status
+    db.py           dozor db migrate-to postgresql://…
 """
 from __future__ import annotations
 
 import argparse
 
-from bot.cli import channels, digest, history, rules, run, subscribers, suggest
+from bot.cli import channels, db, digest, history, rules, run, subscribers, suggest
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,4 +37,5 @@ def build_parser() -> argparse.ArgumentParser:
     channels.register(subparsers)
     history.register(subparsers)
     subscribers.register(subparsers)
+    db.register(subparsers)
     return parser

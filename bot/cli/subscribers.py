@@ -104,7 +104,7 @@ def status(args, settings) -> int:
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             summary = await access.status_summary(store)
-        print("\n".join(status_lines(summary, settings.db_path)))
+        print("\n".join(status_lines(summary, settings.db_label)))
         return 0
 
     return asyncio.run(go())

@@ -24,6 +24,7 @@ from bot.clock import utc_now
 from bot.datadir import create_private_file, make_private_dir, secure_db_files
 from bot.errors import StorageError
 from bot.storage.migrations import MIGRATIONS
+from bot.storage.pg_url import is_postgres_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,7 +70,7 @@ class Store:
     async def open(cls, path: Path | str) -> "Store":
         """Open (creating if needed) and migrate. ':memory:' gives a private in-memory database."""
         target = str(path)
-        if target.startswith(("postgresql://", "postgres://")):
+        if is_postgres_url(target):
             from bot.storage.pg_store import PgStore  # psycopg is loaded only for PostgreSQL
             return await PgStore.open(target)
         if target != ":memory:":

@@ -15,7 +15,6 @@ Writes run one at a time per process (as on SQLite); processes write concurrentl
 from __future__ import annotations
 
 import logging
-import re
 from decimal import Decimal
 from typing import Any, Awaitable, Iterable, Sequence, TypeVar
 
@@ -25,19 +24,11 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.types.numeric import Int8Dumper
 
 from bot.storage import pg_sql
+from bot.storage.pg_url import masked  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIGRATION_LOCK = 0x646F7A6F72  # "dozor": pg_advisory_xact_lock key while migrating
-
-
-def is_postgres_url(target: object) -> bool:
-    return str(target).startswith(("postgresql://", "postgres://"))
-
-
-def masked(dsn: str) -> str:
-    """The DSN without its password (for logs and `dozor status`)."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", dsn)
 
 
 class Row:
