@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import secrets
+import socket
 import sqlite3
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -64,6 +67,7 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: str):
         self.conn = conn
         self.path = path
+        self.process_id = new_process_id()  # who claims outbox rows and holds account leases
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -157,6 +161,11 @@ class Store:
     async def fetchval(self, sql: str, params: Iterable[Any] = (), default: Any = None) -> Any:
         row = await self.fetchone(sql, params)
         return default if row is None else row[0]
+
+
+def new_process_id() -> str:
+    """host:pid:random, unique among the processes sharing a store."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def sha256_hex(text: str | None) -> str | None:
