@@ -37,6 +37,7 @@ from bot.models import LOCAL_CHAT_ID, TELEGRAM_KINDS, SubscriberKind
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.storage.access import ensure_alert_chat_subscriber, retire_local_subscriber
+from bot.storage import leases
 from bot.storage.db import Store
 from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.subscribers import count_active, ensure_local_subscriber
@@ -120,6 +121,24 @@ class LiveApp:
         self.tasks = []
         self.spawn("outbox", self.worker.run, stop)
         self.spawn("housekeeping", self.housekeep, stop)
+        if self.store.dialect == "postgresql":  # a shared store: say we are alive, hold our accounts
+            self.spawn("leases", self.hold_leases, stop)
+
+    async def hold_leases(self, stop: asyncio.Event) -> None:
+        """Heartbeat and renew/take account leases every third of the lease time (bot/storage/leases.py);
+        release them on a clean stop. Watching does not depend on them yet (README: PostgreSQL)."""
+        accounts = [self.settings.tg_session, *self.settings.accounts]
+        try:
+            while not stop.is_set():
+                held = await leases.heartbeat(self.store, self.store.process_id, accounts, self.options.clock())
+                for account in sorted(held.taken_over):
+                    log.warning("took over account %s from a process that stopped heartbeating", account)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=leases.LEASE_SECONDS / 3)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            await leases.release(self.store, self.store.process_id)
 
     def spawn(self, name: str, job: Callable, stop: asyncio.Event) -> None:
         """Run `job(stop)` in the background, watched: if it ends before `stop`, `background_ended` acts."""
