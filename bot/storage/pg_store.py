@@ -11,6 +11,7 @@ import logging
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 import psycopg
+from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
 from bot.errors import StorageError
@@ -22,6 +23,7 @@ from bot.storage.pg import MIGRATION_LOCK, PgConnection, Row, _row_factory, conf
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 POOL_SIZE = 8
+RETRIES = 3  # a write unit that deadlocked with another process is run again this often in all
 
 
 async def _configure(raw: psycopg.AsyncConnection) -> None:
@@ -84,14 +86,23 @@ class PgStore(Store):
             self.schema = await read_schema(raw)
 
     async def write(self, fn: Callable[[PgConnection], Awaitable[T]]) -> T:
-        """Run `fn(conn)` as one transaction. Raises StorageError on a database failure."""
+        """Run `fn(conn)` as one transaction. Raises StorageError on a database failure.
+
+        A deadlock with another process (both rolled back by the server but one) runs `fn` again,
+        up to RETRIES times: a write unit only touches the database, so running it again is safe."""
         async with self._write_lock:
-            try:
-                async with self.pool.connection() as raw:
-                    async with raw.transaction():
-                        return await fn(PgConnection(raw, self.schema))
-            except psycopg.Error as exc:
-                raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+            for attempt in range(1, RETRIES + 1):
+                try:
+                    async with self.pool.connection() as raw:
+                        async with raw.transaction():
+                            return await fn(PgConnection(raw, self.schema))
+                except (pg_errors.DeadlockDetected, pg_errors.SerializationFailure) as exc:
+                    if attempt == RETRIES:
+                        raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+                    log.info("write to %s collided with another process (%s); again", self.path, type(exc).__name__)
+                except psycopg.Error as exc:
+                    raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+        raise AssertionError("unreachable")
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         async with self.pool.connection() as raw:

@@ -102,3 +102,20 @@ async def test_an_unreachable_server_is_a_storage_error_without_the_password():
     with pytest.raises(StorageError) as caught:
         await Store.open("postgresql://dozor:secret@127.0.0.1:1/dozor?connect_timeout=1")
     assert "secret" not in str(caught.value)
+
+
+async def test_a_write_that_deadlocked_with_another_process_runs_again(pg_url):
+    from psycopg import errors as pg_errors
+    store = await Store.open(pg_url)
+    calls = []
+    try:
+        async def unit(conn):
+            calls.append(1)
+            await conn.execute("INSERT INTO channels(id, title, added_at) VALUES (?, 'a', 't')", (len(calls),))
+            if len(calls) == 1:
+                raise pg_errors.DeadlockDetected("deadlock detected")
+            return "done"
+        assert await store.write(unit) == "done"
+        assert len(calls) == 2 and await store.fetchval("SELECT count(*) FROM channels") == 1
+    finally:
+        await store.close()
