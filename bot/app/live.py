@@ -95,6 +95,7 @@ class LiveApp:
     restarts: dict = field(default_factory=dict)  # background task name -> times restarted
     started: dict = field(default_factory=dict)  # background task name -> monotonic start
     failure: DozorError | None = None  # a background task that kept failing stopped the app
+    sweep_now: set = field(default_factory=set)  # accounts taken over from a dead process: sweep them now
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.guard is not None:
@@ -103,7 +104,7 @@ class LiveApp:
             await self.start_background(stop)
             await run_live(self.settings, self.store, self.pipeline, stop, self.options.alert_backfill,
                            client_factory=self.client_factory, sleep=self.options.sleep,
-                           tick=self.options.tick, chunk_wait=self.options.chunk_wait)
+                           tick=self.options.tick, chunk_wait=self.options.chunk_wait, sweep_now=self.sweep_now)
         finally:
             stop.set()
             await self.shutdown()
@@ -126,13 +127,16 @@ class LiveApp:
 
     async def hold_leases(self, stop: asyncio.Event) -> None:
         """Heartbeat and renew/take account leases every third of the lease time (bot/storage/leases.py);
-        release them on a clean stop. Watching does not depend on them yet (README: PostgreSQL)."""
+        an account taken over is swept at once (the dead holder's gap, late-marked); leases are
+        released on a clean stop. Watching does not depend on them yet (README: PostgreSQL)."""
         accounts = [self.settings.tg_session, *self.settings.accounts]
         try:
             while not stop.is_set():
                 held = await leases.heartbeat(self.store, self.store.process_id, accounts, self.options.clock())
                 for account in sorted(held.taken_over):
-                    log.warning("took over account %s from a process that stopped heartbeating", account)
+                    log.warning("took over account %s from a process that stopped heartbeating; sweeping its "
+                                "channels", account)
+                    self.sweep_now.add(account)
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=leases.LEASE_SECONDS / 3)
                 except asyncio.TimeoutError:
