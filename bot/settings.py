@@ -47,6 +47,12 @@ def _path(raw: str) -> Path:
     return Path(str(raw).strip()).expanduser()
 
 
+def _db(raw: str) -> Path | str:
+    """A SQLite file path, or a PostgreSQL URL (postgresql://user:pass@host:5432/dozor) kept as text."""
+    text = str(raw).strip()
+    return text if text.startswith(("postgresql://", "postgres://")) else _path(text)
+
+
 def _int_list(raw: str) -> tuple[int, ...]:
     if isinstance(raw, (list, tuple)):
         return tuple(int(x) for x in raw)
@@ -174,7 +180,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     # Where things live
     Setting("DOZOR_DATA_DIR", Path("./data"), _path, "Folder for the database, Telegram sessions and charts."),
-    Setting("DOZOR_DB", None, _path, "Database file; default <DOZOR_DATA_DIR>/dozor.db (the built-in sample: demo.db)."),
+    Setting("DOZOR_DB", None, _db, "Database file (default <DOZOR_DATA_DIR>/dozor.db; the built-in sample: demo.db), or postgresql://user:pass@host:5432/dozor for a shared PostgreSQL store."),
     Setting("DOZOR_RULES", Path("config/rules.toml"), _path, "Rule file that seeds a new database; if missing, the default rules packaged with Dozor."),
     Setting("DOZOR_LOG_LEVEL", "INFO", _str, "Logging level: DEBUG, INFO, WARNING or ERROR.",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -248,8 +254,15 @@ class Settings:
             setattr(self, setting.key, values[setting.name])
 
     @property
-    def db_path(self) -> Path:
+    def db_path(self) -> Path | str:
+        """The SQLite file, or the PostgreSQL URL (it may hold a password: print `db_label`)."""
         return self.db if self.db is not None else self.data_dir / "dozor.db"
+
+    @property
+    def db_label(self) -> str:
+        """Where the database is, fit to print (a PostgreSQL URL without its password)."""
+        from bot.storage.pg_url import masked
+        return masked(str(self.db_path))
 
     @property
     def has_telegram(self) -> bool:
@@ -263,6 +276,8 @@ class Settings:
 
     def __repr__(self) -> str:  # never print secrets
         shown = {s.key: ("***" if s.secret and self._values[s.name] else self._values[s.name]) for s in SETTINGS}
+        if isinstance(shown.get("db"), str):
+            shown["db"] = self.db_label
         return f"Settings({shown})"
 
 

@@ -9,6 +9,7 @@ import pytest
 from bot.storage import Store
 from tests.factories import SHARED, Rows, make_post, shared_file
 from tests.fakes import FakeSender
+from tests.pg_server import Databases, require_server
 
 shared_path = shared_file  # the name the early tests use
 __all__ = ["SHARED", "make_post", "shared_path"]
@@ -16,10 +17,36 @@ DEFAULT_RULES = Path(__file__).resolve().parents[1] / "config" / "rules.toml"
 
 
 @pytest.fixture
-async def store(tmp_path):
-    db = await Store.open(tmp_path / "dozor.db")
+async def store(tmp_path, request):
+    """A migrated store: SQLite, or PostgreSQL when DOZOR_TEST_STORE=postgresql (the whole suite on
+    PostgreSQL; the storage suite runs on both anyway, tests/storage/conftest.py)."""
+    if os.environ.get("DOZOR_TEST_STORE") != "postgresql":
+        db = await Store.open(tmp_path / "dozor.db")
+        yield db
+        await db.close()
+        return
+    databases = request.getfixturevalue("pg_databases")
+    url = await databases.migrated()
+    db = await Store.open(url)
     yield db
     await db.close()
+    databases.drop(url)
+
+
+@pytest.fixture(scope="session")
+def pg_databases():
+    """Fresh PostgreSQL databases (tests/pg_server.py); skips without a server, fails on CI."""
+    databases = Databases(require_server())
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+async def pg_url(pg_databases):
+    """A migrated PostgreSQL database of this test's own, dropped after it."""
+    url = await pg_databases.migrated()
+    yield url
+    pg_databases.drop(url)
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from bot.models import LOCAL_CHAT_ID, TELEGRAM_KINDS, SubscriberKind
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.storage.access import ensure_alert_chat_subscriber, retire_local_subscriber
+from bot.storage import leases
 from bot.storage.db import Store
 from bot.storage.lemma_index import refresh_lemma_index
 from bot.storage.subscribers import count_active, ensure_local_subscriber
@@ -95,6 +96,7 @@ class LiveApp:
     restarts: dict = field(default_factory=dict)  # background task name -> times restarted
     started: dict = field(default_factory=dict)  # background task name -> monotonic start
     failure: DozorError | None = None  # a background task that kept failing stopped the app
+    sweep_now: set = field(default_factory=set)  # accounts taken over from a dead process: sweep them now
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.guard is not None:
@@ -103,7 +105,7 @@ class LiveApp:
             await self.start_background(stop)
             await run_live(self.settings, self.store, self.pipeline, stop, self.options.alert_backfill,
                            client_factory=self.client_factory, sleep=self.options.sleep,
-                           tick=self.options.tick, chunk_wait=self.options.chunk_wait)
+                           tick=self.options.tick, chunk_wait=self.options.chunk_wait, sweep_now=self.sweep_now)
         finally:
             stop.set()
             await self.shutdown()
@@ -127,6 +129,27 @@ class LiveApp:
         if self.settings.web:
             from bot.web.serve import serve_console  # the web framework only when asked for
             self.spawn("web", lambda done: serve_console(self.settings, done, store=self.store), stop)
+        if self.store.dialect == "postgresql":  # a shared store: say we are alive, hold our accounts
+            self.spawn("leases", self.hold_leases, stop)
+
+    async def hold_leases(self, stop: asyncio.Event) -> None:
+        """Heartbeat and renew/take account leases every third of the lease time (bot/storage/leases.py);
+        an account taken over is swept at once (the dead holder's gap, late-marked); leases are
+        released on a clean stop. Watching does not depend on them yet (README: PostgreSQL)."""
+        accounts = [self.settings.tg_session, *self.settings.accounts]
+        try:
+            while not stop.is_set():
+                held = await leases.heartbeat(self.store, self.store.process_id, accounts, self.options.clock())
+                for account in sorted(held.taken_over):
+                    log.warning("took over account %s from a process that stopped heartbeating; sweeping its "
+                                "channels", account)
+                    self.sweep_now.add(account)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=leases.LEASE_SECONDS / 3)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            await leases.release(self.store, self.store.process_id)
 
     def spawn(self, name: str, job: Callable, stop: asyncio.Event) -> None:
         """Run `job(stop)` in the background, watched: if it ends before `stop`, `background_ended` acts."""

@@ -183,7 +183,7 @@ async def print_summary(store: Store, settings: Settings, path: Path, report: Re
     skipped = f", {plural(len(report.skipped), 'line')} skipped" if report.skipped else ""
     print(
         f"Replayed {path.name}: {plural(report.posts, 'post')} read, {counts.stored} new, {counts.matched} matched, "
-        f"{plural(worker.delivered, 'alert')}{skipped}; {pending} pending; database {settings.db_path}"
+        f"{plural(worker.delivered, 'alert')}{skipped}; {pending} pending; database {settings.db_label}"
     )
     if not settings.has_telegram:
         print("To go live: put TG_API_ID and TG_API_HASH (from https://my.telegram.org) in .env, "

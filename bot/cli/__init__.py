@@ -16,13 +16,14 @@ Handlers raise DozorError for anything a user got wrong or must fix; only
     browse.py       dozor search, dozor export (stored posts and matches, no bot needed)
     dates.py        --from DAY --to DAY, shared by the commands that read stored posts
     web.py          dozor web, dozor web-login
+    db.py           dozor db migrate-to postgresql://…
 """
 from __future__ import annotations
 
 import argparse
 from importlib import metadata
 
-from bot.cli import browse, channels, digest, history, rematch, rules, run, subscribers, suggest, web
+from bot.cli import browse, channels, db, digest, history, rematch, rules, run, subscribers, suggest, web
 
 
 def dozor_version() -> str:
@@ -53,4 +54,5 @@ def build_parser() -> argparse.ArgumentParser:
     browse.register(subparsers)
     subscribers.register(subparsers)
     web.register(subparsers)
+    db.register(subparsers)
     return parser

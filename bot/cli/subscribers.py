@@ -20,7 +20,7 @@ from bot.errors import UsageError
 from bot.formatting import format_time, plural
 from bot.models import OutboxStatus, SubscriberKind
 from bot.cli import subscriber_options
-from bot.storage import access, open_store
+from bot.storage import access, leases, open_store
 from bot.storage.db import from_iso
 from bot.storage.outbox import enqueue_missed
 from bot.storage.subscribers import active_subscribers, subscriber_by_chat
@@ -142,7 +142,11 @@ def status(args, settings) -> int:
     async def go() -> int:
         async with open_store(settings.db_path) as store:
             summary = await access.status_summary(store)
-        print("\n".join(status_lines(summary, settings.db_path, settings.tz)))
+            shared = await leases.shared_status(store, utc_now())
+            lines = status_lines(summary, settings.db_label, settings.tz)
+            if store.dialect == "postgresql" or shared["processes"]:
+                lines += shared_status_lines(shared)
+        print("\n".join(lines))
         return 0
 
     return asyncio.run(go())
@@ -166,4 +170,20 @@ def status_lines(summary: dict, db_path, tz: str | None = None) -> list[str]:
     if not summary["subscribers_active"]:
         lines.append("WARNING: no active subscribers: matches are stored but nobody is alerted "
                      "(`dozor subscribers add CHAT_ID`; without TG_BOT_TOKEN `dozor run` alerts DOZOR_ALERT_CHAT)")
+    return lines
+
+
+def shared_status_lines(shared: dict, max_channels: int = 20) -> list[str]:
+    """The shared store: processes alive (accounts, channels), outbox depth, last sweep per channel."""
+    lines = [f"processes alive: {len(shared['processes'])}"]
+    for p in shared["processes"]:
+        lines.append(f"  {p['id']}: accounts {', '.join(p['accounts']) or 'none'}; {p['channels']} channels;"
+                     f" heartbeat {p['heartbeat_at']}")
+    lines.append(f"outbox depth: {shared['pending']} pending ({shared['claimed']} claimed),"
+                 f" oldest {shared['oldest_pending'] or 'none'}")
+    sweeps = shared["sweeps"]
+    lines.append("last sweep per channel (oldest first):" if sweeps else "last sweep per channel: no channels")
+    lines += [f"  {name}: {at or 'never'}" for name, at in sweeps[:max_channels]]
+    if len(sweeps) > max_channels:
+        lines.append(f"  … and {len(sweeps) - max_channels} more")
     return lines

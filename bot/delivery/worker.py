@@ -27,7 +27,7 @@ from bot.models import Subscriber, SubscriberKind
 from bot.delivery.local_sinks import Sink
 from bot.storage.db import Store
 from bot.storage.outbox import (
-    SEND, due_rows, load_alert, load_follow_up, mark_sent, next_due_at, park, park_pending_of, postpone,
+    SEND, claim_due_rows, load_alert, load_follow_up, mark_sent, next_due_at, park, park_pending_of, postpone,
 )
 from bot.storage.subscribers import deactivate_subscriber
 
@@ -67,7 +67,7 @@ class OutboxWorker:
         """Deliver every row that is due now (each tried once per call); return how many were sent."""
         delivered, tried = 0, set()
         while True:
-            rows = [r for r in await due_rows(self.store, self.clock(), self.batch + len(tried), self.kinds,
+            rows = [r for r in await claim_due_rows(self.store, self.clock(), self.batch + len(tried), self.kinds,
                                                   self.chat_ids)
                     if r["id"] not in tried]
             if not rows:

@@ -37,10 +37,11 @@ async def audit_entries(store: Store, *, action: str | None = None, object_kind:
     """Audit rows (id, at, actor, action, object_kind, object_id, before, after), optionally filtered."""
     filters = {"action": action, "object_kind": object_kind, "object_id": object_id}
     wanted = {column: value for column, value in filters.items() if value is not None}
-    where = " AND ".join(f"{column} = ?" for column in wanted) or "1"
+    where = " AND ".join(f"{column} = ?" for column in wanted) or "1 = 1"
     order = "DESC" if newest_first else "ASC"
+    limited = "" if limit is None else " LIMIT ?"  # portable: PostgreSQL refuses SQLite's LIMIT -1
     return await store.fetchall(
         "SELECT id, at, actor, action, object_kind, object_id, before, after FROM audit_log"
-        f" WHERE {where} ORDER BY id {order} LIMIT ?",
-        (*wanted.values(), -1 if limit is None else limit),
+        f" WHERE {where} ORDER BY id {order}{limited}",
+        (*wanted.values(), *(() if limit is None else (limit,))),
     )

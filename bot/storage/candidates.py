@@ -11,15 +11,16 @@ from typing import Sequence
 import aiosqlite
 
 from bot.storage.db import Store
+from bot.storage.lemma_index import lemma_filter
 
 CHUNK = 500  # ids per IN (...) list, under SQLite's bound-parameter limit
-_IN_LEMMAS = "p.id IN (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?)"
 
 
 async def candidate_dates(store: Store, fts: str, after_id: int, upto_id: int) -> list[tuple[int, str]]:
     """(id, date) of the posts with after_id < id <= upto_id whose lemmas match the FTS5 query `fts`."""
-    rows = await store.fetchall(f"SELECT p.id, p.date FROM posts p WHERE {_IN_LEMMAS} AND p.id > ? AND p.id <= ?",
-                                (fts, after_id, upto_id))
+    in_lemmas, param = lemma_filter(store, fts)
+    rows = await store.fetchall(f"SELECT p.id, p.date FROM posts p WHERE {in_lemmas} AND p.id > ? AND p.id <= ?",
+                                (param, after_id, upto_id))
     return [(r[0], r[1]) for r in rows]
 
 

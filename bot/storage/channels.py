@@ -145,9 +145,12 @@ async def save_channel(
         await conn.execute(
             "INSERT INTO channels(id, username, title, access_hash, status, added_at, added_by)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET username = COALESCE(excluded.username, username),"
-            " title = COALESCE(excluded.title, title), access_hash = COALESCE(excluded.access_hash, access_hash),"
-            " status = CASE WHEN status IN ('removed', 'unresolved', 'replay') THEN excluded.status ELSE status END",
+            # the existing row's columns are named with the table: PostgreSQL finds a bare name ambiguous
+            " ON CONFLICT(id) DO UPDATE SET username = COALESCE(excluded.username, channels.username),"
+            " title = COALESCE(excluded.title, channels.title),"
+            " access_hash = COALESCE(excluded.access_hash, channels.access_hash),"
+            " status = CASE WHEN channels.status IN ('removed', 'unresolved', 'replay') THEN excluded.status"
+            " ELSE channels.status END",
             (channel_id, username, title, access_hash, kept, utcnow_iso(), actor),
         )
         if username:

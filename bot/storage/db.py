@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import secrets
+import socket
 import sqlite3
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -24,6 +27,7 @@ from bot.clock import utc_now
 from bot.datadir import create_private_file, make_private_dir, secure_db_files
 from bot.errors import StorageError
 from bot.storage.migrations import MIGRATIONS
+from bot.storage.pg_url import is_postgres_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,17 +59,24 @@ def from_iso(text: str | None) -> datetime | None:
 
 
 class Store:
-    """An open database. Use `await Store.open(path)` and `await store.close()`."""
+    """An open database. Use `await Store.open(path)` and `await store.close()`.
+
+    A `postgresql://` target opens PostgreSQL instead (bot/storage/pg_store.py, same API)."""
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: str):
         self.conn = conn
         self.path = path
+        self.process_id = new_process_id()  # who claims outbox rows and holds account leases
         self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> "Store":
         """Open (creating if needed) and migrate. ':memory:' gives a private in-memory database."""
         target = str(path)
+        if is_postgres_url(target):
+            from bot.storage.pg_store import PgStore  # psycopg is loaded only for PostgreSQL
+            return await PgStore.open(target)
         if target != ":memory:":
             make_private_dir(Path(target).parent)
             create_private_file(target)
@@ -150,6 +161,11 @@ class Store:
     async def fetchval(self, sql: str, params: Iterable[Any] = (), default: Any = None) -> Any:
         row = await self.fetchone(sql, params)
         return default if row is None else row[0]
+
+
+def new_process_id() -> str:
+    """host:pid:random, unique among the processes sharing a store."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def sha256_hex(text: str | None) -> str | None:

@@ -16,12 +16,12 @@ from typing import Sequence
 import aiosqlite
 
 from bot.storage.db import Store, from_iso, to_iso
+from bot.storage.lemma_index import lemma_filter
 
 HISTORY_COLUMNS = (
     "p.id, p.date, p.channel_id, p.message_id, p.text, p.link, c.username AS channel, c.title AS channel_title"
 )
 _FROM = "FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
-_IN_LEMMAS = "p.id IN (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?)"
 
 
 def _window(since: datetime | None, until: datetime | None = None,
@@ -41,7 +41,8 @@ async def indexed_posts_since(store: Store, fts: str, since: datetime | None,
                               until: datetime | None = None) -> list[aiosqlite.Row]:
     """Posts in [since, until) whose lemmas match the FTS5 query `fts`."""
     where, params = _window(since, until)
-    return await store.fetchall(f"SELECT {HISTORY_COLUMNS} {_FROM} WHERE {_IN_LEMMAS}{where}", [fts, *params])
+    in_lemmas, param = lemma_filter(store, fts)
+    return await store.fetchall(f"SELECT {HISTORY_COLUMNS} {_FROM} WHERE {in_lemmas}{where}", [param, *params])
 
 
 async def newest_posts_since(store: Store, since: datetime | None, limit: int,
@@ -57,8 +58,9 @@ async def indexed_post_ids(store: Store, fts: str, since: datetime | None = None
                            channel_id: int | None = None) -> list[int]:
     """Ids of the posts (in the window, of the channel) whose lemmas match the FTS5 query `fts`, newest first."""
     where, params = _window(since, until, channel_id)
+    in_lemmas, param = lemma_filter(store, fts)
     rows = await store.fetchall(
-        f"SELECT p.id FROM posts p WHERE {_IN_LEMMAS}{where} ORDER BY p.date DESC, p.id DESC", [fts, *params],
+        f"SELECT p.id FROM posts p WHERE {in_lemmas}{where} ORDER BY p.date DESC, p.id DESC", [param, *params],
     )
     return [r[0] for r in rows]
 

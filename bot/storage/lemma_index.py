@@ -10,6 +10,12 @@ key-value store, bot/storage/kv.py) that has no row yet. Rows hold
 superset of the posts it matches. When the lemmas change (bot.text.LEMMA_VERSION),
 the next refresh rebuilds the index. Edits after indexing are not re-indexed
 (the matcher re-checks the stored text).
+
+On PostgreSQL the same lemma keys go into a `tsvector` (posts_lemmas.lemmas, GIN-indexed), split
+into tokens as FTS5's unicode61 splits them (bot/storage/lemma_tsquery.py), and the FTS5 query is
+rewritten as a `tsquery` (`lemma_filter`): the same posts are selected on both engines. Several
+processes may index at once there, and a post id may commit after a higher one: PostgreSQL re-reads
+a margin below the high-water mark and skips posts already indexed.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import aiosqlite
 from bot.clock import utc_now
 from bot.storage import kv
 from bot.storage.db import Store
+from bot.storage.lemma_tsquery import fts5_to_tsquery, tsvector_literal
 from bot.text import LEMMA_VERSION, lemma_text
 
 log = logging.getLogger(__name__)
@@ -31,6 +38,7 @@ STATE_KEY = "lemma_index.last_id"
 VERSION_KEY = "lemma_index.version"
 BATCH = 500  # about a quarter second of lemmatizing, off the event loop
 Progress = Callable[[int, int], None]  # (posts indexed so far, posts to index)
+PG_MARGIN = 10_000  # PostgreSQL: ids this far below the mark are checked again for late commits
 
 
 def default_lemmatizer() -> Callable[[str], str]:
@@ -81,7 +89,10 @@ async def _stale(store: Store) -> bool:
 
 async def _wipe(conn: aiosqlite.Connection) -> None:
     log.info("lemma index: word forms changed (version %d), rebuilding it", LEMMA_VERSION)
-    await conn.execute("INSERT INTO posts_lemmas(posts_lemmas) VALUES ('delete-all')")  # contentless FTS5
+    if _dialect(conn) == "postgresql":
+        await conn.execute("DELETE FROM posts_lemmas")
+    else:
+        await conn.execute("INSERT INTO posts_lemmas(posts_lemmas) VALUES ('delete-all')")  # contentless FTS5
     await conn.execute("DELETE FROM state WHERE key = ?", (STATE_KEY,))
     await kv.set_text(conn, VERSION_KEY, str(LEMMA_VERSION), utc_now())
 
@@ -105,15 +116,31 @@ async def _refresh(store: Store, lemmatize: Callable[[str], str], progress: Prog
 
 
 async def unindexed_posts(store: Store, after_id: int, limit: int) -> list[aiosqlite.Row]:
-    """(id, text) of up to `limit` posts with an id above `after_id` and no index row, in id order."""
+    """(id, text) of up to `limit` posts with an id above `after_id` (on PostgreSQL: PG_MARGIN below it)
+    and no index row, in id order."""
+    if store.dialect == "postgresql":
+        after_id -= PG_MARGIN
     return await store.fetchall(
-        "SELECT id, text FROM posts WHERE id > ? AND NOT EXISTS (SELECT 1 FROM posts_lemmas l WHERE l.rowid = posts.id)"
+        "SELECT id, text FROM posts p WHERE id > ? AND NOT EXISTS (SELECT 1 FROM posts_lemmas l WHERE l.rowid = p.id)"
         " ORDER BY id LIMIT ?", (after_id, limit))
+
+
+def _dialect(conn) -> str:
+    return getattr(conn, "dialect", "sqlite")
+
+
+async def _insert_rows(conn, rows: Sequence[tuple[int, str]]) -> None:
+    """(post id, lemma text) rows into the index: FTS5 rows, or tsvectors on PostgreSQL."""
+    if _dialect(conn) == "postgresql":
+        await conn.executemany("INSERT INTO posts_lemmas(rowid, lemmas) VALUES (?, ?::tsvector)"
+                               " ON CONFLICT DO NOTHING", [(i, tsvector_literal(text)) for i, text in rows])
+    else:
+        await conn.executemany("INSERT INTO posts_lemmas(rowid, lemmas) VALUES (?, ?)", rows)
 
 
 async def store_lemmas(conn: aiosqlite.Connection, rows: list[tuple[int, str]]) -> None:
     """Insert (post id, lemma text) rows and move the high-water mark; inside Store.write."""
-    await conn.executemany("INSERT INTO posts_lemmas(rowid, lemmas) VALUES (?, ?)", rows)
+    await _insert_rows(conn, rows)
     await kv.raise_int(conn, STATE_KEY, max(r[0] for r in rows), utc_now())
     await kv.set_text(conn, VERSION_KEY, str(LEMMA_VERSION), utc_now())
 
@@ -131,7 +158,7 @@ async def index_new_posts(conn: aiosqlite.Connection, rows: Sequence[tuple[int, 
             if await cursor.fetchone() is None:
                 version = str(LEMMA_VERSION)
                 await kv.set_text(conn, VERSION_KEY, version, utc_now())
-    await conn.executemany("INSERT INTO posts_lemmas(rowid, lemmas) VALUES (?, ?)", rows)
+    await _insert_rows(conn, rows)
     if version != str(LEMMA_VERSION):
         return  # older lemmas: the next refresh rebuilds everything
     ids = [r[0] for r in rows]
@@ -141,3 +168,10 @@ async def index_new_posts(conn: aiosqlite.Connection, rows: Sequence[tuple[int, 
         waiting = await cursor.fetchone()
     if waiting is None:
         await kv.raise_int(conn, STATE_KEY, max(ids), utc_now())
+
+
+def lemma_filter(store: Store, fts: str) -> tuple[str, str]:
+    """`p.id IN (…)`: the posts whose lemmas match the FTS5 query `fts`, and its one parameter."""
+    if store.dialect == "postgresql":
+        return "p.id IN (SELECT rowid FROM posts_lemmas WHERE lemmas @@ ?::tsquery)", fts5_to_tsquery(fts)
+    return "p.id IN (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?)", fts

@@ -448,4 +448,29 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE posts ADD COLUMN author_name TEXT;
         """,
     ),
+    (
+        "0020a_shared_store",
+        """
+        -- several dozor processes on one store (PostgreSQL; bot/storage/leases.py): who is alive, which
+        -- process holds which Telegram account, outbox rows claimed by a process until a time, and
+        -- when each channel was last swept (for `dozor status`)
+        CREATE TABLE processes (
+            id           TEXT PRIMARY KEY,          -- host:pid:random, one per running process
+            host         TEXT NOT NULL,
+            pid          INTEGER NOT NULL,
+            accounts     TEXT NOT NULL DEFAULT '[]', -- JSON list of the session names it may use
+            started_at   TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL
+        );
+        CREATE TABLE account_leases (
+            account     TEXT PRIMARY KEY,
+            holder      TEXT NOT NULL,              -- processes.id
+            acquired_at TEXT NOT NULL,
+            expires_at  TEXT NOT NULL
+        );
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT;     -- processes.id delivering it (PostgreSQL)
+        ALTER TABLE outbox ADD COLUMN claimed_until TEXT;  -- the claim lapses then; another may take it
+        ALTER TABLE channels ADD COLUMN last_sweep_at TEXT;
+        """,
+    ),
 ]

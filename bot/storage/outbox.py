@@ -14,7 +14,7 @@ was pending is simply picked up again on the next start.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 import aiosqlite
@@ -24,6 +24,7 @@ from bot.storage.db import Store, from_iso, to_iso, to_iso_precise
 from bot.storage.posts import match_from_row, post_from_row
 from bot.storage.subscribers import Recipient, recipients, subscriber_by_id
 
+CLAIM_SECONDS = 120.0  # PostgreSQL: a claimed row is left to its claimer this long
 SEND, EDIT, MARK_DELETED = OutboxAction.SEND, OutboxAction.EDIT, OutboxAction.MARK_DELETED  # outbox.action
 
 
@@ -149,6 +150,32 @@ async def due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequenc
     )
 
 
+async def claim_due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequence[str] | None = None,
+                         chat_ids: Sequence[int] | None = None,
+                         claim_seconds: float = CLAIM_SECONDS) -> list[aiosqlite.Row]:
+    """Due rows this process may deliver now. On SQLite (one process) the due rows themselves; on
+    PostgreSQL they are claimed for `store.process_id` until now + `claim_seconds`
+    (`FOR UPDATE SKIP LOCKED`: processes never wait for or take each other's rows; a row whose
+    claimer died is taken again once its claim lapses). Sent, postponed or parked rows drop their claim."""
+    if store.dialect != "postgresql":
+        return await due_rows(store, now, limit, kinds, chat_ids)
+    kind_filter, extra = _subscriber_filter(kinds, chat_ids)
+    now_iso = to_iso_precise(now)
+    sql = ("UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+           " SELECT o.id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+           " WHERE o.status = 'pending' AND s.active = 1"
+           " AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?)"
+           " AND (o.claimed_until IS NULL OR o.claimed_until <= ?)"
+           f"{kind_filter} ORDER BY o.id LIMIT ? FOR UPDATE OF o SKIP LOCKED) RETURNING *")
+    params = [store.process_id, to_iso_precise(now + timedelta(seconds=claim_seconds)), now_iso, now_iso,
+              *extra, limit]
+
+    async def claim(conn) -> list:
+        async with conn.execute(sql, params) as cursor:
+            return sorted(await cursor.fetchall(), key=lambda r: r["id"])
+    return await store.write(claim)
+
+
 async def next_due_at(store: Store, kinds: Sequence[str] | None = None,
                       chat_ids: Sequence[int] | None = None) -> datetime | None:
     """When the earliest waiting (pending, retry later) row becomes due."""
@@ -205,7 +232,8 @@ async def outbox_post_id(store: Store, outbox_id: int) -> int | None:
 
 async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int | None, now: datetime) -> None:
     await conn.execute(
-        "UPDATE outbox SET status = 'sent', sent_message_id = ?, sent_at = ?, last_error = NULL WHERE id = ?",
+        "UPDATE outbox SET status = 'sent', sent_message_id = ?, sent_at = ?, last_error = NULL,"
+        " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
         (message_id, to_iso(now), outbox_id),
     )
 
@@ -214,7 +242,8 @@ async def postpone(conn: aiosqlite.Connection, outbox_id: int, until: datetime, 
                    error: str | None) -> None:
     """Try the row again at `until`, kept to the microsecond (RetryLater keeps attempts; failures count one more)."""
     await conn.execute(
-        "UPDATE outbox SET next_attempt_at = ?, attempts = ?, last_error = ? WHERE id = ?",
+        "UPDATE outbox SET next_attempt_at = ?, attempts = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL"
+        " WHERE id = ?",
         (to_iso_precise(until), attempts, error, outbox_id),
     )
 
@@ -223,7 +252,8 @@ async def park(conn: aiosqlite.Connection, outbox_id: int, attempts: int, error:
     """Give up on a pending row; operators can see it (status 'parked', last_error). A row parked
     or cancelled meanwhile keeps its first reason."""
     await conn.execute(
-        "UPDATE outbox SET status = 'parked', attempts = ?, last_error = ? WHERE id = ? AND status = 'pending'",
+        "UPDATE outbox SET status = 'parked', attempts = ?, last_error = ?, claimed_by = NULL, claimed_until = NULL"
+        " WHERE id = ? AND status = 'pending'",
         (attempts, error, outbox_id),
     )
 

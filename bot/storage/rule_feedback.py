@@ -17,7 +17,7 @@ from typing import Iterable
 from bot.models import LOCAL_CHAT_ID
 from bot.storage import access
 from bot.storage.db import Store, to_iso
-from bot.storage.lemma_index import refresh_lemma_index
+from bot.storage.lemma_index import lemma_filter, refresh_lemma_index
 
 _COLUMNS = "p.id, p.message_id, p.date, p.text, p.channel_id, c.username AS channel"
 _FROM = " FROM posts p LEFT JOIN channels c ON c.id = p.channel_id"
@@ -68,10 +68,8 @@ async def posts_by_ids(store: Store, ids: Iterable[int]) -> list[StoredPost]:
 async def posts_by_lemma_query(store: Store, fts: str) -> list[StoredPost]:
     """Stored posts whose lemma text matches an FTS5 expression (a superset of a rule's hits)."""
     await refresh_lemma_index(store)
-    rows = await store.fetchall(
-        f"SELECT {_COLUMNS}{_FROM} WHERE p.id IN"
-        " (SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ?) ORDER BY p.id", (fts,)
-    )
+    in_lemmas, param = lemma_filter(store, fts)
+    rows = await store.fetchall(f"SELECT {_COLUMNS}{_FROM} WHERE {in_lemmas} ORDER BY p.id", (param,))
     return [_post(r) for r in rows]
 
 

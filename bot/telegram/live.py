@@ -206,7 +206,11 @@ async def refresh(watchers: list[Watcher], store, join_channels: bool = False) -
 
 async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, interval: float, tick: float = 5.0,
                               clock: Callable[[], float] = time.monotonic, store=None,
-                              join_channels: bool = False, offline_notice_after: float = 300.0) -> None:
+                              join_channels: bool = False, offline_notice_after: float = 300.0,
+                              sweep_now: set[str] | None = None) -> None:
+    """Tick until stopped: sweeps every `interval`, reconnection sweeps, polls. An account name put
+    in `sweep_now` (a lease taken over from a dead process) is swept on the next tick, late-marked."""
+    sweep_now = sweep_now if sweep_now is not None else set()
     links = [AccountLink(w.client, w.store, w.account, offline_notice_after, clock, w.now) for w in watchers]
     next_sweep = clock() + interval
     while not stop.is_set():
@@ -225,7 +229,8 @@ async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, inte
             back = await link.check()
             if link.offline_since is not None:
                 continue  # nothing can be read; the sweep after the return catches up
-            if back:
+            if back or watcher.account in sweep_now:
+                sweep_now.discard(watcher.account)
                 await watcher.sweep(recheck=True)
             elif due:
                 await watcher.sweep(only=lambda row: row.joined)
@@ -239,8 +244,9 @@ async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, inte
 
 async def run_live(settings, store, pipeline, stop: asyncio.Event, alert_backfill: bool = False, *,
                    client_factory: Callable = make_client, sleep: Callable = asyncio.sleep,
-                   tick: float = 5.0, chunk_wait: float = 1.0) -> None:
-    """Watch every configured account until `stop` is set. SessionInvalid stops with a clear message."""
+                   tick: float = 5.0, chunk_wait: float = 1.0, sweep_now: set[str] | None = None) -> None:
+    """Watch every configured account until `stop` is set. SessionInvalid stops with a clear message.
+    `sweep_now`: account names to sweep at once (see watch_until_stopped)."""
     clients: dict = {}
     watchers: list[Watcher] = []
     marker = running_marker(settings)
@@ -254,7 +260,7 @@ async def run_live(settings, store, pipeline, stop: asyncio.Event, alert_backfil
             log.warning("no channels to watch yet: add some with `dozor channels add @name`")
         await watch_until_stopped(watchers, stop, settings.sweep_interval, tick, store=store,
                                   join_channels=settings.join_channels,
-                                  offline_notice_after=settings.offline_notice_after)
+                                  offline_notice_after=settings.offline_notice_after, sweep_now=sweep_now)
     finally:
         marker.unlink(missing_ok=True)
         for watcher in watchers:

@@ -35,6 +35,7 @@ from bot.models import ChannelStatus, Post
 from bot.storage import accounts as access
 from bot.storage import channels as db
 from bot.storage.channels import ChannelRow
+from bot.storage.leases import record_sweep
 from bot.telegram.budget import Budget
 from bot.telegram.channels import input_peer, resolve_again
 from bot.telegram.convert import group_albums, is_post, make_deletion, messages_to_post
@@ -245,7 +246,9 @@ class Watcher:
 
     async def sweep_channel(self, row: ChannelRow, max_id: int = 0) -> int:
         async with self._lock(row.id):
-            return await self._sweep_locked(row, max_id)
+            fed = await self._sweep_locked(row, max_id)
+        await record_sweep(self.store, row.id, self.now())  # `dozor status`: last sweep per channel
+        return fed
 
     async def _sweep_locked(self, row: ChannelRow, max_id: int = 0) -> int:
         if self._seen.get(row.id, 0) == 0 and not max_id:

@@ -5,6 +5,7 @@ from bot.errors import StorageError
 from bot.storage import Store
 from bot.storage import db as db_module
 from bot.storage.migrations import MIGRATIONS
+from tests.storage.conftest import sqlite_only
 
 
 async def test_migrations_are_recorded_once(tmp_path):
@@ -17,6 +18,7 @@ async def test_migrations_are_recorded_once(tmp_path):
     assert names == [name for name, _ in MIGRATIONS]
 
 
+@sqlite_only("pragmas")
 async def test_database_uses_wal_and_foreign_keys(store):
     assert (await store.fetchval("PRAGMA journal_mode")).lower() == "wal"
     assert await store.fetchval("PRAGMA foreign_keys") == 1
