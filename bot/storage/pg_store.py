@@ -6,7 +6,6 @@ per process; other processes write concurrently, rows they contend for are claim
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
@@ -18,7 +17,7 @@ from bot.errors import StorageError
 from bot.storage import pg_sql
 from bot.storage.db import Store, _split_sql, utcnow_iso
 from bot.storage.migrations import MIGRATIONS
-from bot.storage.pg import MIGRATION_LOCK, PgConnection, Row, _row_factory, configure_adapters, masked, read_schema
+from bot.storage.pg import MIGRATION_LOCK, PgConnection, Row, configure_adapters, masked, read_schema
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

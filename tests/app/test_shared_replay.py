@@ -20,7 +20,7 @@ import pytest
 from bot.storage import open_store
 from bot.storage.outbox import outbox_rows
 from bot.storage.posts import matched_post_keys
-from tests.app.test_replay_crash import RULES, alerted_keys, environment
+from tests.app.test_replay_crash import RULES, environment
 from tests.factories import SHARED, repeated_sample, replay_command
 
 

@@ -8,12 +8,11 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 
 from bot.history.backtest import query_target, rule_target, run_backtest
 from bot.history.search import search_posts
 from bot.rules.rulefile import parse_rules_toml
-from bot.sources import ReadReport, post_from_record
+from bot.sources import post_from_record
 from bot.storage import Store
 from tests.conftest import DEFAULT_RULES
 from tests.factories import SHARED, add_posts, make_post
