@@ -29,6 +29,13 @@ def _float(raw: str) -> float:
     return float(str(raw).strip())
 
 
+def _positive(raw: str) -> float:
+    value = _float(raw)
+    if not value > 0:
+        raise ValueError("expected a number above 0")
+    return value
+
+
 def _bool(raw: str) -> bool:
     value = str(raw).strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -83,7 +90,7 @@ def _hhmm(raw: str) -> str:
 
 
 _TYPE_NAMES: dict[Callable, str] = {
-    _int: "integer", _days: "days (1–365)", _float: "number", _bool: "true/false", _str: "text", _path: "path",
+    _int: "integer", _days: "days (1–365)", _float: "number", _positive: "number above 0", _bool: "true/false", _str: "text", _path: "path",
     _int_list: "comma-separated integers", _str_list: "comma-separated list",
     _tz: "time zone", _hhmm: "HH:MM",
 }
@@ -136,6 +143,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOZOR_RATE_PER_GROUP", 20, _int, "Messages per minute to one group."),
     Setting("DOZOR_RATE_GLOBAL", 30, _int, "Messages per second in all."),
     Setting("DOZOR_MAX_ATTEMPTS", 8, _int, "Failed sends before an alert is parked for operators."),
+    Setting("DOZOR_WEBHOOK_RATE", 100.0, _positive, "Requests per second to one webhook subscriber."),
+    Setting("DOZOR_APPRISE_RATE", 1.0, _positive, "Notifications per second to one Apprise subscriber (e-mail, Slack, …)."),
+    Setting("DOZOR_TARGET_TIMEOUT", 10.0, _positive, "Seconds a webhook or Apprise delivery may take before it counts as failed."),
     Setting("DOZOR_DEDUP_THRESHOLD", DEFAULT_THRESHOLD, _float, "Similarity (0..1) above which two posts are one story."),
     Setting("DOZOR_DEDUP_WINDOW_HOURS", 24, _int, "How far back a repost is grouped with its first alert."),
     # Digest

@@ -22,7 +22,7 @@ import aiosqlite
 from bot.models import Alert, FollowUp, OutboxAction, OutboxStatus
 from bot.storage.db import Store, from_iso, to_iso, to_iso_precise
 from bot.storage.posts import match_from_row, post_from_row
-from bot.storage.subscribers import Recipient, recipients, subscriber_by_id
+from bot.storage.subscribers import Recipient, chat_filter, recipients, subscriber_by_id
 
 SEND, EDIT, MARK_DELETED = OutboxAction.SEND, OutboxAction.EDIT, OutboxAction.MARK_DELETED  # outbox.action
 
@@ -124,21 +124,29 @@ async def enqueue_follow_ups(conn: aiosqlite.Connection, alerts: Iterable[aiosql
     return added
 
 
-def _subscriber_filter(kinds: Sequence[str] | None, chat_ids: Sequence[int] | None) -> tuple[str, list]:
+def _subscriber_filter(kinds: Sequence[str] | None, chat_ids: Sequence[int] | None,
+                       subscriber_ids: Sequence[int] | None = None) -> tuple[str, list]:
+    """SQL limiting `s` (subscribers) to some kinds, Telegram chats (webhook and Apprise targets are never
+    limited by chat: bot.storage.subscribers.chat_filter) and subscriber ids."""
     sql, params = "", []
     if kinds:
         sql += f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
         params.extend(kinds)
     if chat_ids:
-        sql += f" AND s.chat_id IN ({', '.join('?' for _ in chat_ids)})"
-        params.extend(chat_ids)
+        chat_sql, chat_params = chat_filter(chat_ids)
+        sql += chat_sql
+        params.extend(chat_params)
+    if subscriber_ids:
+        sql += f" AND s.id IN ({', '.join('?' for _ in subscriber_ids)})"
+        params.extend(subscriber_ids)
     return sql, params
 
 
 async def due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequence[str] | None = None,
-                   chat_ids: Sequence[int] | None = None) -> list[aiosqlite.Row]:
-    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds or chats)."""
-    kind_filter, extra = _subscriber_filter(kinds, chat_ids)
+                   chat_ids: Sequence[int] | None = None,
+                   subscriber_ids: Sequence[int] | None = None) -> list[aiosqlite.Row]:
+    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds, chats or ids)."""
+    kind_filter, extra = _subscriber_filter(kinds, chat_ids, subscriber_ids)
     params: list = [to_iso_precise(now), *extra]
     return await store.fetchall(
         "SELECT o.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
@@ -149,10 +157,10 @@ async def due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequenc
     )
 
 
-async def next_due_at(store: Store, kinds: Sequence[str] | None = None,
-                      chat_ids: Sequence[int] | None = None) -> datetime | None:
+async def next_due_at(store: Store, kinds: Sequence[str] | None = None, chat_ids: Sequence[int] | None = None,
+                      subscriber_ids: Sequence[int] | None = None) -> datetime | None:
     """When the earliest waiting (pending, retry later) row becomes due."""
-    kind_filter, params = _subscriber_filter(kinds, chat_ids)
+    kind_filter, params = _subscriber_filter(kinds, chat_ids, subscriber_ids)
     value = await store.fetchval(
         "SELECT min(o.next_attempt_at) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
         f" WHERE o.status = 'pending' AND s.active = 1{kind_filter}",
@@ -269,9 +277,10 @@ async def alert_rule_ids(store: Store, subscriber_id: int, post_id: int) -> list
 
 
 async def unreported_parked(store: Store) -> list[aiosqlite.Row]:
-    """Parked rows not yet told to the admins (id, last_error, the subscriber's chat_id), oldest first."""
+    """Parked rows not yet told to the admins (id, last_error, the subscriber's chat_id, kind and title),
+    oldest first."""
     return await store.fetchall(
-        "SELECT o.id, o.last_error, s.chat_id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+        "SELECT o.id, o.last_error, s.chat_id, s.kind, s.title FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
         " WHERE o.status = 'parked' AND o.reported_at IS NULL ORDER BY o.id"
     )
 
