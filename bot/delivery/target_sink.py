@@ -30,7 +30,7 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.senders import LimitedSender, Sender
 from bot.delivery.webhook import ALERT, DELETE, EDIT, TargetMessage, WebhookTransport, alert_event
 from bot.errors import Forbidden
-from bot.models import Alert, FollowUp, OutboxAction, Post, SubscriberKind
+from bot.models import Alert, DeliveryTarget, FollowUp, OutboxAction, Post, SubscriberKind
 from bot.storage import alert_log
 from bot.storage.alert_log import match_from_json, match_to_json, post_from_json, post_to_json
 from bot.storage.db import Store, from_iso, to_iso
@@ -40,6 +40,7 @@ from bot.storage.targets import target_of
 
 log = logging.getLogger(__name__)
 UNLIMITED = 10 ** 9  # targets have no group or global limit, only their own rate
+TARGET_TTL = 5.0  # seconds a target's URL and secret are used before they are read again
 
 
 class TargetAlertSink:
@@ -51,6 +52,7 @@ class TargetAlertSink:
         self.clock = clock
         self.threshold = float(settings.dedup_threshold)
         self.window = timedelta(hours=settings.dedup_window_hours)
+        self._targets: dict[int, tuple[float, DeliveryTarget | None]] = {}  # subscriber id -> (read at, target)
 
     async def deliver(self, alert: Alert) -> int | None:
         """Send the alert's event; return its story group."""
@@ -95,8 +97,13 @@ class TargetAlertSink:
         title, body = apprise_text(event) if target.kind == SubscriberKind.APPRISE else ("", "")
         await self.senders[target.kind].send(TargetMessage(chat_id, target, key, event, title, body))
 
-    async def _target(self, subscriber_id: int, chat_id: int):
-        target = await target_of(self.store, subscriber_id)
+    async def _target(self, subscriber_id: int, chat_id: int) -> DeliveryTarget:
+        """The subscriber's URL and secret, read again every TARGET_TTL seconds (`dozor subscribers add`
+        may change the secret while `dozor run` runs)."""
+        read_at, target = self._targets.get(subscriber_id, (float("-inf"), None))
+        if time.monotonic() - read_at > TARGET_TTL:
+            target = await target_of(self.store, subscriber_id)
+            self._targets[subscriber_id] = (time.monotonic(), target)
         if target is None or target.kind not in self.senders:
             raise Forbidden(chat_id, "no webhook or Apprise URL stored for this subscriber")
         return target

@@ -1,7 +1,7 @@
 """Webhook and Apprise delivery as `dozor run` wires it, over a real store and real local servers.
 
 `TargetDelivery` holds the real Pipeline (word rules from tests.factories), the
-real DeliveryLanes with a TargetLane per target (real httpx / Apprise
+real DeliveryLanes with a TargetLane per target (real aiohttp / Apprise
 transports behind per-target rate limits) and, when given a FakeSender, the
 Telegram worker beside them. The outbox's time and the lanes' pauses follow a
 FakeClock; `later(s)` moves it. A new TargetDelivery over the same store is a restart.

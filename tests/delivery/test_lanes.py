@@ -1,6 +1,6 @@
 """Delivery lanes: Telegram and each webhook deliver independently; a target that keeps failing is told.
 
-Real store, real Pipeline, real DeliveryLanes and httpx against a local HTTP
+Real store, real Pipeline, real DeliveryLanes and aiohttp against a local HTTP
 server; Telegram is the FakeSender. The slow-target test runs the live loop
 (`DeliveryLanes.run`) and checks order of events, not durations.
 """

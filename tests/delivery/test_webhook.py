@@ -1,6 +1,6 @@
 """Webhook subscribers: one signed JSON POST per alert to a real HTTP server on 127.0.0.1.
 
-Real Pipeline, real store, real httpx client, a real server (tests/servers/http_receiver.py)
+Real Pipeline, real store, real aiohttp client, a real server (tests/servers/http_receiver.py)
 that answers as each test scripts it; the outbox's clock is fake, so a retry
 "later" needs no waiting. No other network.
 """

@@ -7,7 +7,7 @@
         hooks.received("/a")                     # [Request(path, headers, body, at), …]
 
 Unscripted requests get 200. Keep-alive connections, Content-Length bodies
-only (what httpx sends). `delay` sleeps before answering (a slow or hanging
+only (what aiohttp sends). `delay` sleeps before answering (a slow or hanging
 target); `always` makes a path answer the same forever. Used by tests and by
 bench/webhook_bench.py. Nothing here leaves the loopback interface.
 """
