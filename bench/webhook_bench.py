@@ -9,7 +9,7 @@ DOZOR_WEBHOOK_RATE=100). The webhooks are paths of one HTTP/1.1 server on
 receiver does not share Dozor's event loop. Latency = the request reaching the
 server minus the moment the pipeline committed the post (one clock: time.time()).
 
-1. fan-out: `--rate` posts/s for `--seconds`, each to all 10 webhooks
+1. fan-out: posts/s for `--seconds`, each to all 10 webhooks (every post its own story)
    (rate x 10 alerts/s); p50/p99/max latency and delivered/s. Run once at
    10 posts/s (100 alerts/s) and once at 100 posts/s (1,000 alerts/s).
 2. slow target: 3 Telegram chats (a fake bot, 30 ms per send, Telegram's rate
@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import random
 import statistics
 import sys
 import tempfile
@@ -108,6 +109,17 @@ class FakeTelegram:
         return self._ids
 
 
+WORDS = ("район", "город", "военкомат", "завод", "школа", "собрание", "новость", "сообщение", "жители", "власти",
+         "область", "неделя", "утро", "вечер", "список", "адрес", "улица", "повод", "вопрос", "ответ")
+
+
+def post_text(message_id: int) -> str:
+    """A matching post whose other words differ from post to post (each its own story, as most are)."""
+    rng = random.Random(message_id)
+    filler = " ".join(rng.choice(WORDS) + str(rng.randrange(1000)) for _ in range(30))
+    return f"{MATCHING} (bench {message_id}). {filler}"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -126,8 +138,7 @@ async def feed(pipeline: Pipeline, rate: float, seconds: float) -> dict[int, flo
         due = start + i / rate
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         message_id = 10_000 + i
-        await pipeline.on_post(make_post(message_id=message_id, text=f"{MATCHING} (bench {message_id})",
-                                         channel=f"bench{i % 50}"))
+        await pipeline.on_post(make_post(message_id=message_id, text=post_text(message_id), channel=f"bench{i % 50}"))
         committed[message_id] = time.time()
     return committed
 

@@ -14,6 +14,11 @@ and parks the row; ChatUnresolved (we could not find the chat: a setting or
 a cache, not the chat's doing) keeps the subscriber and the row, retries it
 later and logs the setting once; any other error retries with exponential backoff and
 parks the row after `max_attempts`.
+
+A worker serves the rows of some subscriber kinds, chats or subscriber ids;
+bot/delivery/lanes.py runs one for Telegram and one per webhook or Apprise
+target (TargetLane overrides `held`, `after_success` and `after_failure` to
+pause a failing target and record its health).
 """
 from __future__ import annotations
 
