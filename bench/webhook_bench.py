@@ -12,13 +12,13 @@ server minus the moment the pipeline committed the post (one clock: time.time())
 1. fan-out: posts/s for `--seconds`, each to all 10 webhooks (every post its own story)
    (rate x 10 alerts/s); p50/p99/max latency and delivered/s. Run once at
    10 posts/s (100 alerts/s) and once at 100 posts/s (1,000 alerts/s).
-2. slow target: 3 Telegram chats (a fake bot, 30 ms per send, Telegram's rate
+2. slow target: 3 Telegram chats (a fake bot, 10 ms per send, Telegram's rate
    limits raised so they do not dominate) get 10 posts/s for `--seconds`; their
    latency with no webhook, with a webhook that takes 2 s per request (lanes,
    as shipped), and for contrast with that webhook in one shared worker (the
    outbox worker before lanes).
 
-    .venv/bin/python bench/webhook_bench.py [--seconds 10]
+    .venv/bin/python bench/webhook_bench.py [--seconds 10] [--rates 10,100]
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import random
 import statistics
 import sys
@@ -52,7 +53,7 @@ from tests.servers.http_receiver import HttpReceiver, Reply  # noqa: E402
 
 WEBHOOKS = 10
 TELEGRAM_CHATS = (1001, 1002, 1003)
-FAKE_TELEGRAM_SEND = 0.030
+FAKE_TELEGRAM_SEND = 0.010
 
 
 def serve(port_out, commands, slow_paths: list[str]) -> None:
@@ -196,7 +197,7 @@ async def scenario(rate: float, seconds: float, webhooks: int, slow: bool, teleg
         pipeline = Pipeline(store, default_rules(), notify=lanes.notify)
         stop = asyncio.Event()
         runner = asyncio.create_task(lanes.run(stop))
-        started = time.time()
+        started, cpu_start = time.time(), time.process_time()
         committed = await feed(pipeline, rate, seconds)
         if slow:  # the slow target never catches up; wait for the others only
             await asyncio.sleep(3.0)
@@ -204,6 +205,7 @@ async def scenario(rate: float, seconds: float, webhooks: int, slow: bool, teleg
             await wait_drained(store, 120)
         stop.set()
         await asyncio.wait_for(runner, 30)  # each lane ends after its request in flight
+        cpu = time.process_time() - cpu_start  # Dozor's process, all its threads (aiosqlite's too)
         requests = receiver.collect()
         await store.close()
     fast = [(p, m, t) for p, m, t in requests if p != "/slow"]
@@ -211,28 +213,32 @@ async def scenario(rate: float, seconds: float, webhooks: int, slow: bool, teleg
     last = max((t for _p, _m, t in fast), default=started)
     delivered_per_s = len(fast) / max(1e-9, last - started)
     tg_latency = [t - committed[m] for (_chat, m), t in (fake.sent.items() if fake else ()) if m in committed]
-    return hook_latency, tg_latency, delivered_per_s, len(fast)
+    return hook_latency, tg_latency, delivered_per_s, len(fast), cpu
 
 
 async def _no_lanes() -> list[int]:
     return []
 
 
-async def main(seconds: float) -> None:
-    print(f"webhook bench: {WEBHOOKS} webhooks on one local HTTP server (separate process), {seconds:g} s per run")
-    for rate in (10, 100):
-        lat, _tg, per_s, count = await scenario(rate, seconds, WEBHOOKS, slow=False, telegram=False)
+async def main(seconds: float, rates: list[int]) -> None:
+    print(f"webhook bench: {WEBHOOKS} webhooks on one local HTTP server (separate process), {seconds:g} s per run; "
+          f"load average before: {os.getloadavg()[0]:.1f}")
+    for rate in rates:
+        lat, _tg, per_s, count, cpu = await scenario(rate, seconds, WEBHOOKS, slow=False, telegram=False)
         print(f"fan-out {rate} posts/s x {WEBHOOKS} webhooks = {rate * WEBHOOKS} alerts/s offered: "
-              f"{count} delivered, {per_s:.0f} delivered/s; latency {summary(lat)}")
+              f"{count} delivered, {per_s:.0f} delivered/s; latency {summary(lat)}; "
+              f"CPU {cpu * 1000 / max(1, count):.2f} ms per delivered alert (pipeline included)")
     print(f"slow target: {len(TELEGRAM_CHATS)} Telegram chats (fake bot, {FAKE_TELEGRAM_SEND * 1000:.0f} ms a send), "
           "10 posts/s")
     for label, slow, shared in (("no webhook", False, False), ("+ a 2 s webhook, lanes (as shipped)", True, False),
                                 ("+ a 2 s webhook, one shared worker (before)", True, True)):
-        _lat, tg, _per_s, _count = await scenario(10, seconds, 0, slow=slow, telegram=True, shared=shared)
+        _lat, tg, _per_s, _count, _cpu = await scenario(10, seconds, 0, slow=slow, telegram=True, shared=shared)
         print(f"  {label}: Telegram latency over {len(tg)} sends: {summary(tg) if tg else 'nothing sent'}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each run (default 10)")
-    asyncio.run(main(parser.parse_args().seconds))
+    parser.add_argument("--rates", default="10,100", help="posts/s of the fan-out runs (default 10,100)")
+    args = parser.parse_args()
+    asyncio.run(main(args.seconds, [int(r) for r in args.rates.split(",")]))

@@ -62,6 +62,7 @@ class OutboxWorker:
         self.batch = batch
         self.delivered = 0
         self._wake = asyncio.Event()
+        self._stop: asyncio.Event | None = None  # set by `run`: a pass stops between rows once it is set
         self._postponed: set[int] = set()  # rows whose postponement was logged
         self._unresolved: set = set()  # chats reported as not found
 
@@ -79,13 +80,15 @@ class OutboxWorker:
             if not rows or self.held():
                 return delivered
             for row in rows:
-                if self.held():
+                if self.held() or (self._stop is not None and self._stop.is_set()):
                     return delivered
                 tried.add(row["id"])
                 delivered += await self.deliver_row(row)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Live loop: deliver what is due, then sleep until notified, a retry is due, or stop."""
+        """Live loop: deliver what is due, then sleep until notified, a retry is due, or stop (the row in
+        hand is finished; the rest stay pending for the next start)."""
+        self._stop = stop
         while not stop.is_set():
             self._wake.clear()
             await self._sleep(stop, await self.pass_once())
