@@ -116,3 +116,16 @@ async def test_targets_get_no_daily_digest(store):
     chat = await add_subscriber(store, 42)
     current = await SubscriberSync(store, scheduler=None).current()
     assert set(current) == {chat.id} and target not in current
+
+
+async def test_each_webhook_keeps_to_its_own_rate_limit(store):
+    async with HttpReceiver() as hooks:
+        await add_webhook(store, hooks.url("/a"))
+        await add_webhook(store, hooks.url("/b"))
+        run = TargetDelivery(store, DOZOR_WEBHOOK_RATE="2")  # one request every 0.5 s per webhook
+        for i in range(3):
+            await run.pipeline.on_post(make_post(message_id=300 + i, text=f"{MATCHING} ({i})"))
+        assert await run.deliver() == 6
+        await run.close()
+    assert len(hooks.received("/a")) == len(hooks.received("/b")) == 3
+    assert run.clock.seconds >= 1.0  # the limiter slept (on the fake clock) at least two gaps of 0.5 s
