@@ -71,3 +71,9 @@ class ChatMigrated(Exception):
 
 class SessionInvalid(DozorError):
     """The Telegram session was revoked or duplicated: log in again."""
+
+
+class DeliveryFailed(Exception):
+    """A webhook or Apprise target did not take a delivery (HTTP error, timeout, redirect, refused).
+
+    Retried with backoff like any failure; the message never holds the target's URL or secret."""

@@ -19,10 +19,14 @@ class SubscriberKind(StrEnum):
     GROUP = "group"
     CHANNEL = "channel"
     LOCAL = "local"  # a replay / dry-run sink on this machine (terminal, JSONL)
+    WEBHOOK = "webhook"  # an HTTP endpoint that gets one signed JSON POST per alert (docs/WEBHOOKS.md)
+    APPRISE = "apprise"  # an Apprise URL: e-mail, Slack, Matrix, ntfy, … (bot/delivery/apprise_sink.py)
 
 
 TELEGRAM_KINDS = (SubscriberKind.USER, SubscriberKind.GROUP, SubscriberKind.CHANNEL)
+TARGET_KINDS = (SubscriberKind.WEBHOOK, SubscriberKind.APPRISE)  # delivered outside Telegram, each on its own
 LOCAL_CHAT_ID = 0  # the chat id of the one LOCAL subscriber (replay, dry run, terminal feedback)
+TARGET_CHAT_BASE = 2 ** 53  # a target's subscribers.chat_id is this + n: above any Telegram id (52 bits)
 
 
 class ChannelStatus(StrEnum):
@@ -185,3 +189,16 @@ class FollowUp:
     subscriber: Subscriber
     alert_id: int  # alert_messages.id (bot/storage/alert_log.py)
     action: str  # 'edit' | 'mark_deleted' (bot/storage/outbox.py)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTarget:
+    """Where a webhook or Apprise subscriber delivers: its URL and the webhook's HMAC secret.
+
+    Both may carry credentials: they are left out of repr (so out of logs); show `label` instead."""
+
+    subscriber_id: int
+    kind: SubscriberKind
+    url: str = field(repr=False)
+    secret: str | None = field(default=None, repr=False)
+    label: str = ""  # the URL masked (bot/delivery/target_urls.py), the subscriber's title

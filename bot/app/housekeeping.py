@@ -2,7 +2,8 @@
 
 `AdminNotices.run_once()` sends the admins, once, the channel warnings the
 watcher left (silent, private, banned, not found), accounts offline for long
-and back again, and the alerts the outbox
+and back again, webhook and Apprise targets failing TARGET_NOTICE_AFTER times in
+a row (told again only after they delivered once more), and the alerts the outbox
 parked (a chat that blocked the bot, or too many failures). Each is marked in
 the database when at least one admin got it, so a restart does not repeat it.
 
@@ -18,16 +19,18 @@ from typing import Callable, Sequence
 
 from bot.errors import Forbidden
 from bot.formatting import escape as esc, plural
-from bot.models import Outgoing, Subscriber, SubscriberKind
+from bot.models import TARGET_KINDS, Outgoing, Subscriber, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.accounts import AccountNotice, mark_account_notices_sent, pending_account_notices
 from bot.storage.channels import ChannelWarning, mark_warnings_sent, pending_warnings
 from bot.storage.db import Store
 from bot.storage.subscribers import active_subscribers
 from bot.storage.outbox import mark_reported, unreported_parked
+from bot.storage.targets import FailingTarget, mark_noticed, targets_to_notice
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 15  # lines per kind in one notice; the rest are counted
+TARGET_NOTICE_AFTER = 3  # failed attempts in a row before the admins hear a webhook or Apprise target is failing
 WARNING_TEXT = {
     "silent": "has gone silent (much longer than its usual gap between posts)",
     "private": "became private or removed the account",
@@ -45,7 +48,14 @@ def warning_line(warning: ChannelWarning) -> str:
 
 
 def parked_line(row) -> str:
-    return f"• alert #{row['id']} to chat {row['chat_id']}: {esc((row['last_error'] or 'no error recorded')[:200])}"
+    to = f"{row['kind']} {esc(row['title'])}" if row["kind"] in TARGET_KINDS else f"chat {row['chat_id']}"
+    return f"• alert #{row['id']} to {to}: {esc((row['last_error'] or 'no error recorded')[:200])}"
+
+
+def target_line(target: FailingTarget) -> str:
+    since = target.failing_since.strftime("%Y-%m-%d %H:%M UTC") if target.failing_since else "a while"
+    return (f"• {target.kind} {esc(target.label)} (subscriber {target.chat_id}): {target.failures} failed attempts "
+            f"since {since}, last: {esc(target.last_error[:200])}; its alerts are kept and retried")
 
 
 def account_line(notice: AccountNotice) -> str:
@@ -57,9 +67,12 @@ def account_line(notice: AccountNotice) -> str:
 
 
 def notice_html(warnings: Sequence[ChannelWarning], parked: Sequence, parked_total: int,
-                accounts: Sequence[AccountNotice] = ()) -> str:
-    """The admins' message: accounts, channel warnings, then parked alerts (at most MAX_LISTED lines each)."""
+                accounts: Sequence[AccountNotice] = (), targets: Sequence[FailingTarget] = ()) -> str:
+    """The admins' message: accounts, failing delivery targets, channel warnings, then parked alerts
+    (at most MAX_LISTED lines each)."""
     parts = ["📡 <b>Connection</b>\n" + "\n".join(account_line(n) for n in accounts)] if accounts else []
+    if targets:
+        parts.append("🔌 <b>Delivery targets failing</b>\n" + "\n".join(target_line(t) for t in targets[:MAX_LISTED]))
     if warnings:
         lines = [warning_line(w) for w in warnings[:MAX_LISTED]]
         if len(warnings) > MAX_LISTED:
@@ -89,15 +102,18 @@ class AdminNotices:
         self._shown_channels: set[int] = set()
         self._shown_rows: set[int] = set()
         self._shown_accounts: set[int] = set()
+        self._shown_targets: set[int] = set()
 
     async def run_once(self) -> int:
         """Send what is pending; returns how many chats received it."""
         warnings = [w for w in await pending_warnings(self.store) if w.channel_id not in self._shown_channels]
         parked = [r for r in await self._parked() if r["id"] not in self._shown_rows]
         accounts = [n for n in await pending_account_notices(self.store) if n.id not in self._shown_accounts]
-        if not warnings and not parked and not accounts:
+        targets = [t for t in await targets_to_notice(self.store, TARGET_NOTICE_AFTER)
+                   if t.subscriber_id not in self._shown_targets]
+        if not warnings and not parked and not accounts and not targets:
             return 0
-        text = notice_html(warnings, parked, len(parked), accounts)
+        text = notice_html(warnings, parked, len(parked), accounts, targets)
         if not self.chats:
             log.warning("no DOZOR_ADMINS to tell: %s", text)
             reached = 0
@@ -107,6 +123,7 @@ class AdminNotices:
                 return 0
         await self._mark(warnings, parked)
         await self._mark_accounts([n.id for n in accounts])
+        await self._mark_targets([t.subscriber_id for t in targets])
         return reached
 
     async def _send(self, text: str) -> int:
@@ -130,6 +147,12 @@ class AdminNotices:
         if ids and self.record:
             await mark_account_notices_sent(self.store, ids, self.clock())
         self._shown_accounts.update(ids)
+
+    async def _mark_targets(self, ids: list[int]) -> None:
+        if ids and self.record:
+            now = self.clock()
+            await self.store.write(lambda conn: mark_noticed(conn, ids, now))
+        self._shown_targets.update(ids)
 
     async def _parked(self) -> list:
         return await unreported_parked(self.store)
@@ -158,7 +181,7 @@ class SubscriberSync:
 
     async def current(self) -> dict[int, Subscriber]:
         return {sub.id: sub for sub in await active_subscribers(self.store)
-                if self.include_local or sub.kind != SubscriberKind.LOCAL}
+                if (self.include_local or sub.kind != SubscriberKind.LOCAL) and sub.kind not in TARGET_KINDS}
 
     async def prime(self) -> None:
         """What the scheduler scheduled at start."""

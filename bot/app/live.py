@@ -2,6 +2,8 @@
 
     watcher (user accounts) ─► Pipeline ─► outbox ─► OutboxWorker ─► TelegramAlertSink ─► sender chain
                   (posts, and edits/deletions as follow-up rows)         (bot/delivery/senders.py)
+                                                     └─► a TargetLane per webhook / Apprise subscriber
+                                                         ─► TargetAlertSink (bot/delivery/lanes.py)
     bot client ─► commands (a rule change recompiles the pipeline's rules)
     DigestScheduler ─► sender;  housekeeping: operator warnings and parked alerts ─► admins,
     and the lemma index that backtests and /search read
@@ -28,12 +30,14 @@ from typing import TYPE_CHECKING, Callable, TextIO
 from bot.app.housekeeping import AdminNotices, SubscriberSync
 from bot.app.rules import RULES_POLL, RulesWatcher, load_live_rules, require_enabled_rules, rules_reloader
 from bot.clock import Clock, utc_now
+from bot.delivery.lanes import DeliveryLanes, TargetLane
 from bot.delivery.senders import SenderChain, SessionGuard, sender_chain
+from bot.delivery.target_sink import TargetAlertSink, target_senders
 from bot.delivery.telegram_sink import TelegramAlertSink
 from bot.delivery.worker import OutboxWorker
 from bot.digest.scheduler import DigestScheduler
 from bot.errors import DozorError
-from bot.models import LOCAL_CHAT_ID, TELEGRAM_KINDS, SubscriberKind
+from bot.models import LOCAL_CHAT_ID, TARGET_KINDS, TELEGRAM_KINDS, SubscriberKind
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.storage.access import ensure_alert_chat_subscriber, retire_local_subscriber
@@ -53,8 +57,9 @@ if TYPE_CHECKING:  # types only: the scheduler module imports APScheduler, loade
 
 log = logging.getLogger(__name__)
 NOBODY_ALERTED = ("NO ACTIVE SUBSCRIBERS: matches are stored but nobody is alerted. Add a chat with "
-                  "`dozor subscribers add CHAT_ID` (or have it /start the bot), or run without TG_BOT_TOKEN to "
-                  "alert DOZOR_ALERT_CHAT")
+                  "`dozor subscribers add CHAT_ID` (or have it /start the bot) or a target with `dozor subscribers "
+                  "add --webhook URL`, or run without TG_BOT_TOKEN to alert DOZOR_ALERT_CHAT")
+LIVE_KINDS = TELEGRAM_KINDS + TARGET_KINDS  # who `dozor run` alerts: Telegram chats, webhooks, Apprise URLs
 MAX_RESTARTS = 5  # a background task (outbox, housekeeping) restarted this often in a row, then the app stops
 STEADY_RUN = 600.0  # seconds a background task ran before its failure counts as a new one
 
@@ -85,7 +90,7 @@ class LiveApp:
     store: Store
     options: LiveOptions
     pipeline: Pipeline
-    worker: OutboxWorker
+    worker: OutboxWorker | DeliveryLanes
     notices: AdminNotices
     subscribers: SubscriberSync | None = None
     scheduler: "DigestScheduler | None" = None
@@ -294,7 +299,7 @@ async def serve_alert_chat(settings, store: Store, alert_chat, now: datetime) ->
 
 async def warn_if_nobody_is_alerted(store: Store, alert_chat) -> None:
     """Live mode with no active subscriber stores matches and alerts nobody: say so, loudly."""
-    if alert_chat is None and await count_active(store, TELEGRAM_KINDS) == 0:
+    if alert_chat is None and await count_active(store, LIVE_KINDS) == 0:
         log.warning(NOBODY_ALERTED)
 
 
@@ -307,10 +312,11 @@ async def _build_real(settings: Settings, store: Store, options: LiveOptions, ru
         chats = (alert_chat.chat_id,)
     patient = senders.patient
     sink = TelegramAlertSink(store, senders.alerts, settings, options.clock)
-    worker = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=TELEGRAM_KINDS,
-                          chat_ids=chats)
+    telegram = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=TELEGRAM_KINDS,
+                            chat_ids=chats)
+    worker = delivery_lanes(settings, store, telegram, options.clock)
     pipeline = Pipeline(store, rules, options.clock, notify=worker.notify,
-                        recipient_kinds=TELEGRAM_KINDS,  # a replay's or dry run's terminal gets nothing live
+                        recipient_kinds=LIVE_KINDS,  # a replay's or dry run's terminal gets nothing live
                         recipient_chats=chats)
     notice_chats = list(settings.admins) if settings.tg_bot_token else [LOCAL_CHAT_ID]  # user sender: one chat
     app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
@@ -324,6 +330,17 @@ async def _build_real(settings: Settings, store: Store, options: LiveOptions, ru
                              clock=options.clock)
         log.info("bot commands are on")
     return app
+
+
+def delivery_lanes(settings: Settings, store: Store, telegram: OutboxWorker, clock: Clock) -> DeliveryLanes:
+    """The Telegram worker beside one lane per webhook or Apprise subscriber (bot/delivery/lanes.py)."""
+    senders, close = target_senders(settings)
+    targets = TargetAlertSink(store, senders, settings, clock)
+
+    def make_lane(subscriber_id: int) -> TargetLane:
+        return TargetLane(store, lambda _sub: targets, clock, settings.max_attempts, subscriber_ids=(subscriber_id,))
+
+    return DeliveryLanes(store, telegram, make_lane, on_close=close)
 
 
 async def _build_dry_run(settings: Settings, store: Store, options: LiveOptions, rules) -> LiveApp:

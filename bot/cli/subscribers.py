@@ -6,6 +6,10 @@
 last calendar day (00:00 to 24:00 in its zone) instead of the 24 hours up to its
 digest time; it still arrives at the digest time.
 
+`subscribers add --webhook URL [--secret S]` and `--apprise URL` add a delivery
+target (bot/cli/targets.py); `list` shows it by a made-up chat id, which
+`remove` takes, and its URL masked.
+
 Changes are audited with actor "cli". A handler raises UsageError for what the
 user got wrong; bot/__main__.py prints it as one line and exits 2.
 """
@@ -18,12 +22,13 @@ from datetime import datetime, timezone
 from bot.clock import utc_now
 from bot.errors import UsageError
 from bot.formatting import format_time, plural
-from bot.models import OutboxStatus, SubscriberKind
+from bot.models import TARGET_CHAT_BASE, OutboxStatus, SubscriberKind
 from bot.cli import subscriber_options
 from bot.storage import access, leases, open_store
 from bot.storage.db import from_iso
 from bot.storage.outbox import enqueue_missed
 from bot.storage.subscribers import active_subscribers, subscriber_by_chat
+from bot.cli.targets import add_target
 
 ACTOR = "cli"
 
@@ -39,6 +44,13 @@ def register(subparsers) -> None:
     subs.add_argument("--since", type=_day, metavar="DAY",
                       help="add: also queue the stored matches of posts since DAY (YYYY-MM-DD, UTC)")
     subscriber_options.add_arguments(subs)
+    target = subs.add_mutually_exclusive_group()
+    target.add_argument("--webhook", metavar="URL",
+                        help="add: a webhook that gets one JSON POST per alert (docs/WEBHOOKS.md) instead of a chat")
+    target.add_argument("--apprise", metavar="URL",
+                        help="add: an Apprise URL (mailto://, slack://, ntfy://, …) that gets each alert as a message")
+    subs.add_argument("--secret", metavar="S",
+                      help="add --webhook: sign each body with HMAC-SHA256 using S (header X-Dozor-Signature)")
     subs.set_defaults(handler=subscribers)
     st = subparsers.add_parser("status", help="a short summary: channels, subscribers, outbox, last post")
     st.set_defaults(handler=status)
@@ -59,6 +71,10 @@ def subscribers(args, settings) -> int:
                     print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{sub.style}"
                           f"\t{subscriber_options.describe_topic(sub.topic_id)}\t{sub.title}")
                 return 0
+            if args.action == "add" and (args.webhook or args.apprise):
+                return await add_target(store, args, settings, now)
+            if args.webhook or args.apprise or args.secret:
+                raise UsageError("--webhook, --apprise and --secret go with `subscribers add` (without a CHAT_ID)")
             if args.chat_id is None:
                 raise UsageError(f"subscribers {args.action} needs a CHAT_ID")
             return await _change_subscriber(store, args, settings, now)
@@ -81,8 +97,8 @@ async def _change_subscriber(store, args, settings, now) -> int:
     else:
         if args.role not in ("subscriber", "operator"):
             raise UsageError("subscribers role needs --role subscriber|operator")
-        if args.role == "operator" and chat_id < 0:
-            raise UsageError(f"{chat_id} is a group or channel; only a person can be an operator")
+        if args.role == "operator" and (chat_id < 0 or chat_id > TARGET_CHAT_BASE):
+            raise UsageError(f"{chat_id} is a group, channel or delivery target; only a person can be an operator")
         done = await store.write(lambda c: access.set_role(c, chat_id, args.role, ACTOR, now))
     if not done:
         raise UsageError(f"{chat_id} is not an active subscriber")
@@ -104,6 +120,8 @@ async def _set_calendar_day(store, args, now) -> None:
 async def _add_subscriber(store, args, settings, now) -> int:
     """Subscribe a chat; with --since DAY also queue the stored matches since that day (never silently none)."""
     chat_id, kind = args.chat_id, SubscriberKind.USER if args.chat_id > 0 else SubscriberKind.GROUP
+    if chat_id > TARGET_CHAT_BASE:
+        raise UsageError(f"{chat_id} is not a Telegram chat id; add a webhook or Apprise URL with --webhook/--apprise")
     if args.role == "operator" and chat_id < 0:
         raise UsageError(f"{chat_id} is a group or channel; only a person can be an operator")
     subscriber_options.check_topic(chat_id, args.topic)

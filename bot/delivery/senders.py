@@ -9,6 +9,8 @@ or any other Exception for a failure worth retrying with backoff.
 
     live:     SessionGuard -> LimitedSender (rate limits, FloodWait) -> the Telegram sender
     dry run:  DryRunSender (prints, sends nothing)
+    targets:  LimitedSender (one limit per webhook or Apprise URL) -> WebhookTransport / AppriseTransport,
+              assembled by bot/delivery/target_sink.py:target_senders
 
 The outbox worker uses `alerts` (a long rate-limit wait postpones the row);
 digests, notices and command replies use `patient` (they wait for the slot).

@@ -14,6 +14,11 @@ and parks the row; ChatUnresolved (we could not find the chat: a setting or
 a cache, not the chat's doing) keeps the subscriber and the row, retries it
 later and logs the setting once; any other error retries with exponential backoff and
 parks the row after `max_attempts`.
+
+A worker serves the rows of some subscriber kinds, chats or subscriber ids;
+bot/delivery/lanes.py runs one for Telegram and one per webhook or Apprise
+target (TargetLane overrides `held`, `after_success` and `after_failure` to
+pause a failing target and record its health).
 """
 from __future__ import annotations
 
@@ -46,16 +51,18 @@ def backoff_seconds(attempts: int) -> float:
 class OutboxWorker:
     def __init__(self, store: Store, sink_for: Callable[[Subscriber], Sink], clock: Callable[[], datetime],
                  max_attempts: int = 8, kinds: Sequence[SubscriberKind] | None = None, batch: int = 100,
-                 chat_ids: Sequence[int] | None = None):
+                 chat_ids: Sequence[int] | None = None, subscriber_ids: Sequence[int] | None = None):
         self.store = store
         self.sink_for = sink_for
         self.clock = clock
         self.max_attempts = max_attempts
         self.kinds = tuple(kinds) if kinds else None  # deliver only to these subscriber kinds
         self.chat_ids = tuple(chat_ids) if chat_ids else None  # … and only to these chats
+        self.subscriber_ids = tuple(subscriber_ids) if subscriber_ids else None  # … or subscribers (a target lane)
         self.batch = batch
         self.delivered = 0
         self._wake = asyncio.Event()
+        self._stop: asyncio.Event | None = None  # set by `run`: a pass stops between rows once it is set
         self._postponed: set[int] = set()  # rows whose postponement was logged
         self._unresolved: set = set()  # chats reported as not found
 
@@ -68,16 +75,20 @@ class OutboxWorker:
         delivered, tried = 0, set()
         while True:
             rows = [r for r in await claim_due_rows(self.store, self.clock(), self.batch + len(tried), self.kinds,
-                                                  self.chat_ids)
+                                                  self.chat_ids, self.subscriber_ids)
                     if r["id"] not in tried]
-            if not rows:
+            if not rows or self.held():
                 return delivered
             for row in rows:
+                if self.held() or (self._stop is not None and self._stop.is_set()):
+                    return delivered
                 tried.add(row["id"])
                 delivered += await self.deliver_row(row)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Live loop: deliver what is due, then sleep until notified, a retry is due, or stop."""
+        """Live loop: deliver what is due, then sleep until notified, a retry is due, or stop (the row in
+        hand is finished; the rest stay pending for the next start)."""
+        self._stop = stop
         while not stop.is_set():
             self._wake.clear()
             await self._sleep(stop, await self.pass_once())
@@ -112,6 +123,7 @@ class OutboxWorker:
             until, reason = self.clock() + timedelta(seconds=exc.seconds), str(exc)
             self._log_postponed(row["id"], exc)
             await self.store.write(lambda conn: postpone(conn, row["id"], until, row["attempts"], reason))
+            await self.after_failure(row, reason, exc.seconds)
             return 0
         except ChatUnresolved as exc:
             await self._keep_for_later(row, exc)
@@ -127,7 +139,18 @@ class OutboxWorker:
         now = self.clock()
         await self.store.write(lambda conn: mark_sent(conn, row["id"], message_id, now))
         self.delivered += 1
+        await self.after_success(row)
         return 1
+
+    def held(self) -> bool:
+        """True while this worker should not try any row (a target lane pausing after failures)."""
+        return False
+
+    async def after_success(self, row) -> None:
+        """Called after a row was sent (a target lane clears its failure count)."""
+
+    async def after_failure(self, row, error: str, retry_after: float | None = None) -> None:
+        """Called after a row failed (a target lane pauses and counts); `retry_after` for a RetryLater."""
 
     async def _keep_for_later(self, row, exc: ChatUnresolved) -> None:
         """A chat we cannot find is a setting or cache problem: keep the subscriber and the row, say so once."""
@@ -157,6 +180,7 @@ class OutboxWorker:
     async def _record_failure(self, row, exc: Exception) -> None:
         attempts = row["attempts"] + 1
         error = f"{type(exc).__name__}: {exc}"
+        await self.after_failure(row, error)
         if attempts >= self.max_attempts:
             log.error("outbox %s: parked after %d attempts: %s", row["id"], attempts, error)
             await self.store.write(lambda conn: park(conn, row["id"], attempts, error))
@@ -166,7 +190,7 @@ class OutboxWorker:
         await self.store.write(lambda conn: postpone(conn, row["id"], until, attempts, error))
 
     async def _seconds_to_next(self) -> float:
-        due = await next_due_at(self.store, self.kinds, self.chat_ids)
+        due = await next_due_at(self.store, self.kinds, self.chat_ids, self.subscriber_ids)
         if due is None:
             return IDLE_POLL
         return max(0.05, min(IDLE_POLL, (due - self.clock()).total_seconds()))

@@ -15,7 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock, utc_now
 from bot.digest.jobs import digest_period, last_due_day, send_digest
-from bot.models import Subscriber, SubscriberKind
+from bot.models import TARGET_KINDS, Subscriber, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
 from bot.storage.digests import digest_was_sent
@@ -51,8 +51,8 @@ class DigestScheduler:
     async def start(self) -> None:
         """Schedule every active subscriber, send digests missed while down, start the timer."""
         for subscriber, created in await active_subscribers_created(self.store):
-            if subscriber.kind == SubscriberKind.LOCAL and not self.include_local:
-                continue
+            if subscriber.kind in TARGET_KINDS or (subscriber.kind == SubscriberKind.LOCAL and not self.include_local):
+                continue  # webhook and Apprise targets get alerts only
             self._add_job(subscriber)
             try:
                 await self.catch_up(subscriber, created)
@@ -65,7 +65,7 @@ class DigestScheduler:
         """Replace the subscriber's job (after /tz or a new digest time); drop it when inactive."""
         if self._scheduler.get_job(job_id(subscriber.id)) is not None:
             self._scheduler.remove_job(job_id(subscriber.id))
-        if subscriber.active:
+        if subscriber.active and subscriber.kind not in TARGET_KINDS:
             self._add_job(subscriber)
 
     def shutdown(self) -> None:

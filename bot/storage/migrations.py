@@ -435,6 +435,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0018_delivery_targets",
+        """
+        -- a subscriber of kind 'webhook' or 'apprise' delivers outside Telegram: its URL (and the
+        -- webhook's HMAC secret) live here, never in subscribers.title (shown masked) or the audit log;
+        -- failures/failing_since/last_error: how the target is doing (an operator notice once
+        -- failures reach a threshold: noticed_at)
+        CREATE TABLE delivery_targets (
+            subscriber_id INTEGER PRIMARY KEY REFERENCES subscribers(id) ON DELETE CASCADE,
+            url           TEXT NOT NULL,
+            secret        TEXT,
+            failures      INTEGER NOT NULL DEFAULT 0,  -- failed attempts in a row
+            failing_since TEXT,
+            last_error    TEXT,
+            noticed_at    TEXT
+        );
+        CREATE UNIQUE INDEX delivery_targets_url ON delivery_targets(url);
+        """,
+    ),
+    (
         "0019_telegram_reach",
         """
         -- issue 17 (Telegram): a subscriber may be one topic of a forum group (its top message id;

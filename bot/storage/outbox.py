@@ -22,7 +22,7 @@ import aiosqlite
 from bot.models import Alert, FollowUp, OutboxAction, OutboxStatus
 from bot.storage.db import Store, from_iso, to_iso, to_iso_precise
 from bot.storage.posts import match_from_row, post_from_row
-from bot.storage.subscribers import Recipient, recipients, subscriber_by_id
+from bot.storage.subscribers import Recipient, chat_filter, recipients, subscriber_by_id
 
 CLAIM_SECONDS = 120.0  # PostgreSQL: a claimed row is left to its claimer this long
 SEND, EDIT, MARK_DELETED = OutboxAction.SEND, OutboxAction.EDIT, OutboxAction.MARK_DELETED  # outbox.action
@@ -125,21 +125,29 @@ async def enqueue_follow_ups(conn: aiosqlite.Connection, alerts: Iterable[aiosql
     return added
 
 
-def _subscriber_filter(kinds: Sequence[str] | None, chat_ids: Sequence[int] | None) -> tuple[str, list]:
+def _subscriber_filter(kinds: Sequence[str] | None, chat_ids: Sequence[int] | None,
+                       subscriber_ids: Sequence[int] | None = None) -> tuple[str, list]:
+    """SQL limiting `s` (subscribers) to some kinds, Telegram chats (webhook and Apprise targets are never
+    limited by chat: bot.storage.subscribers.chat_filter) and subscriber ids."""
     sql, params = "", []
     if kinds:
         sql += f" AND s.kind IN ({', '.join('?' for _ in kinds)})"
         params.extend(kinds)
     if chat_ids:
-        sql += f" AND s.chat_id IN ({', '.join('?' for _ in chat_ids)})"
-        params.extend(chat_ids)
+        chat_sql, chat_params = chat_filter(chat_ids)
+        sql += chat_sql
+        params.extend(chat_params)
+    if subscriber_ids:
+        sql += f" AND s.id IN ({', '.join('?' for _ in subscriber_ids)})"
+        params.extend(subscriber_ids)
     return sql, params
 
 
 async def due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequence[str] | None = None,
-                   chat_ids: Sequence[int] | None = None) -> list[aiosqlite.Row]:
-    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds or chats)."""
-    kind_filter, extra = _subscriber_filter(kinds, chat_ids)
+                   chat_ids: Sequence[int] | None = None,
+                   subscriber_ids: Sequence[int] | None = None) -> list[aiosqlite.Row]:
+    """Pending rows whose time has come, oldest first (optionally only for some subscriber kinds, chats or ids)."""
+    kind_filter, extra = _subscriber_filter(kinds, chat_ids, subscriber_ids)
     params: list = [to_iso_precise(now), *extra]
     return await store.fetchall(
         "SELECT o.* FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
@@ -151,15 +159,15 @@ async def due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequenc
 
 
 async def claim_due_rows(store: Store, now: datetime, limit: int = 100, kinds: Sequence[str] | None = None,
-                         chat_ids: Sequence[int] | None = None,
+                         chat_ids: Sequence[int] | None = None, subscriber_ids: Sequence[int] | None = None,
                          claim_seconds: float = CLAIM_SECONDS) -> list[aiosqlite.Row]:
     """Due rows this process may deliver now. On SQLite (one process) the due rows themselves; on
     PostgreSQL they are claimed for `store.process_id` until now + `claim_seconds`
     (`FOR UPDATE SKIP LOCKED`: processes never wait for or take each other's rows; a row whose
     claimer died is taken again once its claim lapses). Sent, postponed or parked rows drop their claim."""
     if store.dialect != "postgresql":
-        return await due_rows(store, now, limit, kinds, chat_ids)
-    kind_filter, extra = _subscriber_filter(kinds, chat_ids)
+        return await due_rows(store, now, limit, kinds, chat_ids, subscriber_ids)
+    kind_filter, extra = _subscriber_filter(kinds, chat_ids, subscriber_ids)
     now_iso = to_iso_precise(now)
     sql = ("UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
            " SELECT o.id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
@@ -176,10 +184,10 @@ async def claim_due_rows(store: Store, now: datetime, limit: int = 100, kinds: S
     return await store.write(claim)
 
 
-async def next_due_at(store: Store, kinds: Sequence[str] | None = None,
-                      chat_ids: Sequence[int] | None = None) -> datetime | None:
+async def next_due_at(store: Store, kinds: Sequence[str] | None = None, chat_ids: Sequence[int] | None = None,
+                      subscriber_ids: Sequence[int] | None = None) -> datetime | None:
     """When the earliest waiting (pending, retry later) row becomes due."""
-    kind_filter, params = _subscriber_filter(kinds, chat_ids)
+    kind_filter, params = _subscriber_filter(kinds, chat_ids, subscriber_ids)
     value = await store.fetchval(
         "SELECT min(o.next_attempt_at) FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
         f" WHERE o.status = 'pending' AND s.active = 1{kind_filter}",
@@ -299,9 +307,10 @@ async def alert_rule_ids(store: Store, subscriber_id: int, post_id: int) -> list
 
 
 async def unreported_parked(store: Store) -> list[aiosqlite.Row]:
-    """Parked rows not yet told to the admins (id, last_error, the subscriber's chat_id), oldest first."""
+    """Parked rows not yet told to the admins (id, last_error, the subscriber's chat_id, kind and title),
+    oldest first."""
     return await store.fetchall(
-        "SELECT o.id, o.last_error, s.chat_id FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
+        "SELECT o.id, o.last_error, s.chat_id, s.kind, s.title FROM outbox o JOIN subscribers s ON s.id = o.subscriber_id"
         " WHERE o.status = 'parked' AND o.reported_at IS NULL ORDER BY o.id"
     )
 

@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import aiosqlite
 
-from bot.models import AlertStyle, Match, Subscriber, SubscriberKind
+from bot.models import TARGET_KINDS, AlertStyle, Match, Subscriber, SubscriberKind
 from bot.storage.db import Store, from_iso, to_iso
 
 
@@ -105,6 +105,13 @@ async def active_subscribers_created(store: Store) -> list[tuple[Subscriber, dat
     return out
 
 
+def chat_filter(chat_ids: Sequence[int]) -> tuple[str, list]:
+    """SQL (on `s`, subscribers) keeping these chats and every webhook or Apprise target, with its params."""
+    marks = ", ".join("?" for _ in chat_ids)
+    targets = ", ".join("?" for _ in TARGET_KINDS)
+    return f" AND (s.chat_id IN ({marks}) OR s.kind IN ({targets}))", [*chat_ids, *TARGET_KINDS]
+
+
 async def recipients(conn: aiosqlite.Connection, matches: Sequence[Match], now: datetime,
                      kinds: Sequence[str] | None = None, chat_ids: Sequence[int] | None = None) -> list[Recipient]:
     """Active, unmuted subscribers that want at least one of `matches`.
@@ -112,17 +119,18 @@ async def recipients(conn: aiosqlite.Connection, matches: Sequence[Match], now: 
     A subscription of kind 'all' wants every rule, 'tag' a rule carrying that
     tag, 'rule' that rule id. Rules muted in rule_mutes (until > now) are left
     out for that subscriber. `kinds` limits the subscriber kinds (replay: 'local'),
-    `chat_ids` the chats (the user account serves only its alert chat).
+    `chat_ids` the Telegram chats (the user account serves only its alert chat; webhook and
+    Apprise targets need no Telegram chat and are not limited by it).
     """
     if not matches:
         return []
     now_iso = to_iso(now)
     kind_filter = f" AND s.kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
-    chat_filter = f" AND s.chat_id IN ({', '.join('?' for _ in chat_ids)})" if chat_ids else ""
+    chats_sql, chats_params = chat_filter(chat_ids) if chat_ids else ("", [])
     async with conn.execute(
         "SELECT s.id, sub.kind, sub.value FROM subscribers s JOIN subscriptions sub ON sub.subscriber_id = s.id"
-        f" WHERE s.active = 1 AND (s.muted_until IS NULL OR s.muted_until <= ?){kind_filter}{chat_filter}",
-        (now_iso, *(kinds or ()), *(chat_ids or ())),
+        f" WHERE s.active = 1 AND (s.muted_until IS NULL OR s.muted_until <= ?){kind_filter}{chats_sql}",
+        (now_iso, *(kinds or ()), *chats_params),
     ) as cursor:
         rows = await cursor.fetchall()
     async with conn.execute("SELECT subscriber_id, rule_id FROM rule_mutes WHERE until > ?", (now_iso,)) as cursor:

@@ -1,0 +1,55 @@
+"""`dozor subscribers add --webhook URL [--secret S]` and `--apprise URL`: targets from the CLI, never shown in full."""
+import logging
+
+from bot.__main__ import main
+
+HOOK = "https://hooks.example.org/dozor/T0KEN-in-the-path?key=query-token"
+SECRET = "test-only-signing-key"
+
+
+def test_a_webhook_is_added_listed_masked_and_removed(cli_env, capsys, caplog):
+    with caplog.at_level(logging.DEBUG):
+        assert main(["subscribers", "add", "--webhook", HOOK, "--secret", SECRET]) == 0
+        added = capsys.readouterr().out
+        assert main(["subscribers", "list"]) == 0
+        listed = capsys.readouterr().out
+    chat_id, kind, role, _tz, label = listed.strip().split("\t")
+    assert kind == "webhook" and role == "subscriber" and int(chat_id) > 2 ** 53
+    assert label.startswith("https://hooks.example.org/… #")
+    for shown in (added, listed, caplog.text):
+        assert "T0KEN" not in shown and "query-token" not in shown and SECRET not in shown
+    assert "signed" in added
+    assert main(["subscribers", "remove", chat_id]) == 0
+    capsys.readouterr()
+    assert main(["subscribers", "list"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_adding_the_same_webhook_again_keeps_one_subscriber(cli_env, capsys):
+    assert main(["subscribers", "add", "--webhook", HOOK]) == 0
+    assert main(["subscribers", "add", "--webhook", HOOK, "--secret", SECRET]) == 0
+    capsys.readouterr()
+    assert main(["subscribers", "list"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1
+
+
+def test_an_apprise_url_is_checked_and_masked(cli_env, capsys):
+    url = "mailto://127.0.0.1:2525?to=desk@example.org&from=dozor@example.org"
+    assert main(["subscribers", "add", "--apprise", url]) == 0
+    capsys.readouterr()
+    assert main(["subscribers", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "\tapprise\t" in listed and "mailto://… #" in listed and "desk@example.org" not in listed
+
+
+def test_bad_targets_are_refused_with_what_to_write(cli_env, capsys):
+    assert main(["subscribers", "add", "--webhook", "ftp://example.org/x"]) == 2
+    assert "http:// or https://" in capsys.readouterr().err
+    assert main(["subscribers", "add", "--apprise", "no-such-scheme://x"]) == 2
+    assert "not a URL Apprise understands" in capsys.readouterr().err
+    assert main(["subscribers", "add", "--apprise", "ntfy://topic", "--secret", "x"]) == 2
+    assert main(["subscribers", "add", "42", "--webhook", HOOK]) == 2
+    assert main(["subscribers", "add", "9007199254740993"]) == 2
+    assert "not a Telegram chat id" in capsys.readouterr().err
+    assert main(["subscribers", "list"]) == 0
+    assert capsys.readouterr().out == ""
