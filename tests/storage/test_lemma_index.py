@@ -4,6 +4,7 @@ from bot.pipeline import Pipeline
 from bot.rules import compile_rules
 from bot.models import RuleDef
 from bot.storage import kv
+from bot.storage.history import indexed_post_ids
 from bot.storage.lemma_index import (VERSION_KEY, indexed_count, indexed_up_to, refresh_lemma_index,
                                      unindexed_count)
 from bot.text import LEMMA_VERSION, lemma_text
@@ -14,9 +15,7 @@ RULES = compile_rules([RuleDef(id="mob", query="повестка")])
 
 async def found(store, lemma):
     """Post ids whose indexed lemmas hold `lemma` (the table is contentless: it can only be searched)."""
-    rows = await store.fetchall("SELECT rowid FROM posts_lemmas WHERE posts_lemmas MATCH ? ORDER BY rowid",
-                                ('"' + lemma + '"',))
-    return [r[0] for r in rows]
+    return sorted(await indexed_post_ids(store, '"' + lemma + '"'))
 
 
 async def test_posts_stored_by_the_pipeline_are_indexed_in_the_same_transaction(store):
