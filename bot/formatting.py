@@ -50,21 +50,36 @@ MAX_ALSO_IN = 10  # channels named in "also in"; the rest are counted
 _GLUED_TRIM = " ,.;:—-"  # dropped before an ellipsis glued to the text ("слово…", not "слово,…")
 
 
-DAY_FORMATS = "today, yesterday, DD.MM.YYYY or YYYY-MM-DD"
+DAY_FORMATS = "YYYY-MM-DD, DD.MM.YYYY, DD.MM, today or yesterday"
+_DOTTED_DAY = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?$")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_day(text: str, today: date | None = None) -> date:
-    """A day typed as today, yesterday (these need `today`), DD.MM.YYYY or YYYY-MM-DD; ValueError naming
-    the accepted forms otherwise."""
-    word = text.strip().lower()
-    if word in ("today", "yesterday") and today is not None:
+    """A day as a person types it: YYYY-MM-DD, DD.MM.YYYY, and with `today` also DD.MM (the latest such
+    day not after today), today and yesterday. ValueError naming the accepted forms otherwise (the
+    CLI, the bot's /digest and the web console all read days through this)."""
+    shown = repr((text or "").strip()[:30])
+    word = (text or "").strip().lower()
+    if today is not None and word in ("today", "yesterday"):
         return today - timedelta(days=word == "yesterday")
-    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(word, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{text.strip()[:30]!r} is not a day: write {DAY_FORMATS}")
+    try:
+        if _ISO_DAY.match(word):
+            return date.fromisoformat(word)
+        dotted = _DOTTED_DAY.match(word)
+        if dotted and (dotted[3] or today is not None):
+            day, month = int(dotted[1]), int(dotted[2])
+            return date(int(dotted[3]), month, day) if dotted[3] else _latest_day(day, month, today)
+    except ValueError:
+        raise ValueError(f"{shown} is no such day: write {DAY_FORMATS}") from None
+    raise ValueError(f"{shown} is not a day: write {DAY_FORMATS} (e.g. 2026-11-28 or 28.11.2026)")
+
+
+def _latest_day(day: int, month: int, today: date) -> date:
+    """DD.MM without a year: this year's, or last year's when this year's is still ahead."""
+    if (month, day) == (2, 29) or date(today.year, month, day) > today:
+        return date(today.year - 1, month, day)
+    return date(today.year, month, day)
 
 
 def plural(count: int, noun: str, many: str | None = None, *, thousands: bool = False) -> str:

@@ -13,47 +13,23 @@ runs to `now`; `--to` alone starts at the first stored post.
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from bot.errors import UsageError
-from bot.formatting import format_time, zone
+from bot.formatting import DAY_FORMATS, format_time, zone
+from bot.formatting import parse_day as parse_any_day
 from bot.storage.history import stored_post_range
 
-DAY_FORMATS = "YYYY-MM-DD, DD.MM.YYYY, DD.MM, today or yesterday"
-_DOTTED = re.compile(r"^(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?$")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DAY_PATTERN = "%d.%m.%Y"
 
 
 def parse_day(text: str, today: date, option: str = "a day") -> date:
-    """The day `text` names; UsageError (naming `option` and the accepted forms) otherwise."""
-    word = (text or "").strip().lower()
-    if word == "today":
-        return today
-    if word == "yesterday":
-        return today - timedelta(days=1)
+    """The day `text` names (bot.formatting.parse_day); UsageError naming `option` and the accepted forms."""
     try:
-        if _ISO.match(word):
-            return date.fromisoformat(word)
-        dotted = _DOTTED.match(word)
-        if dotted:
-            day, month, year = int(dotted[1]), int(dotted[2]), dotted[3]
-            if year:
-                return date(int(year), month, day)
-            return _latest_day(day, month, today)
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is no such day: write {DAY_FORMATS}") from None
-    raise UsageError(f"{option} {text!r} is not a day: write {DAY_FORMATS} (e.g. 2026-11-28 or 28.11.2026)")
-
-
-def _latest_day(day: int, month: int, today: date) -> date:
-    """DD.MM without a year: this year's, or last year's when this year's is still ahead."""
-    candidate = date(today.year, month, day) if (month, day) != (2, 29) else None
-    if candidate is None or candidate > today:
-        return date(today.year - 1, month, day)
-    return candidate
+        return parse_any_day(text, today)
+    except ValueError as exc:
+        raise UsageError(f"{option} {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,20 @@ user got wrong; bot/__main__.py prints it as one line and exits 2.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-from datetime import datetime, timezone
+from datetime import datetime, time
 
+from bot.cli import subscriber_options
+from bot.cli.dates import DAY_FORMATS, parse_day
+from bot.cli.targets import add_target
 from bot.clock import utc_now
 from bot.errors import UsageError
-from bot.formatting import format_time, plural
+from bot.formatting import format_time, plural, zone
 from bot.models import TARGET_CHAT_BASE, OutboxStatus, SubscriberKind
-from bot.cli import subscriber_options
 from bot.storage import access, leases, open_store
 from bot.storage.db import from_iso
 from bot.storage.outbox import enqueue_missed
 from bot.storage.subscribers import active_subscribers, subscriber_by_chat
-from bot.cli.targets import add_target
 
 ACTOR = "cli"
 
@@ -41,8 +41,8 @@ def register(subparsers) -> None:
     subs.add_argument("--title", default="")
     subs.add_argument("--calendar-day", choices=("on", "off"),
                       help="set: digests of the last calendar day (on) or of the 24 hours to the digest time (off)")
-    subs.add_argument("--since", type=_day, metavar="DAY",
-                      help="add: also queue the stored matches of posts since DAY (YYYY-MM-DD, UTC)")
+    subs.add_argument("--since", metavar="DAY",
+                      help=f"add: also queue the stored matches of posts since DAY ({DAY_FORMATS}; in DOZOR_TZ)")
     subscriber_options.add_arguments(subs)
     target = subs.add_mutually_exclusive_group()
     target.add_argument("--webhook", metavar="URL",
@@ -125,7 +125,10 @@ async def _add_subscriber(store, args, settings, now) -> int:
     if args.role == "operator" and chat_id < 0:
         raise UsageError(f"{chat_id} is a group or channel; only a person can be an operator")
     subscriber_options.check_topic(chat_id, args.topic)
-    since = datetime.combine(args.since, datetime.min.time(), tzinfo=timezone.utc) if args.since else None
+    since = None
+    if args.since:
+        first = parse_day(args.since, now.astimezone(zone(settings.tz)).date(), "--since")
+        since, args.since = datetime.combine(first, time(0), tzinfo=zone(settings.tz)), first.isoformat()
 
     async def add(conn) -> int:
         await access.add_subscriber(conn, chat_id, ACTOR, now, kind=kind, title=args.title,
@@ -145,13 +148,6 @@ async def _add_subscriber(store, args, settings, now) -> int:
     else:
         print(f"no stored matches since {args.since} for it: nothing queued")
     return 0
-
-
-def _day(text: str):
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
 
 
 def status(args, settings) -> int:

@@ -40,7 +40,7 @@ from bot.commands.args import (  # noqa: F401  (re-exported: handlers write p.St
     Audit,
 )
 from bot.errors import UsageError
-from bot.formatting import DAY_FORMATS, parse_day
+from bot.formatting import parse_day
 
 MAX_QUERY = 1000
 MAX_TEXT = 3500
@@ -192,6 +192,9 @@ def _parse_tz(rest: str) -> Tz:
     return Tz(rest)
 
 
+DIGEST_DAYS = "today, yesterday, DD.MM.YYYY or YYYY-MM-DD"
+
+
 def _parse_digest(rest: str) -> Digest:
     word = rest.lower()
     if not rest or word == "today":
@@ -201,7 +204,7 @@ def _parse_digest(rest: str) -> Digest:
     try:
         day = parse_day(rest)
     except ValueError:
-        raise usage_error("digest", f"{shorten(rest, 30)!r} is not a date: write {DAY_FORMATS}") from None
+        raise usage_error("digest", f"{shorten(rest, 30)!r} is not a date: write {DIGEST_DAYS}") from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise usage_error("digest", f"{rest} is out of range ({FIRST_DAY} to {LAST_DAY})")
     return Digest(day=day)

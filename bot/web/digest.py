@@ -14,7 +14,7 @@ from bot.commands.roles import Role
 from bot.digest.jobs import build_day_digest, chart_png, last_due_day
 from bot.digest.render import render_text
 from bot.storage.subscribers import subscriber_by_chat
-from bot.web.present import parse_day
+from bot.web.present import form_day
 
 
 def routes(console) -> list[Route]:
@@ -29,7 +29,7 @@ def routes(console) -> list[Route]:
     async def build(request: Request, viewer):
         subscriber_id, tz, digest_time = await whose(viewer)
         now = console.clock()
-        day = parse_day(request.query_params.get("day")) or last_due_day(now, digest_time, tz)
+        day = form_day(request.query_params.get("day")) or last_due_day(now, digest_time, tz)
         digest = await build_day_digest(console.store, day, now, tz, digest_time, subscriber_id,
                                         console.settings.dedup_threshold)
         return day, digest, tz, digest_time

@@ -32,7 +32,8 @@ def link_of(row: dict) -> str | None:
     return post_link(row["channel_id"], row["message_id"], row.get("channel"), row.get("link"))
 
 
-def parse_day(text: str | None) -> date | None:
+def form_day(text: str | None) -> date | None:
+    """A day from a form's date input (YYYY-MM-DD, as browsers send it); None when empty or not a day."""
     try:
         return date.fromisoformat((text or "").strip()) if text else None
     except ValueError:
@@ -46,7 +47,7 @@ def day_start(day: date, tz: str) -> datetime:
 
 def alert_filter(params, tz: str, subscriber_id: int | None) -> AlertFilter:
     """The alerts page's filter from its query parameters (dates are whole days in the viewer's zone)."""
-    since, until = parse_day(params.get("from")), parse_day(params.get("to"))
+    since, until = form_day(params.get("from")), form_day(params.get("to"))
     channel = (params.get("channel") or "").strip()
     return AlertFilter(
         subscriber_id=subscriber_id, rule=(params.get("rule") or None), tag=(params.get("tag") or None),

@@ -25,7 +25,7 @@ from bot.storage import web_overview
 from bot.storage.access import rule_precision
 from bot.storage.rules import get_rule, load_rule_defs, rule_changes, upsert_rule
 from bot.web.charts import bar_chart, day_keys, sparkline
-from bot.web.present import day_start, parse_day
+from bot.web.present import day_start, form_day
 
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 SPARK_DAYS = 14
@@ -162,8 +162,8 @@ def routes(console) -> list[Route]:
 
 def _range(form, today):
     """The preview's first and last day (UTC dates), at most PREVIEW_MAX_DAYS, defaulting to 30 days."""
-    last = parse_day(form.get("to")) or today
-    first = parse_day(form.get("from")) or last - timedelta(days=PREVIEW_DAYS - 1)
+    last = form_day(form.get("to")) or today
+    first = form_day(form.get("from")) or last - timedelta(days=PREVIEW_DAYS - 1)
     if first > last:
         first, last = last, first
     return max(first, last - timedelta(days=PREVIEW_MAX_DAYS - 1)), last

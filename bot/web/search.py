@@ -20,7 +20,7 @@ from bot.history.export import csv_bytes
 from bot.history.search import search_posts
 from bot.rules import RuleSyntaxError
 from bot.web.charts import bar_chart
-from bot.web.present import day_start, highlighted, parse_day
+from bot.web.present import day_start, form_day, highlighted
 
 PER_PAGE = 20
 CHART_DAYS = 90
@@ -57,7 +57,7 @@ def routes(console) -> list[Route]:
             return Response("")
         if target is None:
             return Response("")
-        end = min(parse_day(request.query_params.get("end")) or console.clock().date(), console.clock().date())
+        end = min(form_day(request.query_params.get("end")) or console.clock().date(), console.clock().date())
         result = await run_backtest(console.store, target, day_start(end + timedelta(days=1), "UTC"), days=CHART_DAYS)
         counts = dict(result.per_day)
         return console.render(request, viewer, "_search_chart.html", total=result.total, days=CHART_DAYS,

@@ -77,7 +77,7 @@ def test_bad_date_is_a_one_line_error_with_exit_2(settings, capsys, monkeypatch)
     monkeypatch.setenv("DOZOR_DATA_DIR", str(settings.data_dir))
     assert main(["digest", "--date", "10/05/2024"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "today, yesterday, DD.MM.YYYY or YYYY-MM-DD" in err
+    assert "\n" not in err and "YYYY-MM-DD, DD.MM.YYYY, DD.MM, today or yesterday" in err
 
 
 def test_unknown_chat_is_an_error_with_exit_2(settings, capsys, monkeypatch):
