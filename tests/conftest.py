@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -16,21 +17,34 @@ __all__ = ["SHARED", "make_post", "shared_path"]
 DEFAULT_RULES = Path(__file__).resolve().parents[1] / "config" / "rules.toml"
 
 
-@pytest.fixture
-async def store(tmp_path, request):
-    """A migrated store: SQLite, or PostgreSQL when DOZOR_TEST_STORE=postgresql (the whole suite on
-    PostgreSQL; the storage suite runs on both anyway, tests/storage/conftest.py)."""
-    if os.environ.get("DOZOR_TEST_STORE") != "postgresql":
+@asynccontextmanager
+async def engine_store(engine: str, tmp_path, request):
+    """A migrated store on `engine` ("sqlite": a file under tmp_path; "postgresql": a fresh database
+    of tests/pg_server.py's server), closed (and dropped) afterwards."""
+    if engine == "sqlite":
         db = await Store.open(tmp_path / "dozor.db")
-        yield db
-        await db.close()
+        try:
+            yield db
+        finally:
+            await db.close()
         return
     databases = request.getfixturevalue("pg_databases")
     url = await databases.migrated()
     db = await Store.open(url)
-    yield db
-    await db.close()
-    databases.drop(url)
+    try:
+        yield db
+    finally:
+        await db.close()
+        databases.drop(url)
+
+
+@pytest.fixture
+async def store(tmp_path, request):
+    """A migrated store: SQLite, or PostgreSQL when DOZOR_TEST_STORE=postgresql (the whole suite on
+    PostgreSQL; the storage suite runs on both anyway, tests/storage/conftest.py)."""
+    engine = "postgresql" if os.environ.get("DOZOR_TEST_STORE") == "postgresql" else "sqlite"
+    async with engine_store(engine, tmp_path, request) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")

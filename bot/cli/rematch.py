@@ -11,13 +11,11 @@ inclusive; without them every stored post is read.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta, timezone
 
 from bot.app.rules import load_live_rules, require_enabled_rules
-from bot.cli.dates import DAY_FORMATS, parse_day
+from bot.cli.dates import add_window_options, window_from_args
 from bot.clock import utc_now
-from bot.errors import UsageError
-from bot.formatting import format_time, zone
+from bot.formatting import format_time, plural
 from bot.history.rematch import RematchResult, rematch_posts
 from bot.storage import open_store
 
@@ -30,33 +28,17 @@ def register(subparsers) -> None:
                     "found; with --alert also queues those alerts (marked late) for the subscribers.",
         epilog="Example: dozor rules import new.toml && dozor rematch --from 2024-05-13 --to yesterday",
     )
-    rematch.add_argument("--from", dest="from_day", metavar="DAY",
-                         help=f"first day of posts to read, in DOZOR_TZ ({DAY_FORMATS})")
-    rematch.add_argument("--to", dest="to_day", metavar="DAY", help="last day of posts to read, inclusive")
+    add_window_options(rematch)
     rematch.add_argument("--alert", action="store_true",
                          help="queue alerts for the new matches (late-marked; none a chat already got)")
     rematch.set_defaults(handler=handle_rematch)
 
 
-def window(args, tz: str, now: datetime) -> tuple[datetime | None, datetime | None]:
-    """--from/--to as a UTC [start, end) window (None: open); UsageError when reversed."""
-    today = now.astimezone(zone(tz)).date()
-    first = parse_day(args.from_day, today, "--from") if args.from_day else None
-    last = parse_day(args.to_day, today, "--to") if args.to_day else None
-    if first and last and first > last:
-        raise UsageError(f"--from {first.isoformat()} is after --to {last.isoformat()}: swap them")
-    return (_midnight(first, tz) if first else None,
-            _midnight(last + timedelta(days=1), tz) if last else None)
-
-
-def _midnight(day: date, tz: str) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(timezone.utc)
-
-
 def handle_rematch(args, settings) -> int:
     async def go() -> int:
         now = utc_now()
-        since, until = window(args, settings.tz, now)
+        days = window_from_args(args, settings.tz, now)
+        since, until = (days.start, days.end) if days else (None, None)
         async with open_store(settings.db_path) as store:
             rules = await load_live_rules(store, settings)
             require_enabled_rules(rules, "the rematch")
@@ -71,11 +53,11 @@ def result_lines(result: RematchResult, alert: bool, tz: str) -> list[str]:
     if not result.posts:
         return ["no stored posts in that window: nothing to match"]
     span = f"{format_time(result.first, tz)} to {format_time(result.last, tz)}"
-    lines = [f"{result.posts} stored posts ({span}) matched again: "
+    lines = [f"{plural(result.posts, 'stored post')} ({span}) matched again: "
              f"{result.matched_posts} gained matches"]
-    lines += [f"  {rule_id}: {count} posts newly matched" for rule_id, count in sorted(result.by_rule.items())]
+    lines += [f"  {rule_id}: {plural(count, 'post')} newly matched" for rule_id, count in sorted(result.by_rule.items())]
     if alert:
-        lines.append(f"{result.alerts} alerts queued (marked late); `dozor run` sends them")
+        lines.append(f"{plural(result.alerts, 'alert')} queued (marked late); `dozor run` sends them")
     elif result.matched_posts:
         lines.append("matches recorded, nothing sent; add --alert to queue alerts for them")
     return lines

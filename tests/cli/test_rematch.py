@@ -51,7 +51,7 @@ def state(chat_id: int = 42):
 def test_rematch_records_what_a_new_rule_finds_and_alerts_nobody(replayed, capsys):
     assert main(["rematch"]) == 0
     out = capsys.readouterr().out
-    assert "2 stored posts" in out and "deserters: 1 posts newly matched" in out and "--alert" in out
+    assert "2 stored posts" in out and "deserters: 1 post newly matched" in out and "--alert" in out
     assert state() == ([], ["deserters"], False)
 
 
@@ -70,7 +70,7 @@ def test_rematch_with_alert_queues_a_late_alert_once(replayed, capsys):
 def test_rematch_reads_only_the_days_asked_for(replayed, capsys):
     assert main(["rematch", "--from", "13.05.2024", "--to", "2024-05-13"]) == 0
     out = capsys.readouterr().out
-    assert "1 stored posts" in out and "deserters" not in out
+    assert "1 stored post " in out and "deserters" not in out
     assert state()[1] == []
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.storage import Store
+from tests.conftest import engine_store
 
 ENGINES = ["sqlite", "postgresql"]
 
@@ -15,17 +15,8 @@ def engine(request) -> str:
 
 @pytest.fixture
 async def store(engine, tmp_path, request):
-    if engine == "sqlite":
-        db = await Store.open(tmp_path / "dozor.db")
+    async with engine_store(engine, tmp_path, request) as db:
         yield db
-        await db.close()
-        return
-    databases = request.getfixturevalue("pg_databases")
-    url = await databases.migrated()
-    db = await Store.open(url)
-    yield db
-    await db.close()
-    databases.drop(url)
 
 
 def sqlite_only(reason: str):
