@@ -116,7 +116,7 @@ class Store:
         # in the WAL's main file once it is done
         await self.conn.execute("PRAGMA secure_delete = ON")
         for name, sql in todo:
-            log.info("applying migration %s", name)
+            log.debug("applying migration %s", name)
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in _split_sql(sql):
@@ -128,6 +128,7 @@ class Store:
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
+        log.info("database %s migrated: %s … %s (%d steps)", self.path, todo[0][0], todo[-1][0], len(todo))
         await self.conn.execute("PRAGMA secure_delete = OFF")
         await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 

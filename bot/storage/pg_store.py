@@ -73,7 +73,7 @@ class PgStore(Store):
                 for name, sql in MIGRATIONS:
                     if name in done:
                         continue
-                    log.info("applying migration %s (PostgreSQL)", name)
+                    log.debug("applying migration %s (PostgreSQL)", name)
                     async with raw.transaction():
                         for statement in pg_sql.pg_migration(name, _split_sql(sql)):
                             try:
