@@ -14,6 +14,9 @@ joined whose turn has come; every `interval` (DOZOR_SWEEP_INTERVAL) pick up
 channels added or removed meanwhile (and a group's show_authors), sweep the
 joined ones and refresh the views of posts younger than 3 days; after every
 reconnection sweep and re-read everything.
+
+On a shared store (PostgreSQL) only the accounts whose lease this process
+holds are connected and watched; `Fleet` follows the leases every tick.
 """
 from __future__ import annotations
 
