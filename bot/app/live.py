@@ -48,7 +48,7 @@ from bot.storage.subscribers import count_active, ensure_local_subscriber
 from bot.telegram.bot_client import start_bot
 from bot.telegram.bot_handlers import install_bot_handlers
 from bot.telegram.client import make_client
-from bot.telegram.live import connect, run_live
+from bot.telegram.live import LeasedAccounts, account_names, connect, run_live
 from bot.telegram.sender import make_sender, resolve_alert_chat
 
 if TYPE_CHECKING:  # types only: the scheduler module imports APScheduler, loaded only when digests are on
@@ -101,7 +101,7 @@ class LiveApp:
     restarts: dict = field(default_factory=dict)  # background task name -> times restarted
     started: dict = field(default_factory=dict)  # background task name -> monotonic start
     failure: DozorError | None = None  # a background task that kept failing stopped the app
-    sweep_now: set = field(default_factory=set)  # accounts taken over from a dead process: sweep them now
+    leased: LeasedAccounts | None = None  # on a shared store: the accounts held, the only ones watched
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.guard is not None:
@@ -110,7 +110,8 @@ class LiveApp:
             await self.start_background(stop)
             await run_live(self.settings, self.store, self.pipeline, stop, self.options.alert_backfill,
                            client_factory=self.client_factory, sleep=self.options.sleep,
-                           tick=self.options.tick, chunk_wait=self.options.chunk_wait, sweep_now=self.sweep_now)
+                           tick=self.options.tick, chunk_wait=self.options.chunk_wait, leased=self.leased,
+                           sender=self.user_client)
         finally:
             stop.set()
             await self.shutdown()
@@ -134,25 +135,22 @@ class LiveApp:
         if self.settings.web:
             from bot.web.serve import serve_console  # the web framework only when asked for
             self.spawn("web", lambda done: serve_console(self.settings, done, store=self.store), stop)
-        if self.store.dialect == "postgresql":  # a shared store: say we are alive, hold our accounts
+        if self.store.dialect == "postgresql":  # a shared store: say we are alive, watch the accounts we hold
+            self.leased = LeasedAccounts()
+            await renew_leases(self.store, account_names(self.settings), self.leased, self.options.clock())
             self.spawn("leases", self.hold_leases, stop)
 
     async def hold_leases(self, stop: asyncio.Event) -> None:
         """Heartbeat and renew/take account leases every third of the lease time (bot/storage/leases.py);
-        an account taken over is swept at once (the dead holder's gap, late-marked); leases are
-        released on a clean stop. Watching does not depend on them yet (README: PostgreSQL)."""
-        accounts = [self.settings.tg_session, *self.settings.accounts]
+        the watch loop follows `leased` (bot/telegram/live.py's Fleet). Leases are released on a clean stop."""
         try:
             while not stop.is_set():
-                held = await leases.heartbeat(self.store, self.store.process_id, accounts, self.options.clock())
-                for account in sorted(held.taken_over):
-                    log.warning("took over account %s from a process that stopped heartbeating; sweeping its "
-                                "channels", account)
-                    self.sweep_now.add(account)
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=leases.LEASE_SECONDS / 3)
                 except asyncio.TimeoutError:
                     pass
+                if not stop.is_set():
+                    await renew_leases(self.store, account_names(self.settings), self.leased, self.options.clock())
         finally:
             await leases.release(self.store, self.store.process_id)
 
@@ -231,6 +229,16 @@ class LiveApp:
             if client is not None:
                 await _disconnect(client)
         log.info("live app stopped")
+
+
+async def renew_leases(store: Store, accounts: list[str], leased: LeasedAccounts, now: datetime) -> None:
+    """One heartbeat: `leased` then says which accounts this process watches (the watch loop follows it)."""
+    held = await leases.heartbeat(store, store.process_id, accounts, now)
+    for account in sorted(held.taken_over):
+        log.warning("took over account %s from a process that stopped heartbeating; watching and sweeping its "
+                    "channels", account)
+    leased.known = set(await leases.lease_holders(store)) | set(accounts)
+    leased.held = set(held.accounts)
 
 
 def user_client_factory(options: LiveOptions) -> Callable:

@@ -14,6 +14,9 @@ joined whose turn has come; every `interval` (DOZOR_SWEEP_INTERVAL) pick up
 channels added or removed meanwhile (and a group's show_authors), sweep the
 joined ones and refresh the views of posts younger than 3 days; after every
 reconnection sweep and re-read everything.
+
+On a shared store (PostgreSQL) only the accounts whose lease this process
+holds are connected and watched; `Fleet` follows the leases every tick.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -158,39 +161,51 @@ async def join_missing(watcher: Watcher, rows: list) -> None:
                         watcher.account, row.label, exc_info=True)
 
 
+def make_watcher(settings, store, pipeline, name: str, client, alert_backfill: bool, sleep: Callable,
+                 chunk_wait: float, accounts: list[str]) -> Watcher:
+    return Watcher(client, store, pipeline, name, Budget(name, sleep=sleep),
+                   backfill_limit=settings.backfill_limit, alert_backfill=alert_backfill,
+                   silence_factor=settings.silence_factor, chunk_wait=chunk_wait,
+                   late_after=settings.late_after, recheck_hours=settings.recheck_hours,
+                   poll_floor=settings.poll_floor, poll_ceiling=settings.sweep_interval,
+                   accounts=tuple(accounts), main=name == account_names(settings)[0])
+
+
 async def start_watchers(settings, store, pipeline, clients: dict, alert_backfill: bool,
-                         sleep: Callable = asyncio.sleep, chunk_wait: float = 1.0) -> list[Watcher]:
-    budgets = {name: Budget(name, sleep=sleep) for name in clients}
-    first = next(iter(clients))
-    await resolve_queued(clients[first], store, budgets[first])
-    watchers = []
-    for name, rows in (await spread(store, list(clients))).items():
-        watcher = Watcher(clients[name], store, pipeline, name, budgets[name],
-                          backfill_limit=settings.backfill_limit, alert_backfill=alert_backfill,
-                          silence_factor=settings.silence_factor, chunk_wait=chunk_wait,
-                          late_after=settings.late_after, recheck_hours=settings.recheck_hours,
-                          poll_floor=settings.poll_floor, poll_ceiling=settings.sweep_interval,
-                          accounts=tuple(clients), main=name == first)
-        for row in rows:
+                         sleep: Callable = asyncio.sleep, chunk_wait: float = 1.0,
+                         spread_over: list[str] | None = None) -> list[Watcher]:
+    """A watcher per client: resolve its channels, join, catch up (sweep and re-read), then go live.
+    Channels are spread over `spread_over` (default: these clients' accounts)."""
+    if not clients:
+        return []
+    accounts = spread_over or list(clients)
+    watchers = [make_watcher(settings, store, pipeline, name, client, alert_backfill, sleep, chunk_wait, accounts)
+                for name, client in clients.items()]
+    await resolve_queued(watchers[0].client, store, watchers[0].budget)
+    load = await spread(store, accounts)
+    for watcher in watchers:
+        for row in load.get(watcher.account, []):
             await watch_resolved(watcher, row)
         if settings.join_channels:
             await join_missing(watcher, list(watcher.channels.values()))
         fed = await watcher.sweep(recheck=True)
-        log.info("account %s watches %d channels; caught up with %d posts", name, len(watcher.channels), fed)
+        log.info("account %s watches %d channels; caught up with %d posts", watcher.account, len(watcher.channels), fed)
         watcher.register()
-        watchers.append(watcher)
     return watchers
 
 
-async def refresh(watchers: list[Watcher], store, join_channels: bool = False) -> None:
+async def refresh(watchers: list[Watcher], store, join_channels: bool = False,
+                  spread_over: list[str] | None = None) -> None:
     """Pick up channels added, paused or removed while running, and names queued by the CLI."""
     if not watchers:
         return
     await resolve_queued(watchers[0].client, store, watchers[0].budget)
     by_account = {w.account: w for w in watchers}
-    load = await spread(store, list(by_account))
+    load = await spread(store, spread_over or list(by_account))
     for name, rows in load.items():
-        watcher = by_account[name]
+        watcher = by_account.get(name)
+        if watcher is None:
+            continue  # an account another process watches
         wanted = {row.id for row in rows}
         for channel_id in [c for c in watcher.channels if c not in wanted]:
             log.info("account %s stops watching %s", name, watcher.channels[channel_id].label)
@@ -207,11 +222,10 @@ async def refresh(watchers: list[Watcher], store, join_channels: bool = False) -
 async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, interval: float, tick: float = 5.0,
                               clock: Callable[[], float] = time.monotonic, store=None,
                               join_channels: bool = False, offline_notice_after: float = 300.0,
-                              sweep_now: set[str] | None = None) -> None:
-    """Tick until stopped: sweeps every `interval`, reconnection sweeps, polls. An account name put
-    in `sweep_now` (a lease taken over from a dead process) is swept on the next tick, late-marked."""
-    sweep_now = sweep_now if sweep_now is not None else set()
-    links = [AccountLink(w.client, w.store, w.account, offline_notice_after, clock, w.now) for w in watchers]
+                              fleet: "Fleet | None" = None) -> None:
+    """Tick until stopped: sweeps every `interval`, reconnection sweeps, polls. With a `fleet`, every
+    tick first follows its leases (accounts started or let go) and watches the fleet's watchers."""
+    links: dict[Watcher, AccountLink] = {}
     next_sweep = clock() + interval
     while not stop.is_set():
         try:
@@ -219,18 +233,21 @@ async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, inte
             break
         except asyncio.TimeoutError:
             pass
+        if fleet is not None:
+            watchers = await fleet.follow_leases()
         due = clock() >= next_sweep
         if due and store is not None:
             try:
-                await refresh(watchers, store, join_channels)
+                await refresh(watchers, store, join_channels, fleet.spread_over() if fleet else None)
             except NETWORK_ERRORS as exc:  # offline: the next refresh picks the changes up
                 log.info("picking up channel changes waits for the connection: %s", exc or type(exc).__name__)
-        for watcher, link in zip(watchers, links):
+        links = {w: links.get(w) or AccountLink(w.client, w.store, w.account, offline_notice_after, clock, w.now)
+                 for w in watchers}
+        for watcher, link in links.items():
             back = await link.check()
             if link.offline_since is not None:
                 continue  # nothing can be read; the sweep after the return catches up
-            if back or watcher.account in sweep_now:
-                sweep_now.discard(watcher.account)
+            if back:
                 await watcher.sweep(recheck=True)
             elif due:
                 await watcher.sweep(only=lambda row: row.joined)
@@ -242,32 +259,114 @@ async def watch_until_stopped(watchers: list[Watcher], stop: asyncio.Event, inte
             next_sweep = clock() + interval
 
 
+@dataclass
+class LeasedAccounts:
+    """On a shared store, the accounts this process holds a lease on, kept current by bot/app/live.py
+    from the lease heartbeat (bot/storage/leases.py): `held` are watched, and channels are spread over
+    `known` (every account with a lease) too, so none is taken from an account another process watches."""
+
+    held: set[str] = field(default_factory=set)
+    known: set[str] = field(default_factory=set)
+
+
+class Fleet:
+    """This process's accounts: a connected client and a watcher each. Without leases (SQLite: one
+    process) every configured account. With `leased`, only the held ones: an account newly held
+    (free, or taken over from a process that stopped heartbeating) is connected and swept at once,
+    so posts missed meanwhile are alerted late; one no longer held is let go (handlers removed,
+    client disconnected), so two processes never use one session at once (AUTH_KEY_DUPLICATED)."""
+
+    def __init__(self, settings, store, pipeline, client_factory: Callable, alert_backfill: bool,
+                 sleep: Callable, chunk_wait: float, leased: LeasedAccounts | None = None, sender=None):
+        self.settings, self.store, self.pipeline, self.leased = settings, store, pipeline, leased
+        self.sender = sender  # the client that also sends the alerts: an account let go keeps it connected
+        self.client_factory, self.alert_backfill, self.sleep, self.chunk_wait = (client_factory, alert_backfill,
+                                                                                 sleep, chunk_wait)
+        self.clients: dict = {}
+        self.watchers: list[Watcher] = []
+
+    def wanted(self) -> list[str]:
+        names = account_names(self.settings)
+        return names if self.leased is None else [n for n in names if n in self.leased.held]
+
+    def spread_over(self) -> list[str]:
+        names = account_names(self.settings)
+        return names if self.leased is None else list(dict.fromkeys([*names, *sorted(self.leased.known)]))
+
+    async def start(self, names: list[str]) -> None:
+        """Connect `names` and start their watchers (catch-up sweep first). SessionInvalid propagates."""
+        fresh: dict = {}
+        try:
+            for name in names:
+                fresh[name] = self.clients[name] = self.client_factory(self.settings, name)
+                await connect(fresh[name], name)
+        except BaseException:
+            for name in fresh:
+                await self.disconnect(name)
+            raise
+        self.watchers += await start_watchers(self.settings, self.store, self.pipeline, fresh, self.alert_backfill,
+                                              self.sleep, self.chunk_wait, self.spread_over())
+
+    async def follow_leases(self) -> list[Watcher]:
+        """Let go of the accounts no longer held, start the ones newly held; the watchers to run."""
+        if self.leased is None:
+            return self.watchers
+        for watcher in [w for w in self.watchers if w.account not in self.leased.held]:
+            log.warning("account %s is held by another process now: no longer watching it", watcher.account)
+            await self.let_go(watcher)
+        new = [n for n in self.wanted() if n not in self.clients]
+        if new:
+            log.info("watching account(s) %s: this process holds their lease now", ", ".join(new))
+            try:
+                await self.start(new)
+            except TelegramUnavailable as exc:  # Telegram unreachable: the next tick tries again
+                log.warning("%s; trying again shortly", exc)
+        return self.watchers
+
+    async def let_go(self, watcher: Watcher) -> None:
+        watcher.unregister()
+        await watcher.stop()
+        self.watchers.remove(watcher)
+        if watcher.client is self.sender:
+            self.clients.pop(watcher.account, None)
+        else:
+            await self.disconnect(watcher.account)
+
+    async def disconnect(self, name: str) -> None:
+        client = self.clients.pop(name, None)
+        try:
+            if client is not None:
+                await client.disconnect()
+        except Exception:  # closing anyway; nothing left to save
+            log.debug("disconnecting account %s failed", name, exc_info=True)
+
+    async def close(self) -> None:
+        for watcher in self.watchers:
+            await watcher.stop()
+        self.watchers = []
+        for name in list(self.clients):
+            await self.disconnect(name)
+
+
 async def run_live(settings, store, pipeline, stop: asyncio.Event, alert_backfill: bool = False, *,
                    client_factory: Callable = make_client, sleep: Callable = asyncio.sleep,
-                   tick: float = 5.0, chunk_wait: float = 1.0, sweep_now: set[str] | None = None) -> None:
-    """Watch every configured account until `stop` is set. SessionInvalid stops with a clear message.
-    `sweep_now`: account names to sweep at once (see watch_until_stopped)."""
-    clients: dict = {}
-    watchers: list[Watcher] = []
+                   tick: float = 5.0, chunk_wait: float = 1.0, leased: LeasedAccounts | None = None,
+                   sender=None) -> None:
+    """Watch every configured account (with `leased`, the held ones: see Fleet) until `stop` is set.
+    SessionInvalid stops with a clear message. `sender`: a client `client_factory` may return that also
+    sends the alerts (kept connected when its account is let go)."""
+    fleet = Fleet(settings, store, pipeline, client_factory, alert_backfill, sleep, chunk_wait, leased, sender)
     marker = running_marker(settings)
     try:
-        for name in account_names(settings):
-            clients[name] = client_factory(settings, name)
-            await connect(clients[name], name)
+        await fleet.start(fleet.wanted())
         marker.write_text(str(os.getpid()))
-        watchers = await start_watchers(settings, store, pipeline, clients, alert_backfill, sleep, chunk_wait)
-        if not any(w.channels for w in watchers):
+        if leased is None and not any(w.channels for w in fleet.watchers):
             log.warning("no channels to watch yet: add some with `dozor channels add @name`")
-        await watch_until_stopped(watchers, stop, settings.sweep_interval, tick, store=store,
+        await watch_until_stopped(fleet.watchers, stop, settings.sweep_interval, tick, store=store,
                                   join_channels=settings.join_channels,
-                                  offline_notice_after=settings.offline_notice_after, sweep_now=sweep_now)
+                                  offline_notice_after=settings.offline_notice_after,
+                                  fleet=fleet if leased is not None else None)
     finally:
         marker.unlink(missing_ok=True)
-        for watcher in watchers:
-            await watcher.stop()
-        for name, client in clients.items():
-            try:
-                await client.disconnect()
-            except Exception:  # closing anyway; nothing left to save
-                log.debug("disconnecting account %s failed", name, exc_info=True)
+        await fleet.close()
     log.info("live watcher stopped")

@@ -70,6 +70,7 @@ class Watcher:
         self._albums: dict[tuple[int, int], list] = {}
         self._album_timers: dict[tuple[int, int], asyncio.Task] = {}
         self._inflight: set[asyncio.Task] = set()
+        self._handlers: list = []  # what register() added to the client, for unregister()
         self.stopping = False
 
     # which channels
@@ -90,9 +91,17 @@ class Watcher:
 
     # live updates
     def register(self) -> None:
-        self.client.add_event_handler(self._tracked(self.on_new_message), events.NewMessage())
-        self.client.add_event_handler(self._tracked(self.on_edit), events.MessageEdited())
-        self.client.add_event_handler(self._tracked(self.on_delete), events.MessageDeleted())
+        for handler, event in ((self.on_new_message, events.NewMessage()), (self.on_edit, events.MessageEdited()),
+                               (self.on_delete, events.MessageDeleted())):
+            tracked = self._tracked(handler)
+            self.client.add_event_handler(tracked, event)
+            self._handlers.append(tracked)
+
+    def unregister(self) -> None:
+        """Take no more live updates from the client (the account is let go; see bot/telegram/live.py)."""
+        for tracked in self._handlers:
+            self.client.remove_event_handler(tracked)
+        self._handlers = []
 
     def _tracked(self, handler):
         """Run a handler unless stopping, and remember it so `stop` can let it finish."""
