@@ -204,7 +204,7 @@ class SubscriberSync:
 
     async def current(self) -> dict[int, Subscriber]:
         return {sub.id: sub for sub in await active_subscribers(self.store)
-                if (self.include_local or sub.kind != SubscriberKind.LOCAL) and sub.kind not in TARGET_KINDS}
+                if self.include_local or sub.kind != SubscriberKind.LOCAL}  # the scheduler skips what it cannot send
 
     async def prime(self) -> None:
         """What the scheduler scheduled at start."""
