@@ -2,8 +2,9 @@
 
 Order: matching, start-up, end to end (max and a steady 100 posts/s over all
 22,099 replay posts, about 4 minutes), storage at 1,000,000 posts (builds the
-cached /tmp database on first use, about 3 minutes), backtest/search on it.
-About 6 minutes with the 1M database cached, under 10 without, on 2 cores.
+cached /tmp database on first use, about 3 minutes), backtest/search on it,
+webhook delivery (10 webhooks and a slow one beside Telegram, about 1 minute).
+About 7 minutes with the 1M database cached, under 10 without, on 2 cores.
 Results and the machine are recorded in docs/BENCHMARKS.md.
 
     .venv/bin/python bench/run_all.py [--quick]
@@ -26,6 +27,8 @@ BENCHES = [
     ("end to end", ["e2e_bench.py"], ["e2e_bench.py", "--steady-posts", "3000"]),
     ("storage at 1M posts", ["storage_bench.py"], ["storage_bench.py", "--fresh-posts", "5000"]),
     ("backtest and search at 1M posts", ["backtest_bench.py"], ["backtest_bench.py"]),
+    # 10 webhooks at 100 and 1,000 alerts/s, and a 2 s webhook beside Telegram: 5 runs of --seconds each
+    ("webhook delivery", ["webhook_bench.py"], ["webhook_bench.py", "--seconds", "2"]),
 ]
 
 

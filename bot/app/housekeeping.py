@@ -3,8 +3,8 @@
 `AdminNotices.run_once()` sends the admins, once, the channel warnings the
 watcher left (silent, private, banned, not found), accounts offline for long
 and back again, webhook and Apprise targets failing TARGET_NOTICE_AFTER times in
-a row (told again only after they delivered once more), and the alerts the outbox
-parked (a chat that blocked the bot, or too many failures). Each is marked in
+a row (told again only after they delivered once more) and, once, the same
+targets when they deliver again ("back"), and the alerts the outbox parked (a chat that blocked the bot, or too many failures). Each is marked in
 the database when at least one admin got it, so a restart does not repeat it.
 
 `SubscriberSync.sync()` re-reads the subscribers and re-schedules the digest
@@ -26,7 +26,8 @@ from bot.storage.channels import ChannelWarning, mark_warnings_sent, pending_war
 from bot.storage.db import Store
 from bot.storage.subscribers import active_subscribers
 from bot.storage.outbox import mark_reported, unreported_parked
-from bot.storage.targets import FailingTarget, mark_noticed, targets_to_notice
+from bot.storage.targets import (FailingTarget, RecoveredTarget, mark_noticed, mark_recovery_noticed,
+                                 targets_recovered, targets_to_notice)
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 15  # lines per kind in one notice; the rest are counted
@@ -58,6 +59,13 @@ def target_line(target: FailingTarget) -> str:
             f"since {since}, last: {esc(target.last_error[:200])}; its alerts are kept and retried")
 
 
+def recovered_line(target: RecoveredTarget) -> str:
+    since = target.failing_since.strftime("%Y-%m-%d %H:%M UTC") if target.failing_since else "a while"
+    return (f"• {target.kind} {esc(target.label)} (subscriber {target.chat_id}) delivers again since "
+            f"{target.recovered_at.strftime('%Y-%m-%d %H:%M UTC')} (failing since {since}); "
+            "its kept alerts are being sent")
+
+
 def account_line(notice: AccountNotice) -> str:
     since = notice.since.strftime("%Y-%m-%d %H:%M UTC")
     if notice.kind == "offline":
@@ -67,12 +75,16 @@ def account_line(notice: AccountNotice) -> str:
 
 
 def notice_html(warnings: Sequence[ChannelWarning], parked: Sequence, parked_total: int,
-                accounts: Sequence[AccountNotice] = (), targets: Sequence[FailingTarget] = ()) -> str:
-    """The admins' message: accounts, failing delivery targets, channel warnings, then parked alerts
-    (at most MAX_LISTED lines each)."""
+                accounts: Sequence[AccountNotice] = (), targets: Sequence[FailingTarget] = (),
+                recovered: Sequence[RecoveredTarget] = ()) -> str:
+    """The admins' message: accounts, failing delivery targets, targets back, channel warnings, then
+    parked alerts (at most MAX_LISTED lines each)."""
     parts = ["📡 <b>Connection</b>\n" + "\n".join(account_line(n) for n in accounts)] if accounts else []
     if targets:
         parts.append("🔌 <b>Delivery targets failing</b>\n" + "\n".join(target_line(t) for t in targets[:MAX_LISTED]))
+    if recovered:
+        parts.append("✅ <b>Delivery targets back</b>\n"
+                     + "\n".join(recovered_line(t) for t in recovered[:MAX_LISTED]))
     if warnings:
         lines = [warning_line(w) for w in warnings[:MAX_LISTED]]
         if len(warnings) > MAX_LISTED:
@@ -103,6 +115,7 @@ class AdminNotices:
         self._shown_rows: set[int] = set()
         self._shown_accounts: set[int] = set()
         self._shown_targets: set[int] = set()
+        self._shown_recovered: set[tuple[int, datetime]] = set()
 
     async def run_once(self) -> int:
         """Send what is pending; returns how many chats received it."""
@@ -111,9 +124,11 @@ class AdminNotices:
         accounts = [n for n in await pending_account_notices(self.store) if n.id not in self._shown_accounts]
         targets = [t for t in await targets_to_notice(self.store, TARGET_NOTICE_AFTER)
                    if t.subscriber_id not in self._shown_targets]
-        if not warnings and not parked and not accounts and not targets:
+        recovered = [t for t in await targets_recovered(self.store)
+                     if (t.subscriber_id, t.recovered_at) not in self._shown_recovered]
+        if not warnings and not parked and not accounts and not targets and not recovered:
             return 0
-        text = notice_html(warnings, parked, len(parked), accounts, targets)
+        text = notice_html(warnings, parked, len(parked), accounts, targets, recovered)
         if not self.chats:
             log.warning("no DOZOR_ADMINS to tell: %s", text)
             reached = 0
@@ -124,6 +139,7 @@ class AdminNotices:
         await self._mark(warnings, parked)
         await self._mark_accounts([n.id for n in accounts])
         await self._mark_targets([t.subscriber_id for t in targets])
+        await self._mark_recovered(recovered)
         return reached
 
     async def _send(self, text: str) -> int:
@@ -154,6 +170,13 @@ class AdminNotices:
             await self.store.write(lambda conn: mark_noticed(conn, ids, now))
         self._shown_targets.update(ids)
 
+    async def _mark_recovered(self, recovered: Sequence[RecoveredTarget]) -> None:
+        ids = [t.subscriber_id for t in recovered]
+        if ids and self.record:
+            await self.store.write(lambda conn: mark_recovery_noticed(conn, ids))
+        self._shown_recovered.update((t.subscriber_id, t.recovered_at) for t in recovered)
+        self._shown_targets.difference_update(ids)  # failing again later is news again
+
     async def _parked(self) -> list:
         return await unreported_parked(self.store)
 
@@ -181,7 +204,7 @@ class SubscriberSync:
 
     async def current(self) -> dict[int, Subscriber]:
         return {sub.id: sub for sub in await active_subscribers(self.store)
-                if (self.include_local or sub.kind != SubscriberKind.LOCAL) and sub.kind not in TARGET_KINDS}
+                if self.include_local or sub.kind != SubscriberKind.LOCAL}  # the scheduler skips what it cannot send
 
     async def prime(self) -> None:
         """What the scheduler scheduled at start."""

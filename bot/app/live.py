@@ -5,7 +5,7 @@
                                                      └─► a TargetLane per webhook / Apprise subscriber
                                                          ─► TargetAlertSink (bot/delivery/lanes.py)
     bot client ─► commands (a rule change recompiles the pipeline's rules)
-    DigestScheduler ─► sender;  housekeeping: operator warnings and parked alerts ─► admins,
+    DigestScheduler ─► sender (chats), the targets' senders (webhook/Apprise digests);  housekeeping: operator warnings and parked alerts ─► admins,
     and the lemma index that backtests and /search read
 
 The sender is the bot (TG_BOT_TOKEN) or, without a token, the user account
@@ -322,7 +322,8 @@ async def _build_real(settings: Settings, store: Store, options: LiveOptions, ru
     sink = TelegramAlertSink(store, senders.alerts, settings, options.clock)
     telegram = OutboxWorker(store, lambda _sub: sink, options.clock, settings.max_attempts, kinds=TELEGRAM_KINDS,
                             chat_ids=chats)
-    worker = delivery_lanes(settings, store, telegram, options.clock)
+    targets, close_targets = target_senders(settings)  # alerts' lanes and digests share the rate limits
+    worker = delivery_lanes(settings, store, telegram, options.clock, targets, close_targets)
     pipeline = Pipeline(store, rules, options.clock, notify=worker.notify,
                         recipient_kinds=LIVE_KINDS,  # a replay's or dry run's terminal gets nothing live
                         recipient_chats=chats)
@@ -330,7 +331,7 @@ async def _build_real(settings: Settings, store: Store, options: LiveOptions, ru
     app = LiveApp(settings, store, options, pipeline, worker, AdminNotices(store, patient, notice_chats, options.clock),
                   bot=bot, user_client=user_client, guard=senders.guard)
     if options.digests:
-        app.scheduler = DigestScheduler(store, patient, settings, options.clock)
+        app.scheduler = DigestScheduler(store, patient, settings, options.clock, target_senders=targets)
         app.subscribers = SubscriberSync(store, app.scheduler)
     if bot is not None:
         reload_rules = rules_reloader(store, pipeline, settings.regex_budget)
@@ -340,9 +341,12 @@ async def _build_real(settings: Settings, store: Store, options: LiveOptions, ru
     return app
 
 
-def delivery_lanes(settings: Settings, store: Store, telegram: OutboxWorker, clock: Clock) -> DeliveryLanes:
-    """The Telegram worker beside one lane per webhook or Apprise subscriber (bot/delivery/lanes.py)."""
-    senders, close = target_senders(settings)
+def delivery_lanes(settings: Settings, store: Store, telegram: OutboxWorker, clock: Clock,
+                   senders=None, close=None) -> DeliveryLanes:
+    """The Telegram worker beside one lane per webhook or Apprise subscriber (bot/delivery/lanes.py),
+    over the targets' `senders` (made here unless given) and the coroutine function `close` that closes them."""
+    if senders is None:
+        senders, close = target_senders(settings)
     targets = TargetAlertSink(store, senders, settings, clock)
 
     def make_lane(subscriber_id: int) -> TargetLane:

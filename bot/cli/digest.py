@@ -157,11 +157,20 @@ async def _send_or_explain(args: argparse.Namespace, settings, day: date, now: d
 async def send_digest_now(settings, chat_id: int, day: date, now: datetime) -> bool:
     """Log in as the bot (or the user account), send one digest once, disconnect."""
     from bot.app.live import LiveOptions, open_sender  # Telethon: imported only when sending
+    from bot.delivery.target_sink import target_senders
+    from bot.models import TARGET_KINDS
 
     store = await Store.open(settings.db_path)
+    subscriber = await subscriber_by_chat(store, chat_id, active_only=False)
+    if subscriber is not None and subscriber.kind in TARGET_KINDS:  # a webhook or Apprise URL: no Telegram
+        senders, close = target_senders(settings)
+        try:
+            return await send_digest(store, senders[subscriber.kind], subscriber, day, now, settings.dedup_threshold)
+        finally:
+            await close()
+            await store.close()
     sender, bot, user, _alert_chat = await open_sender(settings, LiveOptions(digests=False))
     try:
-        subscriber = await subscriber_by_chat(store, chat_id, active_only=False)
         return await send_digest(store, sender, subscriber, day, now, settings.dedup_threshold)
     finally:
         for client in (bot, user):

@@ -8,7 +8,8 @@ digest time; it still arrives at the digest time.
 
 `subscribers add --webhook URL [--secret S]` and `--apprise URL` add a delivery
 target (bot/cli/targets.py); `list` shows it by a made-up chat id, which
-`remove` takes, and its URL masked.
+`remove` takes, its URL masked, and its HEALTH: "ok", or "failing since …"
+with the failed attempts in a row ("-" for a Telegram chat).
 
 Changes are audited with actor "cli". A handler raises UsageError for what the
 user got wrong; bot/__main__.py prints it as one line and exits 2.
@@ -29,6 +30,7 @@ from bot.storage import access, leases, open_store
 from bot.storage.db import from_iso
 from bot.storage.outbox import enqueue_missed
 from bot.storage.subscribers import active_subscribers, subscriber_by_chat
+from bot.storage.targets import TargetHealth, target_health
 
 ACTOR = "cli"
 
@@ -66,10 +68,12 @@ def subscribers(args, settings) -> int:
                 if not subs:
                     print("no subscribers yet: add one with `dozor subscribers add CHAT_ID`, or /start in the bot")
                     return 0
-                print("CHAT_ID\tKIND\tROLE\tTIME ZONE\tSTYLE\tTOPIC\tTITLE")
+                health = await target_health(store)
+                print("CHAT_ID\tKIND\tROLE\tTIME ZONE\tSTYLE\tTOPIC\tHEALTH\tTITLE")
                 for sub in subs:
                     print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{sub.style}"
-                          f"\t{subscriber_options.describe_topic(sub.topic_id)}\t{sub.title}")
+                          f"\t{subscriber_options.describe_topic(sub.topic_id)}"
+                          f"\t{describe_health(health.get(sub.id))}\t{sub.title}")
                 return 0
             if args.action == "add" and (args.webhook or args.apprise):
                 return await add_target(store, args, settings, now)
@@ -80,6 +84,16 @@ def subscribers(args, settings) -> int:
             return await _change_subscriber(store, args, settings, now)
 
     return asyncio.run(go())
+
+
+def describe_health(health: TargetHealth | None) -> str:
+    """The HEALTH column: "-" for a Telegram chat; "ok", or since when and how often a target fails."""
+    if health is None:
+        return "-"
+    if health.healthy:
+        return "ok"
+    since = health.failing_since.strftime("%Y-%m-%d %H:%M UTC") if health.failing_since else "?"
+    return f"failing since {since} ({plural(health.failures, 'failed attempt')})"
 
 
 async def _change_subscriber(store, args, settings, now) -> int:

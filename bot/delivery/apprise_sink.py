@@ -8,6 +8,8 @@ with a timeout (DOZOR_TARGET_TIMEOUT) and raises DeliveryFailed when Apprise
 reports a failure (its log lines, scrubbed of the URL, say why).
 Apprise cannot edit what it sent, so of the follow-ups only "deleted" and
 "no longer matches" are sent (an edit that still matches is not worth a mail).
+A message may carry an attachment (the daily digest's chart, bot/digest/target_digest.py),
+handed to Apprise from memory.
 """
 from __future__ import annotations
 
@@ -70,10 +72,24 @@ class AppriseTransport:
         if notifier is None:
             raise DeliveryFailed("not a URL Apprise understands (check it with `apprise -vv URL`)")
         result = await notifier.async_notify(body=message.body, title=message.title, timeout=self.timeout,
-                                             log_level=logging.WARNING)
+                                             log_level=logging.WARNING, attach=_attachment(message))
         if not result:
             raise DeliveryFailed(scrub(f"Apprise could not deliver: {_why(result)}", url, message.target.secret))
         return None
+
+
+def _attachment(message: TargetMessage):
+    """The message's attachment for Apprise (kept in memory, never a file), or None. Services that take
+    no attachments get the text alone."""
+    if not message.attachment:
+        return None
+    from apprise import AppriseAttachment
+    from apprise.attachment.memory import AttachMemory
+
+    attachments = AppriseAttachment()
+    attachments.add(AttachMemory(content=message.attachment, name=message.attachment_name or "attachment",
+                                 mimetype="image/png" if message.attachment[:4] == b"\x89PNG" else None))
+    return attachments
 
 
 def _why(result) -> str:

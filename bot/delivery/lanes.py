@@ -46,7 +46,8 @@ class TargetLane(OutboxWorker):
 
     async def after_success(self, row) -> None:
         if self.failures or not self._health_known:
-            await self.store.write(lambda conn: record_success(conn, row["subscriber_id"]))
+            now = self.clock()
+            await self.store.write(lambda conn: record_success(conn, row["subscriber_id"], now))
             self._health_known = True
             if self.failures:
                 log.info("target subscriber %s delivers again after %d failures", row["subscriber_id"], self.failures)

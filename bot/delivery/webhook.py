@@ -5,7 +5,8 @@
 docs/WEBHOOKS.md; `SCHEMA_VERSION` changes only with a breaking change. The
 same outbox row always gives the same bytes (no send time inside), so a retry
 is byte-identical and the receiver can deduplicate on the Idempotency-Key
-header, which is the outbox row id.
+header, which is the outbox row id (a daily digest's is "digest-<subscriber>-<day>",
+bot/digest/target_digest.py).
 
 `WebhookTransport.send(message)` POSTs one TargetMessage with aiohttp (about
 8x less CPU a request than httpx on this machine): no
@@ -47,10 +48,12 @@ class TargetMessage:
 
     chat_id: int  # the target subscriber's chat id: the rate limiter's key
     target: DeliveryTarget
-    key: int  # the outbox row id: the idempotency key
+    key: int | str  # the idempotency key: the outbox row id, or "digest-<subscriber>-<day>"
     event: dict = field(repr=False)
     title: str = ""
     body: str = field(default="", repr=False)
+    attachment: bytes | None = field(default=None, repr=False)  # Apprise only: the digest's chart PNG
+    attachment_name: str = ""
 
 
 def sign(body: bytes, secret: str) -> str:

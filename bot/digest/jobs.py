@@ -1,5 +1,9 @@
 """Digest glue: load the period's rows, build the digest, send it through a Sender, record it once.
 
+A Telegram subscriber gets the HTML parts and the chart photo; a webhook or
+Apprise subscriber gets one TargetMessage (bot/digest/target_digest.py) through
+the sender of its kind, and its target's health is recorded as for alerts.
+
 `threshold` is the "same story" similarity (settings.dedup_threshold) the
 digest groups posts by, the same one the alert sinks use.
 """
@@ -14,10 +18,13 @@ from bot.digest.chart import render_chart, windows_label
 from bot.digest.build import Digest, build_digest
 from bot.digest.render import render_html, render_text
 from bot.formatting import escape
-from bot.models import Outgoing, Subscriber
+from bot.digest.target_digest import has_chart, target_digest_message
+from bot.errors import Forbidden
+from bot.models import TARGET_KINDS, Outgoing, Subscriber, SubscriberKind
 from bot.delivery.senders import Sender
 from bot.storage.db import Store
 from bot.storage.digests import claim_digest, load_digest_data, release_digest
+from bot.storage.targets import record_failure, record_success, target_of
 from bot.stories import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
@@ -71,10 +78,21 @@ def digest_messages(digest: Digest, chat_id: int, topic_id: int | None = None) -
     """The text parts, then the chart as a photo (only when the 14 days had any match); into the
     forum topic `topic_id` when the subscriber is bound to one."""
     messages = [Outgoing(chat_id, part, silent=False, topic_id=topic_id) for part in render_html(digest)]
-    if any(sum(values) for values in digest.chart_series.values()):
+    if has_chart(digest):
         messages.append(Outgoing(chat_id, escape(chart_caption(digest)), silent=True, photo=chart_png(digest),
                                  topic_id=topic_id))
     return messages
+
+
+async def subscriber_digest_messages(store: Store, digest: Digest, subscriber: Subscriber, day: date) -> list:
+    """What the subscriber's digest is sent as: Outgoing messages for a chat, one TargetMessage for a target."""
+    if subscriber.kind not in TARGET_KINDS:
+        return digest_messages(digest, subscriber.chat_id, subscriber.topic_id)
+    target = await target_of(store, subscriber.id)
+    if target is None:
+        raise Forbidden(subscriber.chat_id, "no webhook or Apprise URL stored for this subscriber")
+    chart = chart_png(digest) if target.kind == SubscriberKind.APPRISE and has_chart(digest) else None
+    return [target_digest_message(digest, target, subscriber.chat_id, day, chart)]
 
 
 async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day: date, now: datetime,
@@ -92,14 +110,19 @@ async def send_digest(store: Store, sender: Sender, subscriber: Subscriber, day:
     try:
         digest = await build_day_digest(store, day, now, subscriber.tz, subscriber.digest_time, subscriber.id,
                                         threshold, subscriber.digest_calendar_day)
-        for message in digest_messages(digest, subscriber.chat_id, subscriber.topic_id):
+        for message in await subscriber_digest_messages(store, digest, subscriber, day):
             await sender.send(message)
             sent += 1
-    except BaseException:
+    except BaseException as exc:
         if sent == 0:
             await release_digest(store, subscriber.id, day)
         log.exception("digest for subscriber %s on %s failed after %d messages", subscriber.id, day, sent)
+        if subscriber.kind in TARGET_KINDS and isinstance(exc, Exception):
+            error = f"digest: {exc}"
+            await store.write(lambda conn: record_failure(conn, subscriber.id, error, now))
         raise
+    if subscriber.kind in TARGET_KINDS:
+        await store.write(lambda conn: record_success(conn, subscriber.id, now))
     log.info("digest for subscriber %s on %s sent in %d messages (%d matched posts)",
              subscriber.id, day, sent, digest.posts_matched)
     return True

@@ -492,4 +492,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE channels ADD COLUMN last_sweep_at TEXT;
         """,
     ),
+    (
+        "0022_target_recovery",
+        """
+        -- issue 17: a target the operators were told is failing and that delivers again is told as
+        -- "back" once (bot/app/housekeeping.py): when it recovered and since when it had been failing;
+        -- both cleared once an admin got the notice
+        ALTER TABLE delivery_targets ADD COLUMN recovered_at TEXT;
+        ALTER TABLE delivery_targets ADD COLUMN recovered_from TEXT;
+        """,
+    ),
 ]

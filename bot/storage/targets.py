@@ -6,7 +6,10 @@ URL masked; the URL and secret live only in delivery_targets (migration
 0018). Adding the same URL again re-activates its subscriber and replaces the
 secret. Health: `record_failure` / `record_success` count failed attempts in a
 row; `targets_to_notice` lists those failing `threshold` times or more that the
-operators were not told about yet (`mark_noticed`); a success clears it all.
+operators were not told about yet (`mark_noticed`); a success clears it all, and
+when the operators had been told, marks the target recovered (migration 0022)
+until they hear it is back (`targets_recovered`, `mark_recovery_noticed`).
+`target_health` gives every target's state for `dozor subscribers list`.
 """
 from __future__ import annotations
 
@@ -85,11 +88,61 @@ async def record_failure(conn: aiosqlite.Connection, subscriber_id: int, error: 
         " last_error = ? WHERE subscriber_id = ?", (to_iso(now), error, subscriber_id))
 
 
-async def record_success(conn: aiosqlite.Connection, subscriber_id: int) -> None:
-    """The target took a delivery: it is healthy again (a later failure is a new story)."""
+@dataclass(frozen=True, slots=True)
+class RecoveredTarget:
+    """A target the operators were told was failing and that delivers again."""
+
+    subscriber_id: int
+    chat_id: int
+    kind: str
+    label: str
+    failing_since: datetime | None
+    recovered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TargetHealth:
+    """How a target is doing now: healthy when `failures` is 0."""
+
+    failures: int
+    failing_since: datetime | None
+    last_error: str
+
+    @property
+    def healthy(self) -> bool:
+        return self.failures == 0
+
+
+async def record_success(conn: aiosqlite.Connection, subscriber_id: int, now: datetime) -> None:
+    """The target took a delivery: it is healthy again (a later failure is a new story). If the operators
+    had been told it was failing, it is marked recovered for their "back" notice."""
     await conn.execute(
-        "UPDATE delivery_targets SET failures = 0, failing_since = NULL, last_error = NULL, noticed_at = NULL"
-        " WHERE subscriber_id = ? AND failures > 0", (subscriber_id,))
+        "UPDATE delivery_targets SET"
+        " recovered_at = CASE WHEN noticed_at IS NOT NULL THEN ? ELSE recovered_at END,"
+        " recovered_from = CASE WHEN noticed_at IS NOT NULL THEN failing_since ELSE recovered_from END,"
+        " failures = 0, failing_since = NULL, last_error = NULL, noticed_at = NULL"
+        " WHERE subscriber_id = ? AND (failures > 0 OR noticed_at IS NOT NULL)", (to_iso(now), subscriber_id))
+
+
+async def targets_recovered(store: Store) -> list[RecoveredTarget]:
+    """Active targets that delivered again after the operators were told they kept failing."""
+    rows = await store.fetchall(
+        "SELECT t.*, s.chat_id, s.kind, s.title FROM delivery_targets t JOIN subscribers s ON s.id = t.subscriber_id"
+        " WHERE s.active = 1 AND t.recovered_at IS NOT NULL ORDER BY t.subscriber_id")
+    return [RecoveredTarget(r["subscriber_id"], r["chat_id"], r["kind"], r["title"], from_iso(r["recovered_from"]),
+                            from_iso(r["recovered_at"])) for r in rows]
+
+
+async def mark_recovery_noticed(conn: aiosqlite.Connection, subscriber_ids: Sequence[int]) -> None:
+    await conn.executemany("UPDATE delivery_targets SET recovered_at = NULL, recovered_from = NULL"
+                           " WHERE subscriber_id = ?", [(i,) for i in subscriber_ids])
+
+
+async def target_health(store: Store) -> dict[int, TargetHealth]:
+    """Subscriber id -> the health of every webhook and Apprise target."""
+    rows = await store.fetchall("SELECT subscriber_id, failures, failing_since, last_error FROM delivery_targets")
+    return {r["subscriber_id"]: TargetHealth(r["failures"], from_iso(r["failing_since"]), r["last_error"] or "")
+            for r in rows}
 
 
 async def targets_to_notice(store: Store, threshold: int) -> list[FailingTarget]:

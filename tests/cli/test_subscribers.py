@@ -9,7 +9,8 @@ def test_subscribers_add_role_list_remove(cli_env, capsys):
     capsys.readouterr()
     assert main(["subscribers", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split("\t") == ["CHAT_ID", "KIND", "ROLE", "TIME ZONE", "STYLE", "TOPIC", "TITLE"]
+    assert out[0].split("\t") == ["CHAT_ID", "KIND", "ROLE", "TIME ZONE", "STYLE", "TOPIC", "HEALTH",
+                                    "TITLE"]
     assert out[1].split("\t")[:3] == ["42", "user", "operator"]
     assert main(["subscribers", "remove", "42"]) == 0
     assert main(["subscribers", "remove", "42"]) == 2

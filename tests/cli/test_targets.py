@@ -1,7 +1,10 @@
 """`dozor subscribers add --webhook URL [--secret S]` and `--apprise URL`: targets from the CLI, never shown in full."""
+import asyncio
 import logging
+from datetime import datetime, timedelta, timezone
 
 from bot.__main__ import main
+from bot.storage import open_store, targets
 
 HOOK = "https://hooks.example.org/dozor/T0KEN-in-the-path?key=query-token"
 SECRET = "test-only-signing-key"
@@ -15,8 +18,8 @@ def test_a_webhook_is_added_listed_masked_and_removed(cli_env, capsys, caplog):
         listed = capsys.readouterr().out
     header, row = listed.strip().splitlines()
     assert header.split("\t")[-1] == "TITLE"
-    chat_id, kind, role, _tz, _style, _topic, label = row.split("\t")
-    assert kind == "webhook" and role == "subscriber" and int(chat_id) > 2 ** 53
+    chat_id, kind, role, _tz, _style, _topic, health, label = row.split("\t")
+    assert kind == "webhook" and role == "subscriber" and int(chat_id) > 2 ** 53 and health == "ok"
     assert label.startswith("https://hooks.example.org/… #")
     for shown in (added, listed, caplog.text):
         assert "T0KEN" not in shown and "query-token" not in shown and SECRET not in shown
@@ -55,3 +58,46 @@ def test_bad_targets_are_refused_with_what_to_write(cli_env, capsys):
     assert "not a Telegram chat id" in capsys.readouterr().err
     assert main(["subscribers", "list"]) == 0
     assert capsys.readouterr().out.startswith("no subscribers yet")
+
+
+def listed_health() -> str:
+    """The HEALTH column of the only subscriber listed."""
+    header, row = main_list().strip().splitlines()
+    return row.split("\t")[header.split("\t").index("HEALTH")]
+
+
+def on_the_target(change) -> None:
+    """Write `change(conn, subscriber_id)` for the only delivery target, as the delivery lanes do."""
+    async def go():
+        async with open_store("dozor.db") as store:
+            subscriber_id = await store.fetchval("SELECT subscriber_id FROM delivery_targets")
+            await store.write(lambda conn: change(conn, subscriber_id))
+
+    asyncio.run(go())
+
+
+def main_list() -> str:
+    import io
+    from contextlib import redirect_stdout
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["subscribers", "list"]) == 0
+    return out.getvalue()
+
+
+def test_list_shows_whether_a_target_is_healthy_or_failing_since_when(cli_env, capsys):
+    assert main(["subscribers", "add", "--webhook", HOOK]) == 0
+    assert listed_health() == "ok"
+    failed_at = datetime(2026, 11, 29, 14, 3, tzinfo=timezone.utc)
+    for minutes in (0, 5):
+        on_the_target(lambda conn, sid: targets.record_failure(conn, sid, "webhook answered HTTP 500",
+                                                               failed_at + timedelta(minutes=minutes)))
+    assert listed_health() == "failing since 2026-11-29 14:03 UTC (2 failed attempts)"
+    on_the_target(lambda conn, sid: targets.record_success(conn, sid, failed_at + timedelta(minutes=9)))
+    assert listed_health() == "ok"
+
+
+def test_a_telegram_chat_has_no_health_shown(cli_env, capsys):
+    assert main(["subscribers", "add", "42"]) == 0
+    assert listed_health() == "-"

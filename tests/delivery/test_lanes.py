@@ -88,6 +88,55 @@ async def test_a_target_that_keeps_failing_is_told_to_the_admins_once(store):
     assert await store.fetchval("SELECT failures FROM delivery_targets") == 0
 
 
+async def fail_until_told(run: TargetDelivery, notices: AdminNotices) -> None:
+    """Deliver (and fail) until the admins have been told the target keeps failing."""
+    for attempt in range(1, TARGET_NOTICE_AFTER + 1):
+        await run.deliver()
+        run.later(backoff_seconds(attempt))
+    assert await notices.run_once() == 1
+
+
+async def test_a_failing_target_that_delivers_again_is_told_back_once(store):
+    async with HttpReceiver() as hooks:
+        hooks.always("/hook", Reply(500))
+        await add_webhook(store, hooks.url())
+        run = TargetDelivery(store)
+        await run.pipeline.on_post(make_post(text=MATCHING))
+        admins = FakeSender()
+        notices = AdminNotices(store, admins, [1], run.clock.now)
+        await fail_until_told(run, notices)
+        hooks.always("/hook", Reply(200))
+        assert await run.deliver() == 1
+        assert await notices.run_once() == 1
+        assert await notices.run_once() == 0
+        assert await AdminNotices(store, FakeSender(), [1], run.clock.now).run_once() == 0  # a restart: not again
+        failing, back = admins.sent
+        assert "Delivery targets failing" in failing.html
+        assert "Delivery targets back" in back.html and "delivers again" in back.html
+        assert f"http://127.0.0.1:{hooks.port}/…" in back.html and "Delivery targets failing" not in back.html
+        hooks.always("/hook", Reply(500))  # failing again later is news again, in the same run
+        await run.pipeline.on_post(make_post(message_id=2, text=MATCHING + " Снова."))
+        run.later(60)
+        await fail_until_told(run, notices)
+        await run.close()
+    assert "Delivery targets failing" in admins.sent[-1].html
+
+
+async def test_a_target_that_recovers_before_the_admins_were_told_gets_no_back_notice(store):
+    async with HttpReceiver() as hooks:
+        hooks.script("/hook", Reply(500))
+        hooks.always("/hook", Reply(200))
+        await add_webhook(store, hooks.url())
+        run = TargetDelivery(store)
+        await run.pipeline.on_post(make_post(text=MATCHING))
+        admins = FakeSender()
+        await run.deliver()
+        run.later(backoff_seconds(1))
+        assert await run.deliver() == 1
+        await run.close()
+    assert await AdminNotices(store, admins, [1], run.clock.now).run_once() == 0
+
+
 async def test_lanes_follow_targets_added_and_removed(store):
     run = TargetDelivery(store)
     first = await add_webhook(store, "http://127.0.0.1:9/a")
@@ -111,11 +160,11 @@ async def test_targets_get_alerts_when_the_user_account_serves_only_its_alert_ch
     assert {r.subscriber_id for r in wanting} == {alert_chat.id, target}
 
 
-async def test_targets_get_no_daily_digest(store):
+async def test_subscriber_sync_follows_targets_too_for_their_daily_digest(store):
     target = await add_webhook(store, "http://127.0.0.1:9/a")
     chat = await add_subscriber(store, 42)
     current = await SubscriberSync(store, scheduler=None).current()
-    assert set(current) == {chat.id} and target not in current
+    assert set(current) == {chat.id, target}  # the digest scheduler schedules those it can send to
 
 
 async def test_each_webhook_keeps_to_its_own_rate_limit(store):
