@@ -25,7 +25,7 @@ from bot.storage.history import history_posts, indexed_posts_before, newest_post
 from bot.storage.lemma_index import refresh_lemma_index
 
 CHUNK = 200  # posts read and checked at a time
-READ_MAX = 3_200  # candidate ids read at a time, at most
+READ_MAX = 12_800  # candidate ids read at a time, at most
 SEARCH_BUDGET = 3.0  # seconds; DOZOR_SEARCH_BUDGET's default
 
 
@@ -53,7 +53,7 @@ class SearchPage:
 
 async def candidate_chunks(store: Store, target: Target, scope: SearchScope) -> AsyncIterator[list[int]]:
     """Candidate post ids, newest first, in chunks of at most CHUNK: lemma-index candidates read page
-    by page (each read twice the last, up to READ_MAX), so a first page that fills early reads few."""
+    by page (each read four times the last, up to READ_MAX), so a first page that fills early reads few."""
     if not target.fts:
         ids = await newest_post_ids(store, SCAN_LIMIT, scope.since, scope.until, scope.channel_id)
         for start in range(0, len(ids), CHUNK):
@@ -67,7 +67,7 @@ async def candidate_chunks(store: Store, target: Target, scope: SearchScope) -> 
             yield [post_id for post_id, _ in found[start:start + CHUNK]]
         if len(found) < size:
             return
-        before, size = (found[-1][1], found[-1][0]), min(size * 2, READ_MAX)
+        before, size = (found[-1][1], found[-1][0]), min(size * 4, READ_MAX)
 
 
 def check_until(target: Target, rows, wanted: int, deadline: float | None,
