@@ -1,7 +1,9 @@
 """Full-text search over stored posts with the rule language's word forms, newest first, paged.
 
-The lemma index gives candidate post ids in date order; the query is then
-checked on each candidate's text until the page is full. The checks run in a
+The lemma index gives candidate post ids newest first, read in growing chunks
+(by date, then id), and the query is checked on each candidate's text until
+the page is full: a first page reads only the newest candidates, never all of
+a common word's, and finds exactly what checking every candidate would. The checks run in a
 worker thread (as backtests do), so a slow query never blocks alerts or other
 commands, and the whole search has a time budget (DOZOR_SEARCH_BUDGET): past
 it, the page holds what was found so far and `stopped_after` says so.
@@ -15,14 +17,15 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 from bot.history.backtest import SCAN_LIMIT, Target, post_summary
 from bot.storage.db import Store
-from bot.storage.history import history_posts, indexed_post_ids, newest_post_ids
+from bot.storage.history import history_posts, indexed_posts_before, newest_post_ids
 from bot.storage.lemma_index import refresh_lemma_index
 
-CHUNK = 200
+CHUNK = 200  # posts read and checked at a time
+READ_MAX = 12_800  # candidate ids read at a time, at most
 SEARCH_BUDGET = 3.0  # seconds; DOZOR_SEARCH_BUDGET's default
 
 
@@ -48,10 +51,23 @@ class SearchPage:
     stopped_after: float | None = None  # the budget, when the search ran out of time
 
 
-async def _candidate_ids(store: Store, target: Target, scope: SearchScope) -> list[int]:
-    if target.fts:
-        return await indexed_post_ids(store, target.fts, scope.since, scope.until, scope.channel_id)
-    return await newest_post_ids(store, SCAN_LIMIT, scope.since, scope.until, scope.channel_id)
+async def candidate_chunks(store: Store, target: Target, scope: SearchScope) -> AsyncIterator[list[int]]:
+    """Candidate post ids, newest first, in chunks of at most CHUNK: lemma-index candidates read page
+    by page (each read four times the last, up to READ_MAX), so a first page that fills early reads few."""
+    if not target.fts:
+        ids = await newest_post_ids(store, SCAN_LIMIT, scope.since, scope.until, scope.channel_id)
+        for start in range(0, len(ids), CHUNK):
+            yield ids[start:start + CHUNK]
+        return
+    before, size = None, CHUNK
+    while True:
+        found = await indexed_posts_before(store, target.fts, before, size, scope.since, scope.until,
+                                           scope.channel_id)
+        for start in range(0, len(found), CHUNK):
+            yield [post_id for post_id, _ in found[start:start + CHUNK]]
+        if len(found) < size:
+            return
+        before, size = (found[-1][1], found[-1][0]), min(size * 4, READ_MAX)
 
 
 def check_until(target: Target, rows, wanted: int, deadline: float | None,
@@ -81,9 +97,7 @@ async def search_posts(store: Store, target: Target, page: int = 1, per_page: in
     result = SearchPage(target.label, page, per_page)
     deadline = None if budget is None else clock() + budget
     skip, wanted = (page - 1) * per_page, per_page + 1
-    ids = await _candidate_ids(store, target, scope)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+    async for chunk in candidate_chunks(store, target, scope):
         by_id = await history_posts(store, chunk)
         rows = [by_id[post_id] for post_id in chunk]
         hits, stopped = await asyncio.to_thread(  # off the event loop: alerts keep flowing

@@ -65,6 +65,23 @@ async def indexed_post_ids(store: Store, fts: str, since: datetime | None = None
     return [r[0] for r in rows]
 
 
+async def indexed_posts_before(store: Store, fts: str, before: tuple[str, int] | None, limit: int,
+                               since: datetime | None = None, until: datetime | None = None,
+                               channel_id: int | None = None) -> list[tuple[int, str]]:
+    """(id, date) of the newest `limit` posts (in the window, of the channel) whose lemmas match the
+    FTS5 query `fts` and that come after `before` (date, id) in newest-first order; from the newest
+    when `before` is None. Paging with the last pair read gives indexed_post_ids' order in chunks."""
+    where, params = _window(since, until, channel_id)
+    if before is not None:
+        where += " AND (p.date < ? OR (p.date = ? AND p.id < ?))"
+        params += [before[0], before[0], before[1]]
+    in_lemmas, param = lemma_filter(store, fts)
+    rows = await store.fetchall(
+        f"SELECT p.id, p.date FROM posts p WHERE {in_lemmas}{where} ORDER BY p.date DESC, p.id DESC LIMIT ?",
+        [param, *params, limit])
+    return [(r[0], r[1]) for r in rows]
+
+
 async def newest_post_ids(store: Store, limit: int, since: datetime | None = None, until: datetime | None = None,
                           channel_id: int | None = None) -> list[int]:
     """Ids of the newest `limit` posts (in the window, of the channel), newest first."""

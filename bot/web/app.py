@@ -9,6 +9,7 @@ the app opens the configured database on start and closes it on shutdown.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -66,6 +67,7 @@ class Console:
         self.sessions = Sessions(secret)
         self.throttle = LoginThrottle()
         self.clock = clock
+        self.warm_up: asyncio.Task | None = None  # the preview warm-up, when build_app(warm=True)
         self.monotonic = monotonic
         self.sse_every = 1.0  # seconds between the live feed's looks at the outbox
         self.sse_rounds: int | None = None  # looks before a stream ends (None: until the browser leaves)
@@ -148,8 +150,10 @@ def _other(lang: str) -> str:
 
 
 def build_app(settings: Settings, store: Store | None = None, secret: str | None = None,
-              clock: Callable[[], datetime] = utc_now) -> Starlette:
-    """The console for `settings`' database (or `store`, already open, shared with `dozor run`)."""
+              clock: Callable[[], datetime] = utc_now, warm: bool = False) -> Starlette:
+    """The console for `settings`' database (or `store`, already open, shared with `dozor run`).
+    With `warm`, startup begins working out the saved rules' preview hits in the background
+    (`console.warm_up`, bot/web/rules.py's warm_previews); serving does not wait for it."""
     from bot.web import alerts, channels, digest, login, people, rules, search  # one module per page
 
     console = Console(settings, store, secret or load_secret(settings.data_dir), clock)
@@ -159,9 +163,14 @@ def build_app(settings: Settings, store: Store | None = None, secret: str | None
         opened = None
         if console.store is None:
             opened = console.store = await Store.open(settings.db_path)
+        if warm:
+            console.warm_up = asyncio.create_task(rules.warm_previews(console.store, console.clock()))
         try:
             yield
         finally:
+            if console.warm_up is not None:
+                console.warm_up.cancel()
+                await asyncio.gather(console.warm_up, return_exceptions=True)
             if opened is not None:
                 await opened.close()
                 console.store = None

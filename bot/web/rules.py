@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.commands.roles import Role
-from bot.history.preview import preview as preview_rule
+from bot.history.preview import preview as preview_rule, warm
 from bot.models import RuleDef
 from bot.rules import RuleSyntaxError, compile_rules, rules_to_toml, validate_change
 from bot.storage import web_overview
@@ -27,11 +28,29 @@ from bot.storage.rules import get_rule, load_rule_defs, rule_changes, upsert_rul
 from bot.web.charts import bar_chart, day_keys, sparkline
 from bot.web.present import day_start, form_day
 
+log = logging.getLogger(__name__)
+
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 SPARK_DAYS = 14
 PREVIEW_DAYS = 30  # the default range
 PREVIEW_MAX_DAYS = 366
 LISTED_HITS = 20
+
+
+async def warm_previews(store, now: datetime) -> None:
+    """Work out every saved rule's hits over the longest preview range (PREVIEW_MAX_DAYS), once,
+    so an operator's first preview after a start is fast. Runs as a background task beside the
+    server: requests never wait for it (a preview meanwhile waits for one rule's work at most)."""
+    started = asyncio.get_running_loop().time()
+    try:
+        rules = await load_rule_defs(store)
+        warmed = await warm(store, rules, now - timedelta(days=PREVIEW_MAX_DAYS + 1))
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # a failed warm-up only makes the first preview slower
+        log.exception("preview warm-up failed")
+        return
+    log.info("preview warm-up: %d rules in %.1f s", warmed, asyncio.get_running_loop().time() - started)
 
 
 def draft_of(form, saved: RuleDef | None = None) -> RuleDef:

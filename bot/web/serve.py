@@ -2,7 +2,8 @@
 
 `dozor web` calls it with its own store; `dozor run` with DOZOR_WEB set runs it as a
 background task beside the watcher, sharing the run's store (one event loop, one
-connection). It returns when `stop` is set.
+connection). Either way the saved rules' previews are warmed in the background as it
+starts (build_app(warm=True)), so the first preview is fast. It returns when `stop` is set.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ async def serve_console(settings: Settings, stop: asyncio.Event, store: Store | 
     """Serve until `stop` is set."""
     if host is None or port is None:
         host, port = parse_address(settings.web)
-    app = build_app(settings, store)
+    app = build_app(settings, store, warm=True)  # the saved rules' previews worked out in the background
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=2, lifespan="on")
     server = uvicorn.Server(config)

@@ -155,3 +155,13 @@ def test_hashtag_queries_skip_texts_without_a_hash_sign_and_find_the_same_posts(
         assert target.needs_hash is needs
         expected = {n for n, t in enumerate(texts) if compile_query(query).matches_text(t)}
         assert {row["id"] for _, _, row, _ in check_rows(target, rows)} == expected
+
+
+async def test_after_warm_up_previews_of_the_saved_rules_read_no_post(filled):
+    rules = RULES + [RuleDef("regex", "/воен\\w+/")]  # a scan-only rule is skipped: nothing of it is kept
+    assert await preview_module.warm(filled, rules, START - timedelta(days=10)) == len(RULES)
+    warmed = preview_module.posts_read(filled)
+    for rule in RULES:
+        result = await preview(filled, rule, rule, START)
+        assert set(result.draft.posts) == await straightforward(filled, rule) and result.added_total == 0
+    assert warmed > 0 and preview_module.posts_read(filled) == warmed

@@ -94,10 +94,11 @@ async def _sub_id(store, chat_id):
 
 
 @contextmanager
-def console_client(tmp: Path, user_id: int | None, clock=lambda: NOW, settings=None):
-    """A TestClient of the console, logged in as `user_id` (None: not logged in)."""
+def console_client(tmp: Path, user_id: int | None, clock=lambda: NOW, settings=None, warm: bool = False):
+    """A TestClient of the console, logged in as `user_id` (None: not logged in); `warm`: with the
+    preview warm-up started at startup, as `dozor web` does."""
     settings = settings or settings_for(tmp)
-    app = build_app(settings, secret=SECRET, clock=clock)
+    app = build_app(settings, secret=SECRET, clock=clock, warm=warm)
     app.state.console.sse_every = 0.01
     app.state.console.sse_rounds = 3
     with TestClient(app) as client:

@@ -2,6 +2,11 @@
 preview against the saved version, save with its diff, audit and rules version (issue 15, page 3)."""
 from __future__ import annotations
 
+import threading
+import time
+
+from bot.history import preview as preview_module
+from bot.history.preview import posts_read
 from bot.storage.audit import audit_entries
 from bot.storage.rules import get_rule, rules_version
 from tests.web.console_helpers import OPERATOR, SUBSCRIBER, console_client, csrf_of, on_store
@@ -83,3 +88,37 @@ def test_a_subscriber_cannot_open_the_editor_or_save(console_db):
         assert post(client, "/rules/save", query="всё").status_code == 403
         assert post(client, "/rules/preview").status_code == 403
     assert on_store(tmp / "dozor.db", lambda s: get_rule(s, "mob")).query == "мобилизация"
+
+
+def wait_for(task, rounds: int = 3000) -> None:
+    """Until the app's background task is done (the bound only keeps a broken build from hanging)."""
+    for _ in range(rounds):
+        if task.done():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the preview warm-up never finished")
+
+
+def test_the_console_answers_while_previews_warm_up_and_then_a_preview_reads_no_post(console_db, monkeypatch):
+    tmp, seeded = console_db
+    saved = on_store(tmp / "dozor.db", lambda store: get_rule(store, "mob"))
+    reading, release = threading.Event(), threading.Event()
+    real = preview_module.analyze
+
+    def held(text):  # the warm-up's reads wait until the test has been answered meanwhile
+        reading.set()
+        release.wait(timeout=30)
+        return real(text)
+
+    monkeypatch.setattr(preview_module, "analyze", held)
+    with console_client(tmp, OPERATOR, warm=True) as client:
+        assert reading.wait(timeout=30)
+        assert client.get("/rules").status_code == 200 and not client.console.warm_up.done()
+        release.set()
+        wait_for(client.console.warm_up)
+        store = client.console.store
+        warmed = posts_read(store)
+        page = post(client, "/rules/preview", query=saved.query, **{"from": seeded["posts"][0].date.date().isoformat(),
+                                                                   "to": seeded["posts"][-1].date.date().isoformat()})
+        assert "New hits (0)" in page.text and "Lost hits (0)" in page.text
+        assert warmed > 0 and posts_read(store) == warmed
