@@ -7,6 +7,8 @@ index (schema triggers) and the lemma index filled. Then times backtests of
 the default rules and a few ad-hoc queries, and the first pages of searches.
 
     .venv/bin/python bench/backtest_bench.py [--posts 1000000] [--db /tmp/dozor_bench_1m.db]
+
+Replay posts: NKTKLN/telegram-news-classifier, CC BY 4.0 (README: Credits).
 """
 from __future__ import annotations
 

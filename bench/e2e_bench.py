@@ -16,6 +16,8 @@ Baselines measured in the same run: the match step alone (RuleSet.match on the
 same posts, no storage) and the store step alone (the pipeline with no rules).
 
     .venv/bin/python bench/e2e_bench.py [--rules default|1000] [--rate 100] [--steady-posts N]
+
+Replay posts: NKTKLN/telegram-news-classifier, CC BY 4.0 (README: Credits).
 """
 from __future__ import annotations
 

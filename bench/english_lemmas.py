@@ -9,6 +9,8 @@ when they should ("summons" / "Summonses" must, "desert" / "deserters" must not)
 every lemma of every part of speech counts (bot/text.py indexes them all, as it does pymorphy3's
 parses); simplemma gives one lemma. Speed: every distinct Latin word of ../shared/data/replay and
 ../shared/eval plus tests/rules/data, looked up once each (no cache), words per second.
+
+Replay posts: NKTKLN/telegram-news-classifier, CC BY 4.0 (README: Credits).
 """
 from __future__ import annotations
 

@@ -6,6 +6,8 @@ match count on the replay set (issue 14 items 9, 10: the scores before and after
 Scoring follows ../shared/eval/score.py: a post is relevant when any rule matches, and belongs to a
 topic when a matching rule's id or one of its tags is the topic. "heldout (all)" pools every held-out
 set; the replay line counts the posts any rule matches among the 22,099 real posts (no labels).
+
+Replay posts: NKTKLN/telegram-news-classifier, CC BY 4.0 (README: Credits).
 """
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ Then the per-post /regex/ budget: 10 rules at the cap (3 of these regexes each)
 on one 2,000-character post, matched with no budget and with the default one.
 
     .venv/bin/python bench/search_freeze_bench.py
+
+Replay posts: NKTKLN/telegram-news-classifier, CC BY 4.0 (README: Credits).
 """
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ the busiest day (its posts matched with the default rules first, as the live
 pipeline would have), then the RSS of this process.
 
     .venv/bin/python bench/storage_bench.py [--fresh-posts 20000] [--big-posts 1000000] [--skip-big]
+
+Replay posts: NKTKLN/telegram-news-classifier, CC BY 4.0 (README: Credits).
 """
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Each replays its own shard (disjoint posts); all alert the one shared local subs
 process's worker may deliver any row (claimed with FOR UPDATE SKIP LOCKED). In the end every
 matched post is alerted, none twice except a row the killed process had sent but not yet marked
 (at least once, by design), and no outbox row is left pending or claimed.
+
+Replay posts: NKTKLN/telegram-news-classifier, CC BY 4.0 (README: Credits).
 """
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Backtest and search give the same answers on SQLite (FTS5) and PostgreSQL (tsvector + GIN)
-for the same posts and rules."""
+for the same posts and rules.
+
+Replay posts: NKTKLN/telegram-news-classifier, CC BY 4.0 (README: Credits).
+"""
 from __future__ import annotations
 
 import gzip
