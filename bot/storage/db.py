@@ -9,12 +9,8 @@ as plain async functions that take the connection.
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-import os
-import secrets
-import socket
 import sqlite3
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -23,18 +19,14 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 import aiosqlite
 
-from bot.clock import utc_now
 from bot.datadir import create_private_file, make_private_dir, secure_db_files
 from bot.errors import StorageError
+from bot.storage.base import StoreBase, new_process_id, split_sql, utcnow_iso  # noqa: F401 (re-exported)
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.pg_url import is_postgres_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def utcnow_iso() -> str:
-    return utc_now().isoformat(timespec="seconds")
 
 
 def to_iso(moment: datetime | None) -> str | None:
@@ -58,24 +50,24 @@ def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-class Store:
+class Store(StoreBase):
     """An open database. Use `await Store.open(path)` and `await store.close()`.
 
     A `postgresql://` target opens PostgreSQL instead (bot/storage/pg_store.py, same API)."""
     dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: str):
+        super().__init__(path)
         self.conn = conn
-        self.path = path
-        self.process_id = new_process_id()  # who claims outbox rows and holds account leases
-        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> "Store":
         """Open (creating if needed) and migrate. ':memory:' gives a private in-memory database."""
         target = str(path)
         if is_postgres_url(target):
-            from bot.storage.pg_store import PgStore  # psycopg is loaded only for PostgreSQL
+            from bot.storage.pg_store import (
+                PgStore,  # psycopg is loaded only for PostgreSQL
+            )
             return await PgStore.open(target)
         if target != ":memory:":
             make_private_dir(Path(target).parent)
@@ -119,7 +111,7 @@ class Store:
             log.debug("applying migration %s", name)
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _split_sql(sql):
+                for statement in split_sql(sql):
                     await self.conn.execute(statement)
                 await self.conn.execute(
                     "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, utcnow_iso())
@@ -162,33 +154,11 @@ class Store:
         rows = await self.conn.execute_fetchall(sql, tuple(params))
         return rows[0] if rows else None
 
-    async def fetchval(self, sql: str, params: Iterable[Any] = (), default: Any = None) -> Any:
-        row = await self.fetchone(sql, params)
-        return default if row is None else row[0]
-
-
-def new_process_id() -> str:
-    """host:pid:random, unique among the processes sharing a store."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def sha256_hex(text: str | None) -> str | None:
     """SHA-256 of UTF-8 text as hex (also SQL's dozor_sha256, for migrations)."""
     return None if text is None else hashlib.sha256(str(text).encode()).hexdigest()
-
-
-def _split_sql(sql: str) -> list[str]:
-    """Split a migration into statements, keeping trigger bodies whole."""
-    statements, buffer = [], ""
-    for line in sql.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())
-    return statements
 
 
 @asynccontextmanager

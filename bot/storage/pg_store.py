@@ -15,9 +15,16 @@ from psycopg_pool import AsyncConnectionPool
 
 from bot.errors import StorageError
 from bot.storage import pg_sql
-from bot.storage.db import Store, _split_sql, utcnow_iso
+from bot.storage.base import StoreBase, split_sql, utcnow_iso
 from bot.storage.migrations import MIGRATIONS
-from bot.storage.pg import MIGRATION_LOCK, PgConnection, Row, configure_adapters, masked, read_schema
+from bot.storage.pg import (
+    MIGRATION_LOCK,
+    PgConnection,
+    Row,
+    configure_adapters,
+    masked,
+    read_schema,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -29,11 +36,12 @@ async def _configure(raw: psycopg.AsyncConnection) -> None:
     configure_adapters(raw)
 
 
-class PgStore(Store):
+class PgStore(StoreBase):
     dialect = "postgresql"
 
     def __init__(self, pool: AsyncConnectionPool, dsn: str):
-        super().__init__(None, masked(dsn))
+        super().__init__(masked(dsn))
+        self.conn = None  # connections come from the pool, one per write or read
         self.pool = pool
         self.dsn = dsn
         self.schema = pg_sql.Schema()
@@ -75,7 +83,7 @@ class PgStore(Store):
                         continue
                     log.debug("applying migration %s (PostgreSQL)", name)
                     async with raw.transaction():
-                        for statement in pg_sql.pg_migration(name, _split_sql(sql)):
+                        for statement in pg_sql.pg_migration(name, split_sql(sql)):
                             try:
                                 await raw.execute(statement)
                             except psycopg.Error as exc:

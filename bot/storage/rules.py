@@ -12,8 +12,8 @@ from typing import Iterable, Sequence
 
 import aiosqlite
 
-from bot.models import RuleDef
 from bot.clock import utc_now
+from bot.models import RuleDef
 from bot.storage import kv
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, utcnow_iso
