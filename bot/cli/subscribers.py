@@ -25,7 +25,7 @@ from bot.cli.targets import add_target
 from bot.clock import utc_now
 from bot.errors import UsageError
 from bot.formatting import format_time, plural, zone
-from bot.models import TARGET_CHAT_BASE, OutboxStatus, SubscriberKind
+from bot.models import TARGET_CHAT_BASE, TELEGRAM_KINDS, OutboxStatus, SubscriberKind
 from bot.storage import access, leases, open_store
 from bot.storage.db import from_iso
 from bot.storage.outbox import enqueue_missed
@@ -71,8 +71,10 @@ def subscribers(args, settings) -> int:
                 health = await target_health(store)
                 print("CHAT_ID\tKIND\tROLE\tTIME ZONE\tSTYLE\tTOPIC\tHEALTH\tTITLE")
                 for sub in subs:
-                    print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{sub.style}"
-                          f"\t{subscriber_options.describe_topic(sub.topic_id)}"
+                    in_telegram = sub.kind in TELEGRAM_KINDS  # style and topic mean nothing elsewhere
+                    style = sub.style if in_telegram else "-"
+                    topic = subscriber_options.describe_topic(sub.topic_id) if in_telegram else "-"
+                    print(f"{sub.chat_id}\t{sub.kind}\t{sub.role}\t{sub.tz}\t{style}\t{topic}"
                           f"\t{describe_health(health.get(sub.id))}\t{sub.title}")
                 return 0
             if args.action == "add" and (args.webhook or args.apprise):

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.models import TELEGRAM_KINDS, Subscriber, SubscriberKind
+from bot.models import TARGET_KINDS, TELEGRAM_KINDS, Subscriber, SubscriberKind
 from bot.storage import kv
 from bot.storage.audit import record_audit
 from bot.storage.db import Store, sha256_hex, to_iso
@@ -262,7 +262,7 @@ async def collect_stats(store: Store, day_start: datetime, silent_before: dateti
             "SELECT count(*) FROM outbox WHERE status = 'sent' AND action = 'send' AND sent_at >= ?", (since,), 0),
         "queue": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'", (), 0),
         "parked": await store.fetchval("SELECT count(*) FROM outbox WHERE status = 'parked'", (), 0),
-        "subscribers_active": await count_active(store, TELEGRAM_KINDS),
+        "subscribers_active": await count_active(store, TELEGRAM_KINDS + TARGET_KINDS),
         "channels": [dict(r) for r in await store.fetchall(
             "SELECT id, username, title, status, last_seen_id, last_post_at FROM channels"
             " ORDER BY last_post_at DESC NULLS LAST LIMIT 30")],
@@ -291,7 +291,7 @@ async def status_summary(store: Store) -> dict:
     outbox = {r[0]: r[1] for r in await store.fetchall("SELECT status, count(*) FROM outbox GROUP BY status")}
     return {
         "channels": channels,
-        "subscribers_active": await count_active(store, TELEGRAM_KINDS),
+        "subscribers_active": await count_active(store, TELEGRAM_KINDS + TARGET_KINDS),
         "outbox": outbox,
         "last_post_at": await store.fetchval("SELECT max(date) FROM posts"),
         "last_stored_at": await store.fetchval("SELECT max(stored_at) FROM posts"),

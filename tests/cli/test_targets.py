@@ -101,3 +101,14 @@ def test_list_shows_whether_a_target_is_healthy_or_failing_since_when(cli_env, c
 def test_a_telegram_chat_has_no_health_shown(cli_env, capsys):
     assert main(["subscribers", "add", "42"]) == 0
     assert listed_health() == "-"
+
+
+def test_a_webhook_subscriber_counts_as_someone_alerted_in_status(cli_env, capsys):
+    assert main(["subscribers", "add", "--webhook", HOOK]) == 0
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "subscribers active: 1" in out and "no active subscribers" not in out
+    assert main(["subscribers", "list"]) == 0
+    row = capsys.readouterr().out.strip().splitlines()[1].split("\t")
+    assert row[1] == "webhook" and row[4:6] == ["-", "-"]  # no alert style or forum topic outside Telegram
