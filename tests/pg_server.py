@@ -12,7 +12,6 @@ import atexit
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,14 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests.servers import free_port
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 _started: dict[str, str | None] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_postgres(args: list[str]) -> list[str]:
@@ -44,7 +39,7 @@ def start_throwaway() -> str | None:
             return None
         shutil.chown(folder, "postgres")
     os.chmod(folder, 0o700)
-    port, data = _free_port(), f"{folder}/data"
+    port, data = free_port(), f"{folder}/data"
     run = lambda args: subprocess.run(_as_postgres(args), check=True, capture_output=True)  # noqa: E731
     run([str(PG_BIN / "initdb"), "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"])
     run([str(PG_BIN / "pg_ctl"), "-D", data, "-l", f"{folder}/server.log", "-w", "-o",

@@ -17,18 +17,17 @@ import pytest
 from telethon import TelegramClient, functions, types, utils
 from telethon.sessions import MemorySession
 
-from bot.errors import SessionInvalid
 from bot.app.live import LiveOptions, build_live_app, run_live_app
+from bot.errors import SessionInvalid
 from bot.settings import load_settings
 from bot.storage import access
 from bot.storage import channels as db
-from bot.storage.subscribers import subscriber_by_chat, subscriber_by_id
 from bot.storage.lemma_index import indexed_count
 from bot.storage.outbox import count_by_status, outbox_rows
 from bot.storage.posts import stored_counts
-
-from tests.telegram.offline import SELF_ID, OfflineClient, make_channel, make_message
+from bot.storage.subscribers import subscriber_by_chat, subscriber_by_id
 from tests.factories import make_post, park_alert
+from tests.telegram.offline import SELF_ID, OfflineClient, make_channel, make_message
 
 CHANNEL = make_channel()
 CID = utils.get_peer_id(CHANNEL)
@@ -517,27 +516,16 @@ async def test_a_live_run_after_a_replay_does_not_print_alerts_to_the_terminal(t
 async def test_with_dozor_web_the_live_run_serves_the_console_and_reloads_saved_rules(tmp_path, store):
     """DOZOR_WEB: one process does everything; a rule saved elsewhere (here: straight to the table, as the
     console's save does) reaches the running pipeline without a restart."""
-    import socket
-
-    import httpx
-
     from bot.models import RuleDef
     from bot.storage.rules import upsert_rule
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    from tests.servers import free_port, wait_until_serving
+    port = free_port()
     await watched_channel(store)
     await subscribe(store)
     live = Live(tmp_path, store, DOZOR_WEB=f"127.0.0.1:{port}")
     live.options = replace(live.options, rules_every=0.01)
     await live.start()
-    async with httpx.AsyncClient() as client:
-        for _ in range(400):
-            try:
-                response = await client.get(f"http://127.0.0.1:{port}/login")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.01)
+    response = await wait_until_serving(f"http://127.0.0.1:{port}/login")
     assert response.status_code == 200
     await store.write(lambda c: upsert_rule(c, RuleDef(id="weather", query="погода"), "web:1"))
     await until(lambda: "weather" in [d.id for d in live.app.pipeline.rules.defs], tries=1000)

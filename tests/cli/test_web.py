@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
-import httpx
 import pytest
 
 from bot.__main__ import main
 from bot.errors import ConfigError
 from bot.settings import load_settings
 from bot.web.serve import parse_address, serve_console
+from tests.servers import free_port, wait_until_serving
 
 
 def test_web_login_prints_a_one_time_link_for_a_person_with_a_role(cli_env, capsys, monkeypatch):
@@ -33,23 +32,11 @@ def test_a_bad_dozor_web_address_names_the_setting():
     assert parse_address("0.0.0.0:8081") == ("0.0.0.0", 8081)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def test_the_console_serves_until_stopped(tmp_path):
     settings = load_settings(env={"DOZOR_DATA_DIR": str(tmp_path)}, env_file=None, config_file=None)
-    port, stop = _free_port(), asyncio.Event()
+    port, stop = free_port(), asyncio.Event()
     task = asyncio.create_task(serve_console(settings, stop, host="127.0.0.1", port=port))
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                response = await client.get(f"http://127.0.0.1:{port}/login")
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.02)
+    response = await wait_until_serving(f"http://127.0.0.1:{port}/login", tries=200, pause=0.02)
     stop.set()
     await task
     assert response.status_code == 200 and "Content-Security-Policy" in response.headers

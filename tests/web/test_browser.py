@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import load_settings
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "web"
@@ -66,9 +67,7 @@ class Server:
 
     def __init__(self, tmp: Path):
         self.settings = load_settings(env=_env(tmp), env_file=None, config_file=None)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
